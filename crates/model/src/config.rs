@@ -1,0 +1,599 @@
+//! The typed config: the seed chart's values layout, plus matrix-render's own settings.
+//!
+//! Keys are accepted exactly as the seed spells them (mixed camelCase and snake_case); new
+//! keys are camelCase. Every struct denies unknown keys. Defaults live in `defaults.yaml`,
+//! the first layer of the merge, not in serde attributes, so that the defaults are one
+//! readable document and a `null` in values behaves as in Helm.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A whole matrix-render config: the seed chart's values layout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Config {
+    /// Namespace of every namespaced object.
+    pub namespace: String,
+    /// Host names of the stack.
+    pub global: Global,
+    /// Ingress settings shared by every host.
+    pub ingress: Ingress,
+    /// Synapse, the homeserver.
+    pub synapse: Synapse,
+    /// Element Web, the client, and its static pages.
+    pub element: Element,
+    /// coturn, the TURN relay for calls.
+    pub coturn: Coturn,
+    /// MatrixRTC: the LiveKit SFU and the lk-jwt-service.
+    pub matrixrtc: MatrixRtc,
+}
+
+/// Host names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Global {
+    /// Synapse's host name; also the Matrix server name (the part after `:` in user IDs).
+    pub domain: String,
+    /// Element Web's host name.
+    pub element_domain: String,
+}
+
+/// Ingress settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Ingress {
+    /// `spec.ingressClassName` of every Ingress (`traefik`, `nginx`, ...).
+    pub class_name: String,
+    /// cert-manager ClusterIssuer that issues the TLS certificates; empty for none.
+    pub cluster_issuer: String,
+    /// Annotations added to every Ingress.
+    pub annotations: StringMap,
+    /// Per-host TLS secret names and annotations.
+    pub hosts: IngressHosts,
+}
+
+/// Per-host ingress settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IngressHosts {
+    /// The Synapse host (`global.domain`).
+    pub synapse: IngressHost,
+    /// The Element host (`global.elementDomain`).
+    pub element: IngressHost,
+    /// The MatrixRTC host (`matrixrtc.host`).
+    pub matrixrtc: IngressHost,
+}
+
+/// One host's ingress settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IngressHost {
+    /// Secret that holds this host's TLS certificate.
+    pub tls_secret_name: String,
+    /// Annotations added to this host's Ingress, over `ingress.annotations`.
+    pub annotations: StringMap,
+}
+
+/// String-to-string map with a stable order.
+pub type StringMap = std::collections::BTreeMap<String, String>;
+
+/// A container image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Image {
+    /// Image repository, e.g. `matrixdotorg/synapse`.
+    pub repository: String,
+    /// Image tag; pin a version.
+    pub tag: String,
+    /// Kubernetes image pull policy.
+    pub pull_policy: PullPolicy,
+}
+
+impl Image {
+    /// `repository:tag`.
+    #[must_use]
+    pub fn reference(&self) -> String {
+        format!("{}:{}", self.repository, self.tag)
+    }
+}
+
+/// Kubernetes image pull policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum PullPolicy {
+    /// Pull on every start.
+    Always,
+    /// Pull when the image is missing on the node.
+    IfNotPresent,
+    /// Never pull.
+    Never,
+}
+
+impl PullPolicy {
+    /// The Kubernetes spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Always => "Always",
+            Self::IfNotPresent => "IfNotPresent",
+            Self::Never => "Never",
+        }
+    }
+}
+
+/// Synapse, the homeserver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Synapse {
+    /// The data volume (`synapse-data`).
+    pub storage: Storage,
+    /// Synapse image.
+    pub image: Image,
+    /// HTTP port of the client and federation listener.
+    pub port: u16,
+    /// Pod replicas. Synapse with SQLite and one ReadWriteOnce volume runs one.
+    pub replicas: i32,
+    /// Whether Synapse reports anonymous usage statistics (`report_stats`).
+    pub report_stats: bool,
+    /// Root log level: DEBUG, INFO, WARNING or ERROR.
+    pub log_level: String,
+    /// reCAPTCHA keys (secrets: keep them in .secrets.yaml).
+    pub recaptcha: Recaptcha,
+    /// Shared secret for admin registration with `register_new_matrix_user` (secret).
+    #[serde(rename = "registration_shared_secret")]
+    pub registration_shared_secret: String,
+    /// Account registration.
+    pub registration: Registration,
+    /// `.well-known` delegation.
+    pub well_known: WellKnown,
+    /// Federation.
+    pub federation: Federation,
+    /// The public room directory.
+    pub public_rooms: PublicRooms,
+    /// What new users join.
+    pub onboarding: Onboarding,
+    /// Room directory and alias rules.
+    pub moderation: Moderation,
+    /// Message retention.
+    pub retention: Retention,
+    /// Media retention.
+    pub media_retention: MediaRetention,
+    /// Uploads and URL previews.
+    pub media: Media,
+    /// Server notices.
+    pub server_notices: ServerNotices,
+}
+
+/// A PersistentVolumeClaim's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Storage {
+    /// Requested size, a Kubernetes quantity such as `10Gi`.
+    pub size: String,
+    /// StorageClass; empty for the cluster's default.
+    pub storage_class_name: String,
+}
+
+/// reCAPTCHA keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Recaptcha {
+    /// reCAPTCHA site (public) key.
+    pub site_key: String,
+    /// reCAPTCHA secret (private) key.
+    pub secret_key: String,
+}
+
+/// Account registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Registration {
+    /// Whether anyone may register an account (`enable_registration`).
+    pub enabled: bool,
+    /// Allow registration without email or captcha (`enable_registration_without_verification`).
+    pub allow_without_verification: bool,
+    /// Require a reCAPTCHA on registration (`enable_registration_captcha`).
+    pub captcha_enabled: bool,
+    /// Require a registration token (`registration_requires_token`).
+    pub requires_token: bool,
+}
+
+/// `.well-known` delegation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WellKnown {
+    /// Serve `/.well-known/matrix/server` (`serve_server_wellknown`).
+    pub serve_server: bool,
+    /// Federation delegation target `host:port` (`m.server`); empty for Synapse's own host.
+    pub delegated_server: String,
+}
+
+/// Federation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Federation {
+    /// Allowed remote server names (`federation_domain_whitelist`); empty federates with all.
+    pub whitelist: Vec<String>,
+}
+
+/// The public room directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PublicRooms {
+    /// Let other servers read the directory (`allow_public_rooms_over_federation`).
+    pub allow_over_federation: bool,
+    /// Let unauthenticated clients read the directory (`allow_public_rooms_without_auth`).
+    pub allow_without_auth: bool,
+    /// Only admins may publish rooms to the directory.
+    pub require_admin_to_publish: bool,
+}
+
+/// What new users join.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Onboarding {
+    /// Room aliases every new user joins (`auto_join_rooms`).
+    pub auto_join_rooms: Vec<String>,
+    /// Create the auto-join rooms when missing (`autocreate_auto_join_rooms`).
+    pub auto_create_auto_join_rooms: bool,
+    /// Make auto-created rooms federated (`autocreate_auto_join_rooms_federated`).
+    pub auto_join_rooms_federated: bool,
+    /// Local user that creates the auto-join rooms (`auto_join_mxid_localpart`); empty for the first user.
+    pub auto_join_mxid_localpart: String,
+}
+
+/// Room directory and alias rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Moderation {
+    /// `room_list_publication_rules`; empty derives them from `publicRooms.requireAdminToPublish`.
+    pub room_list_publication_rules: Vec<PolicyRule>,
+    /// `alias_creation_rules`; empty keeps Synapse's default.
+    pub alias_creation_rules: Vec<PolicyRule>,
+}
+
+/// One Synapse directory or alias rule, in Synapse's own spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRule {
+    /// User ID glob the rule applies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Alias glob the rule applies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// Room ID glob the rule applies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room_id: Option<String>,
+    /// `allow` or `deny`.
+    pub action: RuleAction,
+}
+
+/// A rule's action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleAction {
+    /// Allow.
+    Allow,
+    /// Deny.
+    Deny,
+}
+
+/// Message retention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Retention {
+    /// Enable message retention policies.
+    pub enabled: bool,
+    /// The server's default policy.
+    pub default_policy: RetentionPolicy,
+    /// Shortest lifetime a room may set, a Synapse duration (`1d`); empty for no limit.
+    pub allowed_lifetime_min: String,
+    /// Longest lifetime a room may set, a Synapse duration (`1y`); empty for no limit.
+    pub allowed_lifetime_max: String,
+}
+
+/// A retention policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RetentionPolicy {
+    /// Minimum lifetime, a Synapse duration; empty for none.
+    pub min_lifetime: String,
+    /// Maximum lifetime, a Synapse duration; empty for none.
+    pub max_lifetime: String,
+}
+
+/// Media retention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MediaRetention {
+    /// Enable media retention.
+    pub enabled: bool,
+    /// Lifetime of local media, a Synapse duration (`365d`); empty keeps it forever.
+    pub local_media_lifetime: String,
+    /// Lifetime of cached remote media, a Synapse duration; empty keeps it forever.
+    pub remote_media_lifetime: String,
+}
+
+/// Uploads and URL previews.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Media {
+    /// Largest upload, a Synapse size (`100M`).
+    pub max_upload_size: String,
+    /// Generate URL previews (`url_preview_enabled`).
+    pub url_previews_enabled: bool,
+    /// CIDR ranges URL previews may never fetch, on top of Synapse's private-range defaults.
+    pub url_preview_ip_range_blacklist: Vec<String>,
+    /// CIDR ranges URL previews may fetch even when blacklisted.
+    pub url_preview_ip_range_whitelist: Vec<String>,
+}
+
+/// Server notices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServerNotices {
+    /// Enable server notices.
+    pub enabled: bool,
+    /// Localpart of the user that sends notices.
+    pub system_mxid_localpart: String,
+    /// Name of the notices room.
+    pub room_name: String,
+    /// `mxc://` avatar of the notices room; empty for none.
+    pub room_avatar_url: String,
+    /// Topic of the notices room; empty for none.
+    pub room_topic: String,
+    /// Join users to the notices room automatically.
+    pub auto_join: bool,
+}
+
+/// Element Web.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Element {
+    /// Element Web image.
+    pub image: Image,
+    /// HTTP port Element's nginx listens on.
+    pub port: u16,
+    /// Pod replicas.
+    pub replicas: i32,
+    /// Branding.
+    pub branding: Branding,
+    /// Element's home and welcome pages.
+    pub embedded_pages: EmbeddedPages,
+    /// In-cluster nginx serving the static pages.
+    pub static_pages: StaticPages,
+    /// UI switches.
+    pub ui: ElementUi,
+    /// Integration manager.
+    pub integrations: Integrations,
+    /// Jitsi.
+    pub jitsi: Jitsi,
+    /// Rageshake endpoint (`bug_report_endpoint_url`); empty for none.
+    pub bug_report_endpoint_url: String,
+    /// Element labs features (`features`), free-form.
+    pub features: Map<String, Value>,
+    /// Element setting defaults (`setting_defaults`), free-form.
+    pub setting_defaults: Map<String, Value>,
+    /// Any Element `config.json` keys, deep-merged last, free-form.
+    pub extra_config: Map<String, Value>,
+}
+
+/// Branding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Branding {
+    /// Application name (`brand`).
+    pub app_name: String,
+    /// Logo on the login page; empty uses the static pages' logo when they are on.
+    pub auth_header_logo_url: String,
+    /// Login background; empty uses the static pages' background when they are on.
+    pub welcome_background_url: String,
+    /// Links under the login form.
+    pub auth_footer_links: Vec<FooterLink>,
+    /// Notice shown on the login page; empty for none.
+    pub user_notice: String,
+}
+
+/// A link under the login form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FooterLink {
+    /// Link text.
+    pub text: String,
+    /// Link target.
+    pub url: String,
+}
+
+/// Element's home and welcome pages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EmbeddedPages {
+    /// Set `embedded_pages` in Element's config.
+    pub enabled: bool,
+    /// Home page URL; empty uses the static pages' `home.html` when they are on.
+    pub home_url: String,
+    /// Welcome page URL; empty uses the static pages' `welcome.html` when they are on.
+    pub welcome_url: String,
+}
+
+/// In-cluster nginx serving the static pages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StaticPages {
+    /// Deploy the static pages.
+    pub enabled: bool,
+    /// nginx image.
+    pub image: Image,
+    /// Pod replicas.
+    pub replicas: i32,
+    /// HTTP port nginx listens on.
+    pub port: u16,
+    /// URL path of the pages on the Element host.
+    pub path_prefix: String,
+    /// URL path of the assets on the Element host.
+    pub assets_path_prefix: String,
+}
+
+/// Element UI switches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ElementUi {
+    /// `disable_custom_urls`.
+    pub disable_custom_urls: bool,
+    /// `disable_guests`.
+    pub disable_guests: bool,
+    /// `disable_login_language_selector`.
+    pub disable_login_language_selector: bool,
+    /// `disable_3pid_login`.
+    #[serde(rename = "disable3pidLogin")]
+    pub disable_3pid_login: bool,
+    /// `default_country_code`, ISO 3166 alpha-2.
+    pub default_country_code: String,
+    /// `show_labs_settings`.
+    pub show_labs_settings: bool,
+    /// `default_federate`.
+    pub default_federate: bool,
+    /// `default_theme`: `light`, `dark` or a custom theme name.
+    pub default_theme: String,
+    /// `room_directory.servers`; empty lists `global.domain`.
+    pub room_directory_servers: Vec<String>,
+    /// Show presence (`enable_presence_by_hs_url`).
+    pub enable_presence: bool,
+}
+
+/// Integration manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Integrations {
+    /// `integrations_ui_url`; empty for none.
+    pub ui_url: String,
+    /// `integrations_rest_url`; empty for none.
+    pub rest_url: String,
+    /// `integrations_widgets_urls`.
+    pub widgets_urls: Vec<String>,
+}
+
+/// Jitsi.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Jitsi {
+    /// `jitsi.preferred_domain`; empty for none.
+    pub preferred_domain: String,
+}
+
+/// coturn, the TURN relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Coturn {
+    /// Deploy coturn.
+    pub enabled: bool,
+    /// coturn image.
+    pub image: Image,
+    /// TURN realm.
+    pub realm: String,
+    /// Host name of the TURN server, used in Synapse's `turn_uris` and the certificate.
+    #[serde(rename = "turn_url")]
+    pub turn_url: String,
+    /// Node-internal IP that relays traffic (`relay-ip`); empty lets coturn choose.
+    #[serde(rename = "relay_ip")]
+    pub relay_ip: String,
+    /// TURN REST shared secret, shared with Synapse (secret).
+    #[serde(rename = "turn_shared_secret")]
+    pub turn_shared_secret: String,
+    /// Public IP advertised to clients (`external-ip`); empty for none.
+    #[serde(rename = "public_ip_static")]
+    pub public_ip_static: String,
+    /// TURN/STUN port, UDP and TCP.
+    pub listening_port: u16,
+    /// TURN over TLS port.
+    pub tls_listening_port: u16,
+    /// First port of the UDP relay range.
+    pub min_port: u16,
+    /// Last port of the UDP relay range.
+    pub max_port: u16,
+    /// Secret of the TLS certificate (issued by cert-manager).
+    pub tls_secret_name: String,
+}
+
+/// MatrixRTC: LiveKit and the JWT service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MatrixRtc {
+    /// Deploy MatrixRTC.
+    pub enabled: bool,
+    /// Host name of the MatrixRTC endpoints (`/livekit/sfu`, `/livekit/jwt`).
+    pub host: String,
+    /// Ingress class for the MatrixRTC host; empty uses `ingress.className`.
+    pub ingress_class_name: String,
+    /// ClusterIssuer for the MatrixRTC host; empty uses `ingress.clusterIssuer`.
+    pub cert_manager_cluster_issuer: String,
+    /// The LiveKit SFU.
+    pub livekit: Livekit,
+    /// lk-jwt-service.
+    pub jwt: Jwt,
+    /// Element-side helper values.
+    pub element: RtcElement,
+}
+
+/// The LiveKit SFU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Livekit {
+    /// LiveKit image.
+    pub image: Image,
+    /// The signalling Service.
+    pub service: ServicePort,
+    /// Run on the node's network so media ports are reachable directly.
+    pub host_network: bool,
+    /// WebRTC media ports.
+    pub rtc: LivekitRtc,
+    /// API key (secret).
+    pub key: String,
+    /// API secret, at least 32 characters (secret).
+    pub secret: String,
+}
+
+/// WebRTC media ports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LivekitRtc {
+    /// ICE/TCP fallback port.
+    pub tcp_port: u16,
+    /// First UDP media port.
+    pub port_range_start: u16,
+    /// Last UDP media port.
+    pub port_range_end: u16,
+    /// Discover and advertise the node's external IP.
+    pub use_external_ip: bool,
+}
+
+/// A Service port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServicePort {
+    /// Port number.
+    pub port: u16,
+}
+
+/// lk-jwt-service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Jwt {
+    /// lk-jwt-service image.
+    pub image: Image,
+    /// Pod replicas.
+    pub replicas: i32,
+    /// The Service.
+    pub service: ServicePort,
+}
+
+/// Element-side MatrixRTC values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RtcElement {
+    /// The JWT service URL advertised in `.well-known` (`rtc_foci`); empty derives
+    /// `https://<matrixrtc.host>/livekit/jwt`.
+    #[serde(rename = "livekit_service_url")]
+    pub livekit_service_url: String,
+}

@@ -1,0 +1,28 @@
+//! matrix-render's config model: typed settings in the seed chart's values layout, Helm-style
+//! layering of several values documents and `--set` flags, and diagnostics that point at the
+//! file, line and column.
+//!
+//! This crate is pure: it reads no files, environment, clock or randomness. Front-ends pass
+//! every input in.
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod diag;
+pub mod load;
+pub mod merge;
+pub mod set;
+pub mod spans;
+pub mod suggest;
+pub mod validate;
+
+pub use config::Config;
+pub use diag::{Diagnostic, Severity};
+pub use load::{LoadInput, Loaded, NamedText, load};
+
+/// The JSON Schema of a values document, as committed in `schema/matrix-render.schema.json`.
+#[must_use]
+pub fn json_schema() -> serde_json::Value {
+    let schema = schemars::schema_for!(Config);
+    serde_json::to_value(schema).unwrap_or(serde_json::Value::Null)
+}

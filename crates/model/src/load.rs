@@ -1,0 +1,426 @@
+//! From values texts and `--set` flags to a typed [`Config`], with diagnostics.
+//!
+//! Pipeline: parse every document (YAML, one document per file), convert it to JSON values
+//! (string keys only), merge it over the built-in defaults with Helm's rules, apply `--set`
+//! then `--set-string`, deserialize into [`Config`] and run the semantic checks.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::config::Config;
+use crate::diag::Diagnostic;
+use crate::{merge, set, spans, validate};
+
+/// The built-in defaults: the first layer of every merge.
+pub const DEFAULTS_YAML: &str = include_str!("defaults.yaml");
+
+/// Largest values document accepted, in bytes.
+pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+
+/// A named text, e.g. a values file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct NamedText {
+    /// Display name, usually the file path as the user gave it.
+    pub name: String,
+    /// The UTF-8 text.
+    pub text: String,
+}
+
+/// What [`load`] reads.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadInput<'a> {
+    /// Values documents, merged in order.
+    pub values: &'a [NamedText],
+    /// `--set` arguments, applied in order after all values documents.
+    pub set: &'a [String],
+    /// `--set-string` arguments, applied after every `--set`.
+    pub set_string: &'a [String],
+}
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Origin {
+    Defaults,
+    Document(usize),
+    Flag { flag: &'static str, arg: String },
+}
+
+/// What [`load`] returns: the config when there were no errors, and every diagnostic.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The typed config; `None` when an error was found.
+    pub config: Option<Config>,
+    /// Errors and warnings, in input order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The merged values as JSON (for `--set` debugging and the browser).
+    pub merged: Value,
+}
+
+/// Loads, merges and validates.
+#[must_use]
+pub fn load(input: LoadInput<'_>) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let mut origins: BTreeMap<String, Origin> = BTreeMap::new();
+    let mut span_maps: Vec<spans::SpanMap> = Vec::new();
+
+    let mut merged = match serde_yaml::from_str::<serde_yaml::Value>(DEFAULTS_YAML)
+        .map_err(|e| e.to_string())
+        .and_then(|v| yaml_to_json(v, "").map_err(|(_, m)| m))
+    {
+        Ok(v) => v,
+        Err(message) => {
+            diagnostics.push(Diagnostic::error(
+                "internal",
+                "",
+                format!("the built-in defaults do not parse: {message}"),
+            ));
+            return Loaded {
+                config: None,
+                diagnostics,
+                merged: Value::Null,
+            };
+        }
+    };
+    record_origins(&merged, "", &Origin::Defaults, &mut origins);
+
+    for (index, doc) in input.values.iter().enumerate() {
+        span_maps.push(spans::SpanMap::build(&doc.text));
+        match parse_document(doc) {
+            Ok(value) => {
+                record_origins(&value, "", &Origin::Document(index), &mut origins);
+                merge::coalesce(&mut merged, value);
+            }
+            Err(d) => diagnostics.push(d),
+        }
+    }
+
+    for (flag, args, as_string) in [
+        ("--set", input.set, false),
+        ("--set-string", input.set_string, true),
+    ] {
+        for arg in args {
+            let origin = Origin::Flag {
+                flag,
+                arg: arg.clone(),
+            };
+            match set::parse(arg, as_string) {
+                Ok(assignments) => {
+                    for a in assignments {
+                        if let Err(message) = set::apply(&mut merged, &a) {
+                            diagnostics.push(
+                                Diagnostic::error("invalid-set", a.path(), message)
+                                    .at(format!("{flag} {arg}"), None, None),
+                            );
+                        }
+                        origins.insert(a.key_path(), origin.clone());
+                    }
+                }
+                Err(message) => diagnostics.push(
+                    Diagnostic::error("invalid-set", "", format!("cannot parse `{flag}`: {message}"))
+                        .at(format!("{flag} {arg}"), None, None)
+                        .with_hint("write `path.to.key=value`; escape `,` and `.` with `\\`"),
+                ),
+            }
+        }
+    }
+
+    let locate = |d: Diagnostic| locate(d, input.values, &origins, &span_maps);
+
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Loaded {
+            config: None,
+            diagnostics: diagnostics.into_iter().map(locate).collect(),
+            merged,
+        };
+    }
+
+    let config = match deserialize(&merged) {
+        Ok(config) => Some(config),
+        Err(found) => {
+            diagnostics.extend(found);
+            None
+        }
+    };
+    if let Some(config) = &config {
+        diagnostics.extend(validate::check(config));
+    }
+    let diagnostics: Vec<Diagnostic> = diagnostics.into_iter().map(locate).collect();
+    let config = config.filter(|_| !diagnostics.iter().any(Diagnostic::is_error));
+    Loaded {
+        config,
+        diagnostics,
+        merged,
+    }
+}
+
+/// Attaches file, line and column to a diagnostic from the value's origin.
+fn locate(
+    mut d: Diagnostic,
+    docs: &[NamedText],
+    origins: &BTreeMap<String, Origin>,
+    span_maps: &[spans::SpanMap],
+) -> Diagnostic {
+    if d.file.is_some() {
+        return d;
+    }
+    // The deepest recorded ancestor of the path says who set it.
+    let mut probe = d.path.clone();
+    loop {
+        if let Some(origin) = origins.get(&probe) {
+            match origin {
+                Origin::Document(i) => {
+                    if let Some(doc) = docs.get(*i) {
+                        let span = span_maps.get(*i).and_then(|m| m.find(&d.path));
+                        d.file = Some(doc.name.clone());
+                        d.line = span.map(|s| s.line);
+                        d.column = span.map(|s| s.column);
+                    }
+                }
+                Origin::Flag { flag, arg } => {
+                    d.file = Some(format!("{flag} {arg}"));
+                }
+                Origin::Defaults => {}
+            }
+            return d;
+        }
+        match probe.rfind('.') {
+            Some(dot) => probe.truncate(dot),
+            None if !probe.is_empty() => probe.clear(),
+            None => return d,
+        }
+    }
+}
+
+fn record_origins(value: &Value, path: &str, origin: &Origin, out: &mut BTreeMap<String, Origin>) {
+    if !path.is_empty() {
+        out.insert(path.to_owned(), origin.clone());
+    }
+    if let Value::Object(map) = value {
+        for (k, v) in map {
+            let child = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            record_origins(v, &child, origin, out);
+        }
+    }
+}
+
+/// Parses one values document into a JSON map.
+fn parse_document(doc: &NamedText) -> Result<Value, Diagnostic> {
+    if doc.text.len() > MAX_DOCUMENT_BYTES {
+        return Err(Diagnostic::error(
+            "file-too-large",
+            "",
+            format!(
+                "the file is {} bytes; the limit is {MAX_DOCUMENT_BYTES} bytes",
+                doc.text.len()
+            ),
+        )
+        .at(&doc.name, None, None)
+        .with_hint("a values file is a few kilobytes; check that this is the right file"));
+    }
+    let mut yaml: serde_yaml::Value = match serde_yaml::from_str(&doc.text) {
+        Ok(v) => v,
+        Err(e) => {
+            let (line, column) = e
+                .location()
+                .map_or((None, None), |l| (u32::try_from(l.line()).ok(), u32::try_from(l.column()).ok()));
+            let message = strip_location(&e.to_string());
+            return Err(Diagnostic::error("yaml-syntax", "", message)
+                .at(&doc.name, line, column)
+                .with_hint("fix the YAML syntax; a values file is one YAML mapping"));
+        }
+    };
+    if let Err(e) = yaml.apply_merge() {
+        return Err(
+            Diagnostic::error("yaml-syntax", "", strip_location(&e.to_string())).at(&doc.name, None, None)
+        );
+    }
+    if yaml.is_null() {
+        return Ok(Value::Object(Map::new()));
+    }
+    if !yaml.is_mapping() {
+        return Err(Diagnostic::error(
+            "not-a-mapping",
+            "",
+            "a values document must be a mapping of keys to values",
+        )
+        .at(&doc.name, Some(1), Some(1))
+        .with_hint("start the file with top-level keys such as `global:`"));
+    }
+    yaml_to_json(yaml, "").map_err(|(path, message)| {
+        Diagnostic::error("unsupported-yaml", path, message).at(&doc.name, None, None)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_errors_never_echo_the_value() {
+        let m = redact_type_error("invalid type: string \"hunter2\", expected u16");
+        assert_eq!(m, "expected u16, found a string");
+        let m = redact_type_error("invalid type: integer `123456`, expected a string");
+        assert_eq!(m, "expected a string, found an integer");
+        let m = redact_type_error("invalid type: map, expected a string");
+        assert_eq!(m, "expected a string, found a map");
+    }
+}
+
+fn strip_location(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Converts YAML to JSON values: keys must be strings, tags are refused.
+fn yaml_to_json(value: serde_yaml::Value, path: &str) -> Result<Value, (String, String)> {
+    Ok(match value {
+        serde_yaml::Value::Null => Value::Null,
+        serde_yaml::Value::Bool(b) => Value::Bool(b),
+        serde_yaml::Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                match n.as_f64().and_then(serde_json::Number::from_f64) {
+                    Some(f) => Value::Number(f),
+                    None => {
+                        return Err((
+                            path.to_owned(),
+                            "infinite and NaN numbers are not supported".to_owned(),
+                        ));
+                    }
+                }
+            }
+        }
+        serde_yaml::Value::String(s) => Value::String(s),
+        serde_yaml::Value::Sequence(items) => Value::Array(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| yaml_to_json(v, &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        serde_yaml::Value::Mapping(map) => {
+            let mut out = Map::new();
+            for (k, v) in map {
+                let key = match k {
+                    serde_yaml::Value::String(s) => s,
+                    other => {
+                        return Err((
+                            path.to_owned(),
+                            format!(
+                                "map key {} is not a string",
+                                serde_yaml::to_string(&other).unwrap_or_default().trim_end()
+                            ),
+                        ));
+                    }
+                };
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                let v = yaml_to_json(v, &child)?;
+                out.insert(key, v);
+            }
+            Value::Object(out)
+        }
+        serde_yaml::Value::Tagged(tagged) => {
+            return Err((
+                path.to_owned(),
+                format!("YAML tag `{}` is not supported", tagged.tag),
+            ));
+        }
+    })
+}
+
+/// Deserializes the merged values, collecting every type error it can.
+fn deserialize(merged: &Value) -> Result<Config, Vec<Diagnostic>> {
+    let result: Result<Config, _> = serde_path_to_error::deserialize(merged);
+    result.map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        vec![classify(&path, &e.into_inner().to_string())]
+    })
+}
+
+fn classify(path: &str, message: &str) -> Diagnostic {
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let full = join(path, field);
+        let parent = if path.is_empty() {
+            "the top level".to_owned()
+        } else {
+            format!("`{path}`")
+        };
+        let mut d = Diagnostic::error(
+            "unknown-key",
+            full,
+            format!("unknown key `{field}` in {parent}"),
+        );
+        d = match crate::suggest::closest(field, &candidates) {
+            Some(best) => d.with_hint(format!("did you mean `{best}`?")),
+            None => d.with_hint(format!("known keys here: {}", candidates.join(", "))),
+        };
+        return d;
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or(rest);
+        return Diagnostic::error(
+            "missing-key",
+            join(path, field),
+            format!("required key `{field}` is missing"),
+        )
+        .with_hint("add it to your values file");
+    }
+    if message.starts_with("invalid type") || message.starts_with("invalid value") {
+        return Diagnostic::error("invalid-type", path, redact_type_error(message))
+            .with_hint("check the value's type against the schema (quote strings, unquote numbers and booleans)");
+    }
+    if message.starts_with("unknown variant") {
+        return Diagnostic::error("invalid-value", path, message.to_owned());
+    }
+    Diagnostic::error("invalid-value", path, message.to_owned())
+}
+
+/// serde's "invalid type: string \"hunter2\", expected u16" names the value, which may be a
+/// secret: keep only the kinds.
+fn redact_type_error(message: &str) -> String {
+    let Some((found, expected)) = message.rsplit_once(", expected ") else {
+        return "wrong type".to_owned();
+    };
+    let found = found
+        .trim_start_matches("invalid type: ")
+        .trim_start_matches("invalid value: ");
+    let kind: Vec<&str> = found
+        .split(' ')
+        .take_while(|w| !w.starts_with('"') && !w.starts_with('`'))
+        .collect();
+    format!("expected {expected}, found {}", article(&kind.join(" ")))
+}
+
+fn article(kind: &str) -> String {
+    match kind {
+        "" => "another value".to_owned(),
+        k if k.starts_with(['a', 'e', 'i', 'o', 'u']) => format!("an {k}"),
+        k => format!("a {k}"),
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
