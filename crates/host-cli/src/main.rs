@@ -1,1 +1,183 @@
-fn main() {}
+//! `matrix-render`: render a complete Matrix stack for Kubernetes from a values file.
+//!
+//! Exit codes: 0 success, 1 invalid input (diagnostics, unreadable files, bad flags),
+//! 2 internal failure (the core trapped, the output could not be written).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use matrix_render::engine::Core;
+use matrix_render::input::{self, Inputs};
+use matrix_render::{SCHEMA, output, report};
+use matrix_render_model::api::{Format, RenderResponse};
+
+#[derive(Debug, Parser)]
+#[command(name = "matrix-render", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render the manifests to stdout, or one file per object with --output-dir.
+    Render(RenderArgs),
+    /// Check the config and report every problem; writes nothing.
+    Validate(ValuesArgs),
+    /// Print the JSON Schema of a values file.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+struct ValuesArgs {
+    /// A values file (YAML); repeat to layer files, later ones win. `-` reads stdin.
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    values: Vec<String>,
+    /// Set a value: `path.to.key=value` (Helm syntax and typing).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Set a value as a string, whatever it looks like.
+    #[arg(long = "set-string", value_name = "PATH=VALUE")]
+    set_string: Vec<String>,
+    /// Folder with pages/ and static-assets/ that replace the built-in static pages.
+    #[arg(long = "static-dir", value_name = "DIR")]
+    static_dir: Option<String>,
+    /// Output format: manifests for render, diagnostics for validate.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Yaml)]
+    format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+struct RenderArgs {
+    #[command(flatten)]
+    values: ValuesArgs,
+    /// Write one file per object into DIR (created if missing) instead of stdout.
+    #[arg(long = "output-dir", value_name = "DIR")]
+    output_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Yaml,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Schema => write_stdout(SCHEMA),
+        Command::Validate(args) => run(&args, None, true),
+        Command::Render(args) => run(&args.values, args.output_dir, false),
+    }
+}
+
+fn write_stdout(text: &str) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => internal(&format!("cannot write to stdout: {e}")),
+    }
+}
+
+fn eprint(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+fn internal(message: &str) -> ExitCode {
+    eprint(&format!("error[internal]: {message}\n = note: this is a bug in matrix-render; please report it\n"));
+    ExitCode::from(2)
+}
+
+fn run(args: &ValuesArgs, output_dir: Option<PathBuf>, validate_only: bool) -> ExitCode {
+    let format = match args.format {
+        OutputFormat::Yaml => Format::Yaml,
+        OutputFormat::Json => Format::Json,
+    };
+    let inputs = Inputs {
+        values: args.values.clone(),
+        set: args.set.clone(),
+        set_string: args.set_string.clone(),
+        static_dir: args.static_dir.clone(),
+        format,
+        split: output_dir.is_some(),
+    };
+    let request = match input::request(&inputs) {
+        Ok(r) => r,
+        Err(e) => {
+            eprint(&format!("error[unreadable-input]: {e}\n"));
+            return ExitCode::from(1);
+        }
+    };
+    let sources: BTreeMap<String, String> = request
+        .values
+        .iter()
+        .map(|v| (v.name.clone(), v.text.clone()))
+        .collect();
+    let response = match render(&request) {
+        Ok(r) => r,
+        Err(message) => return internal(&message),
+    };
+
+    let json_diagnostics = validate_only && matches!(args.format, OutputFormat::Json);
+    if json_diagnostics {
+        if let ExitCode::SUCCESS = write_stdout(&report::json(&response.diagnostics)) {
+        } else {
+            return ExitCode::from(2);
+        }
+    } else if !response.diagnostics.is_empty() {
+        if matches!(args.format, OutputFormat::Json) {
+            eprint(&report::json(&response.diagnostics));
+        } else {
+            eprint(&report::human(&response.diagnostics, &sources));
+        }
+    }
+    if !response.ok {
+        if !json_diagnostics {
+            let what = if validate_only { "" } else { "; nothing was written" };
+            eprint(&format!("matrix-render: {}{what}\n", report::summary(&response.diagnostics)));
+        }
+        return ExitCode::from(1);
+    }
+    if validate_only {
+        if !json_diagnostics {
+            eprint(&format!(
+                "matrix-render: the config is valid ({}; {} objects)\n",
+                report::summary(&response.diagnostics),
+                response.objects.len()
+            ));
+        }
+        return ExitCode::SUCCESS;
+    }
+    match output_dir {
+        Some(dir) => match output::write_dir(&dir, &response.objects) {
+            Ok(n) => {
+                eprint(&format!("matrix-render: wrote {n} objects to {}\n", dir.display()));
+                ExitCode::SUCCESS
+            }
+            Err(e) => internal(&e),
+        },
+        None => write_stdout(&response.output),
+    }
+}
+
+fn render(request: &matrix_render_model::api::RenderRequest) -> Result<RenderResponse, String> {
+    let body = serde_json::to_vec(request).map_err(|e| format!("encoding the request: {e}"))?;
+    let core = Core::load().map_err(|e| e.to_string())?;
+    let bytes = core.call(&body).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("decoding the core's response: {e}"))
+}

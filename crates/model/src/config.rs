@@ -597,3 +597,14 @@ pub struct RtcElement {
     #[serde(rename = "livekit_service_url")]
     pub livekit_service_url: String,
 }
+
+/// Config paths whose values are secrets: they only ever reach Secret objects, and no
+/// diagnostic or log shows them.
+pub const SECRET_PATHS: &[&str] = &[
+    "synapse.recaptcha.siteKey",
+    "synapse.recaptcha.secretKey",
+    "synapse.registration_shared_secret",
+    "coturn.turn_shared_secret",
+    "matrixrtc.livekit.key",
+    "matrixrtc.livekit.secret",
+];

@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod config;
 pub mod diag;
 pub mod load;

@@ -1,0 +1,144 @@
+//! Runs the embedded, precompiled core through wasmtime, with memory and fuel limits.
+
+use wasmtime::{Engine, Instance, Module, Store, StoreLimits, StoreLimitsBuilder, Trap};
+
+use crate::engine_config;
+
+/// The core compiled to wasm32 (for size reports and other hosts).
+pub static CORE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/core.wasm"));
+/// The same module precompiled for this binary's target by build.rs.
+static CORE_CWASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/core.cwasm"));
+
+/// Why the core could not produce a response: always an internal failure (exit 2).
+#[derive(Debug)]
+pub struct CoreError(pub String);
+
+impl std::fmt::Display for CoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CoreError {}
+
+fn internal(what: &str, e: impl std::fmt::Display) -> CoreError {
+    CoreError(format!("{what}: {e}"))
+}
+
+/// The loaded core; cheap to call repeatedly.
+pub struct Core {
+    engine: Engine,
+    module: Module,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core").finish_non_exhaustive()
+    }
+}
+
+struct State {
+    limits: StoreLimits,
+}
+
+impl Core {
+    /// Loads the embedded module.
+    ///
+    /// # Errors
+    /// When the embedded artifact does not match this wasmtime build.
+    pub fn load() -> Result<Self, CoreError> {
+        let config = engine_config::config(None).map_err(|e| internal("configuring wasmtime", e))?;
+        let engine = Engine::new(&config).map_err(|e| internal("starting wasmtime", e))?;
+        #[expect(
+            unsafe_code,
+            reason = "the one audited deserialize: the bytes are our own build.rs output, embedded \
+                      in this binary by include_bytes! and compiled by the same wasmtime version"
+        )]
+        // SAFETY: CORE_CWASM was produced by `Engine::precompile_module` of this wasmtime
+        // version in build.rs and cannot be replaced at run time.
+        let module = unsafe { Module::deserialize(&engine, CORE_CWASM) }
+            .map_err(|e| internal("loading the embedded core", e))?;
+        Ok(Self { engine, module })
+    }
+
+    /// Sends a RenderRequest JSON and returns the RenderResponse JSON.
+    ///
+    /// # Errors
+    /// A trap (a panic in the core, exhausted fuel or memory) or an ABI mismatch.
+    pub fn call(&self, request: &[u8]) -> Result<Vec<u8>, CoreError> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(engine_config::MEMORY_LIMIT)
+            .instances(1)
+            .build();
+        let mut store = Store::new(&self.engine, State { limits });
+        store.limiter(|s| &mut s.limits);
+        store
+            .set_fuel(engine_config::FUEL)
+            .map_err(|e| internal("setting fuel", e))?;
+        let instance = Instance::new(&mut store, &self.module, &[])
+            .map_err(|e| internal("instantiating the core", e))?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or_else(|| CoreError("the core exports no memory".to_owned()))?;
+        let alloc = instance
+            .get_typed_func::<u32, u32>(&mut store, "mr_alloc")
+            .map_err(|e| internal("the core's mr_alloc", e))?;
+        let render = instance
+            .get_typed_func::<(u32, u32), u64>(&mut store, "mr_render")
+            .map_err(|e| internal("the core's mr_render", e))?;
+
+        let len = u32::try_from(request.len())
+            .map_err(|_| CoreError("the request is larger than 4 GiB".to_owned()))?;
+        let ptr = alloc
+            .call(&mut store, len)
+            .map_err(|e| trap_error(&instance, &mut store, e))?;
+        memory
+            .write(&mut store, ptr as usize, request)
+            .map_err(|e| internal("writing the request", e))?;
+        let packed = render
+            .call(&mut store, (ptr, len))
+            .map_err(|e| trap_error(&instance, &mut store, e))?;
+        read_packed(&memory, &store, packed)
+    }
+}
+
+fn read_packed(memory: &wasmtime::Memory, store: &Store<State>, packed: u64) -> Result<Vec<u8>, CoreError> {
+    let (ptr, len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
+    let data = memory.data(store);
+    data.get(ptr..ptr + len)
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| CoreError("the core returned a buffer outside its memory".to_owned()))
+}
+
+/// Explains a trap, with the core's panic message when it panicked.
+fn trap_error(instance: &Instance, store: &mut Store<State>, error: wasmtime::Error) -> CoreError {
+    if let Some(trap) = error.downcast_ref::<Trap>() {
+        match trap {
+            Trap::OutOfFuel => {
+                return CoreError("the core ran out of its compute budget (fuel); the input is too large or hostile".to_owned());
+            }
+            Trap::UnreachableCodeReached => {
+                let message = instance
+                    .get_typed_func::<(), u64>(&mut *store, "mr_panic_message")
+                    .ok()
+                    .and_then(|f| {
+                        // A trapped instance may still be called for this.
+                        store.set_fuel(1_000_000).ok()?;
+                        f.call(&mut *store, ()).ok()
+                    })
+                    .and_then(|packed| {
+                        let memory = instance.get_memory(&mut *store, "memory")?;
+                        read_packed(&memory, store, packed).ok()
+                    })
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .filter(|m| !m.is_empty());
+                return CoreError(match message {
+                    Some(m) => format!("the core panicked: {m}"),
+                    None => "the core trapped (unreachable code)".to_owned(),
+                });
+            }
+            other => return CoreError(format!("the core trapped: {other}")),
+        }
+    }
+    CoreError(format!("the core failed: {error:#}"))
+}

@@ -1,0 +1,201 @@
+//! coturn: turnserver.conf (no secret in it), the shared secret, a host-network
+//! Deployment, and the cert-manager Certificate for TURN over TLS.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    ConfigMapVolumeSource, EnvVar, EnvVarSource, PodSpec, Secret, SecretKeySelector,
+    SecretVolumeSource, Volume, VolumeMount,
+};
+use serde_json::json;
+
+use crate::objects::{
+    App, Ctx, DeploymentSpecParts, config_checksum, config_map, container, container_security,
+    deployment, pod_security, resources, secret,
+};
+
+pub const CONFIG_MAP: &str = "coturn-config";
+pub const SECRET: &str = "coturn-secret";
+pub const SECRET_KEY: &str = "TURN_SHARED_SECRET";
+pub const CERTIFICATE: &str = "coturn-tls";
+const CONF_DIR: &str = "/etc/coturn/conf";
+const TLS_DIR: &str = "/etc/coturn/tls";
+/// `nobody`, the coturn image's user.
+const UID: i64 = 65534;
+
+pub fn app() -> App {
+    App::new("coturn", "turn", "coturn", ("app", "coturn"))
+}
+
+/// The Secret with the TURN shared secret (Synapse mounts it too).
+pub fn secret_object(ctx: &Ctx<'_>) -> Secret {
+    let value = &ctx.config.coturn.turn_shared_secret;
+    let mut data = BTreeMap::new();
+    if !value.is_empty() {
+        data.insert(SECRET_KEY.to_owned(), value.clone());
+    }
+    secret(ctx, SECRET, &app(), data)
+}
+
+/// turnserver.conf. The shared secret is passed on the command line from the Secret.
+pub fn turnserver_conf(ctx: &Ctx<'_>) -> String {
+    let t = &ctx.config.coturn;
+    let mut lines = vec![
+        "# Rendered by matrix-render. static-auth-secret comes from the coturn-secret Secret".to_owned(),
+        "# on the command line, never from this file.".to_owned(),
+        format!("listening-port={}", t.listening_port),
+        format!("tls-listening-port={}", t.tls_listening_port),
+        "listening-ip=0.0.0.0".to_owned(),
+    ];
+    if !t.relay_ip.is_empty() {
+        lines.push(format!("relay-ip={}", t.relay_ip));
+    }
+    if !t.public_ip_static.is_empty() {
+        lines.push(format!("external-ip={}", t.public_ip_static));
+    }
+    lines.extend([
+        format!("realm={}", t.realm),
+        format!("server-name={}", t.realm),
+        "use-auth-secret".to_owned(),
+        "fingerprint".to_owned(),
+        format!("min-port={}", t.min_port),
+        format!("max-port={}", t.max_port),
+        "no-multicast-peers".to_owned(),
+        "no-cli".to_owned(),
+        "no-tlsv1".to_owned(),
+        "no-tlsv1_1".to_owned(),
+        "log-file=stdout".to_owned(),
+        "simple-log".to_owned(),
+        format!("cert={TLS_DIR}/tls.crt"),
+        format!("pkey={TLS_DIR}/tls.key"),
+        "pidfile=/tmp/turnserver.pid".to_owned(),
+    ]);
+    // Never relay to the cluster's own private networks.
+    for range in [
+        "0.0.0.0-0.255.255.255",
+        "10.0.0.0-10.255.255.255",
+        "100.64.0.0-100.127.255.255",
+        "127.0.0.0-127.255.255.255",
+        "169.254.0.0-169.254.255.255",
+        "172.16.0.0-172.31.255.255",
+        "192.168.0.0-192.168.255.255",
+    ] {
+        lines.push(format!("denied-peer-ip={range}"));
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
+}
+
+pub fn render(ctx: &mut Ctx<'_>) {
+    let app = app();
+    let c = ctx.config;
+    let t = &c.coturn;
+    let cm = config_map(
+        ctx,
+        CONFIG_MAP,
+        &app,
+        BTreeMap::from([("turnserver.conf".to_owned(), turnserver_conf(ctx))]),
+    );
+    let sec = secret_object(ctx);
+    let checksum = config_checksum(&[&cm], &[&sec]);
+
+    let mut turn = container("coturn", &t.image);
+    turn.command = Some(vec!["turnserver".to_owned()]);
+    turn.args = Some(vec![
+        "-c".to_owned(),
+        format!("{CONF_DIR}/turnserver.conf"),
+        format!("--static-auth-secret=$({SECRET_KEY})"),
+    ]);
+    turn.env = Some(vec![EnvVar {
+        name: SECRET_KEY.to_owned(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: SECRET.to_owned(),
+                key: SECRET_KEY.to_owned(),
+                ..SecretKeySelector::default()
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }]);
+    turn.volume_mounts = Some(vec![
+        VolumeMount {
+            name: "config".to_owned(),
+            mount_path: CONF_DIR.to_owned(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        },
+        VolumeMount {
+            name: "tls".to_owned(),
+            mount_path: TLS_DIR.to_owned(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        },
+    ]);
+    turn.security_context = Some(container_security(false, &[]));
+    turn.resources = Some(resources("50m", "64Mi", "1", "512Mi"));
+
+    let dep = deployment(
+        ctx,
+        &app,
+        DeploymentSpecParts {
+            replicas: 1,
+            recreate: true,
+            checksum,
+            pod: PodSpec {
+                host_network: Some(true),
+                dns_policy: Some("ClusterFirstWithHostNet".to_owned()),
+                security_context: Some(pod_security(Some(UID))),
+                containers: vec![turn],
+                volumes: Some(vec![
+                    Volume {
+                        name: "config".to_owned(),
+                        config_map: Some(ConfigMapVolumeSource {
+                            name: CONFIG_MAP.to_owned(),
+                            ..ConfigMapVolumeSource::default()
+                        }),
+                        ..Volume::default()
+                    },
+                    Volume {
+                        name: "tls".to_owned(),
+                        secret: Some(SecretVolumeSource {
+                            secret_name: Some(t.tls_secret_name.clone()),
+                            default_mode: Some(0o440),
+                            ..SecretVolumeSource::default()
+                        }),
+                        ..Volume::default()
+                    },
+                ]),
+                ..PodSpec::default()
+            },
+        },
+    );
+    ctx.push(&app, CONFIG_MAP, &cm);
+    ctx.push(&app, SECRET, &sec);
+    ctx.push(&app, "coturn", &dep);
+
+    if !c.ingress.cluster_issuer.is_empty() {
+        let mut names = vec![t.turn_url.clone()];
+        if t.realm != t.turn_url {
+            names.push(t.realm.clone());
+        }
+        let meta = ctx.meta(CERTIFICATE, &app);
+        ctx.push_value(
+            &app,
+            "cert-manager.io/v1",
+            "Certificate",
+            CERTIFICATE,
+            json!({
+                "apiVersion": "cert-manager.io/v1",
+                "kind": "Certificate",
+                "metadata": meta,
+                "spec": {
+                    "secretName": t.tls_secret_name,
+                    "issuerRef": {"name": c.ingress.cluster_issuer, "kind": "ClusterIssuer", "group": "cert-manager.io"},
+                    "dnsNames": names,
+                },
+            }),
+        );
+    }
+}

@@ -1,0 +1,269 @@
+//! Element Web: `config.json` (with `element.extraConfig` deep-merged last), Deployment,
+//! Service and Ingress (which also routes the static pages' paths).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    ConfigMapVolumeSource, ContainerPort, EnvVar, HTTPGetAction, KeyToPath,
+    PodSpec, Probe, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use matrix_render_model::Config;
+use serde_json::{Map, Value, json};
+
+use crate::ingress::{IngressOverrides, Route, ingress};
+use crate::objects::{
+    App, Ctx, DeploymentSpecParts, ServicePortSpec, config_checksum, config_map, container,
+    container_security, deployment, pod_security, resources, service,
+};
+use crate::static_pages;
+
+pub const CONFIG_MAP: &str = "element-config";
+/// The port Element's nginx listens on inside the pod; unprivileged, so it runs as non-root.
+const CONTAINER_PORT: u16 = 8080;
+/// The nginx user of the Element image.
+const UID: i64 = 101;
+
+pub fn app() -> App {
+    App::new("element", "web-client", "element", ("app", "element"))
+}
+
+pub fn render(ctx: &mut Ctx<'_>) {
+    let app = app();
+    let c = ctx.config;
+    let mut config_json = serde_json::to_string_pretty(&element_config(c)).unwrap_or_default();
+    config_json.push('\n');
+    let cm = config_map(
+        ctx,
+        CONFIG_MAP,
+        &app,
+        BTreeMap::from([("config.json".to_owned(), config_json)]),
+    );
+    let checksum = config_checksum(&[&cm], &[]);
+
+    let mut web = container("element", &c.element.image);
+    web.env = Some(vec![EnvVar {
+        name: "ELEMENT_WEB_PORT".to_owned(),
+        value: Some(CONTAINER_PORT.to_string()),
+        ..EnvVar::default()
+    }]);
+    web.ports = Some(vec![ContainerPort {
+        name: Some("http".to_owned()),
+        container_port: i32::from(CONTAINER_PORT),
+        protocol: Some("TCP".to_owned()),
+        ..ContainerPort::default()
+    }]);
+    web.volume_mounts = Some(vec![VolumeMount {
+        name: "config".to_owned(),
+        mount_path: "/app/config.json".to_owned(),
+        sub_path: Some("config.json".to_owned()),
+        read_only: Some(true),
+        ..VolumeMount::default()
+    }]);
+    let probe = || Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some("/config.json".to_owned()),
+            port: IntOrString::String("http".to_owned()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(10),
+        ..Probe::default()
+    };
+    web.readiness_probe = Some(probe());
+    web.liveness_probe = Some(probe());
+    web.security_context = Some(container_security(false, &[]));
+    web.resources = Some(resources("10m", "32Mi", "200m", "128Mi"));
+
+    let dep = deployment(
+        ctx,
+        &app,
+        DeploymentSpecParts {
+            replicas: c.element.replicas,
+            recreate: false,
+            checksum,
+            pod: PodSpec {
+                security_context: Some(pod_security(Some(UID))),
+                containers: vec![web],
+                volumes: Some(vec![
+                    Volume {
+                        name: "config".to_owned(),
+                        config_map: Some(ConfigMapVolumeSource {
+                            name: CONFIG_MAP.to_owned(),
+                            items: Some(vec![KeyToPath {
+                                key: "config.json".to_owned(),
+                                path: "config.json".to_owned(),
+                                ..KeyToPath::default()
+                            }]),
+                            ..ConfigMapVolumeSource::default()
+                        }),
+                        ..Volume::default()
+                    },
+                ]),
+                ..PodSpec::default()
+            },
+        },
+    );
+    let svc = service(
+        ctx,
+        &app,
+        &[ServicePortSpec {
+            name: "http",
+            port: c.element.port,
+            target: "http",
+            protocol: "TCP",
+        }],
+    );
+    let mut routes = vec![Route::new("/", "element", c.element.port)];
+    if c.element.static_pages.enabled {
+        let sp = &c.element.static_pages;
+        routes.push(Route::new(&sp.path_prefix, static_pages::NAME, sp.port));
+        routes.push(Route::new(&sp.assets_path_prefix, static_pages::NAME, sp.port));
+    }
+    let ing = ingress(
+        ctx,
+        &app,
+        "element",
+        &c.global.element_domain,
+        &c.ingress.hosts.element,
+        &IngressOverrides::default(),
+        &routes,
+    );
+    ctx.push(&app, CONFIG_MAP, &cm);
+    ctx.push(&app, "element", &dep);
+    ctx.push(&app, "element", &svc);
+    ctx.push(&app, "element", &ing);
+}
+
+/// The URL of a static page or asset on the Element host.
+fn static_url(c: &Config, prefix: &str, file: &str) -> String {
+    format!(
+        "https://{}{}/{file}",
+        c.global.element_domain,
+        prefix.trim_end_matches('/')
+    )
+}
+
+fn or_default(value: &str, fallback: impl FnOnce() -> Option<String>) -> Option<String> {
+    if value.is_empty() {
+        fallback()
+    } else {
+        Some(value.to_owned())
+    }
+}
+
+/// Element's `config.json`.
+pub fn element_config(c: &Config) -> Value {
+    let e = &c.element;
+    let domain = &c.global.domain;
+    let sp = &e.static_pages;
+    let pages_on = sp.enabled;
+    let mut m = Map::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_owned(), v);
+    };
+    put(
+        "default_server_config",
+        json!({
+            "m.homeserver": {"base_url": format!("https://{domain}"), "server_name": domain},
+            "m.identity_server": {"base_url": "https://vector.im"},
+        }),
+    );
+    put("disable_custom_urls", json!(e.ui.disable_custom_urls));
+    put("disable_guests", json!(e.ui.disable_guests));
+    put(
+        "disable_login_language_selector",
+        json!(e.ui.disable_login_language_selector),
+    );
+    put("disable_3pid_login", json!(e.ui.disable_3pid_login));
+    put("brand", json!(e.branding.app_name));
+    if !e.integrations.ui_url.is_empty() {
+        put("integrations_ui_url", json!(e.integrations.ui_url));
+    }
+    if !e.integrations.rest_url.is_empty() {
+        put("integrations_rest_url", json!(e.integrations.rest_url));
+    }
+    put("integrations_widgets_urls", json!(e.integrations.widgets_urls));
+    if !e.bug_report_endpoint_url.is_empty() {
+        put("bug_report_endpoint_url", json!(e.bug_report_endpoint_url));
+    }
+    put("default_country_code", json!(e.ui.default_country_code));
+    put("show_labs_settings", json!(e.ui.show_labs_settings));
+    put("features", Value::Object(e.features.clone()));
+    put("default_federate", json!(e.ui.default_federate));
+    put("default_theme", json!(e.ui.default_theme));
+    let servers = if e.ui.room_directory_servers.is_empty() {
+        vec![domain.clone()]
+    } else {
+        e.ui.room_directory_servers.clone()
+    };
+    put("room_directory", json!({"servers": servers}));
+    put(
+        "enable_presence_by_hs_url",
+        json!({format!("https://{domain}"): e.ui.enable_presence}),
+    );
+    put("setting_defaults", Value::Object(e.setting_defaults.clone()));
+    if !e.jitsi.preferred_domain.is_empty() {
+        put("jitsi", json!({"preferred_domain": e.jitsi.preferred_domain}));
+    }
+
+    let mut branding = Map::new();
+    if let Some(url) = or_default(&e.branding.auth_header_logo_url, || {
+        pages_on.then(|| static_url(c, &sp.assets_path_prefix, "logo.svg"))
+    }) {
+        branding.insert("auth_header_logo_url".to_owned(), json!(url));
+    }
+    if let Some(url) = or_default(&e.branding.welcome_background_url, || {
+        pages_on.then(|| static_url(c, &sp.assets_path_prefix, "welcome-bg.svg"))
+    }) {
+        branding.insert("welcome_background_url".to_owned(), json!(url));
+    }
+    if !e.branding.auth_footer_links.is_empty() {
+        branding.insert(
+            "auth_footer_links".to_owned(),
+            json!(e.branding.auth_footer_links),
+        );
+    }
+    if !branding.is_empty() {
+        put("branding", Value::Object(branding));
+    }
+    if !e.branding.user_notice.is_empty() {
+        put(
+            "user_notice",
+            json!({"title": e.branding.app_name, "description": e.branding.user_notice}),
+        );
+    }
+    if e.embedded_pages.enabled {
+        let mut pages = Map::new();
+        if let Some(url) = or_default(&e.embedded_pages.home_url, || {
+            pages_on.then(|| static_url(c, &sp.path_prefix, "home.html"))
+        }) {
+            pages.insert("home_url".to_owned(), json!(url));
+        }
+        if let Some(url) = or_default(&e.embedded_pages.welcome_url, || {
+            pages_on.then(|| static_url(c, &sp.path_prefix, "welcome.html"))
+        }) {
+            pages.insert("welcome_url".to_owned(), json!(url));
+        }
+        put("embedded_pages", Value::Object(pages));
+    }
+    let mut config = Value::Object(m);
+    deep_merge(&mut config, &Value::Object(e.extra_config.clone()));
+    config
+}
+
+/// `extraConfig` wins; maps merge key by key; anything else replaces.
+fn deep_merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(existing) if existing.is_object() && v.is_object() => deep_merge(existing, v),
+                    _ => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (base, over) => *base = over.clone(),
+    }
+}

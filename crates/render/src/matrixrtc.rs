@@ -1,0 +1,268 @@
+//! MatrixRTC: the LiveKit SFU (config without keys; keys from the Secret through env) and
+//! lk-jwt-service, with their Services and the `matrix-rtc` Ingress.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    ConfigMapVolumeSource, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, PodSpec, Probe,
+    SecretKeySelector, TCPSocketAction, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use matrix_render_model::Config;
+use serde_json::json;
+
+use crate::ingress::{IngressOverrides, Route, ingress};
+use crate::objects::{
+    App, Ctx, DeploymentSpecParts, ServicePortSpec, config_checksum, config_map, container,
+    container_security, deployment, pod_security, resources, secret, service,
+};
+use crate::yaml;
+
+pub const LIVEKIT: &str = "livekit";
+pub const LIVEKIT_CONFIG: &str = "livekit-config";
+pub const JWT: &str = "matrixrtc-jwt";
+pub const INGRESS: &str = "matrix-rtc";
+const SFU_PATH: &str = "/livekit/sfu";
+const JWT_PATH: &str = "/livekit/jwt";
+const JWT_CONTAINER_PORT: u16 = 8080;
+
+pub fn livekit_app() -> App {
+    App::new(LIVEKIT, "sfu", "matrixrtc", ("app", LIVEKIT))
+}
+
+pub fn jwt_app() -> App {
+    App::new(JWT, "rtc-auth", "matrixrtc", ("app", JWT))
+}
+
+/// The lk-jwt-service URL advertised to clients in `.well-known` (`rtc_foci`).
+pub fn jwt_service_url(c: &Config) -> String {
+    let explicit = &c.matrixrtc.element.livekit_service_url;
+    if explicit.is_empty() {
+        format!("https://{}{JWT_PATH}", c.matrixrtc.host)
+    } else {
+        explicit.clone()
+    }
+}
+
+/// LiveKit's config.yaml. API keys come from `LIVEKIT_KEYS` in the environment.
+pub fn livekit_config(c: &Config) -> String {
+    let l = &c.matrixrtc.livekit;
+    yaml::document(&json!({
+        "port": l.service.port,
+        "bind_addresses": ["0.0.0.0"],
+        "rtc": {
+            "tcp_port": l.rtc.tcp_port,
+            "port_range_start": l.rtc.port_range_start,
+            "port_range_end": l.rtc.port_range_end,
+            "use_external_ip": l.rtc.use_external_ip,
+        },
+        "room": {"auto_create": false},
+        "logging": {"level": "info"},
+    }))
+}
+
+fn secret_env(name: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: JWT.to_owned(),
+                key: key.to_owned(),
+                ..SecretKeySelector::default()
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }
+}
+
+fn env(name: &str, value: String) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value: Some(value),
+        ..EnvVar::default()
+    }
+}
+
+fn port(name: &str, number: u16, protocol: &str) -> ContainerPort {
+    ContainerPort {
+        name: Some(name.to_owned()),
+        container_port: i32::from(number),
+        protocol: Some(protocol.to_owned()),
+        ..ContainerPort::default()
+    }
+}
+
+pub fn render(ctx: &mut Ctx<'_>) {
+    let c = ctx.config;
+    let rtc = &c.matrixrtc;
+    let lk = livekit_app();
+    let jwt = jwt_app();
+
+    let keys_secret = secret(
+        ctx,
+        JWT,
+        &jwt,
+        [("LIVEKIT_KEY", &rtc.livekit.key), ("LIVEKIT_SECRET", &rtc.livekit.secret)]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.to_owned(), v.clone()))
+            .collect(),
+    );
+    let lk_cm = config_map(
+        ctx,
+        LIVEKIT_CONFIG,
+        &lk,
+        BTreeMap::from([("config.yaml".to_owned(), livekit_config(c))]),
+    );
+
+    // LiveKit.
+    let mut sfu = container("livekit", &rtc.livekit.image);
+    sfu.args = Some(vec!["--config".to_owned(), "/etc/livekit/config.yaml".to_owned()]);
+    sfu.env = Some(vec![
+        secret_env("LIVEKIT_API_KEY", "LIVEKIT_KEY"),
+        secret_env("LIVEKIT_API_SECRET", "LIVEKIT_SECRET"),
+        env("LIVEKIT_KEYS", "$(LIVEKIT_API_KEY): $(LIVEKIT_API_SECRET)".to_owned()),
+    ]);
+    sfu.ports = Some(vec![
+        port("http", rtc.livekit.service.port, "TCP"),
+        port("rtc-tcp", rtc.livekit.rtc.tcp_port, "TCP"),
+    ]);
+    sfu.volume_mounts = Some(vec![VolumeMount {
+        name: "config".to_owned(),
+        mount_path: "/etc/livekit".to_owned(),
+        read_only: Some(true),
+        ..VolumeMount::default()
+    }]);
+    let tcp_probe = || Probe {
+        tcp_socket: Some(TCPSocketAction {
+            port: IntOrString::String("http".to_owned()),
+            ..TCPSocketAction::default()
+        }),
+        period_seconds: Some(10),
+        ..Probe::default()
+    };
+    sfu.readiness_probe = Some(tcp_probe());
+    sfu.liveness_probe = Some(tcp_probe());
+    sfu.security_context = Some(container_security(true, &[]));
+    sfu.resources = Some(resources("100m", "128Mi", "2", "1Gi"));
+    let lk_dep = deployment(
+        ctx,
+        &lk,
+        DeploymentSpecParts {
+            replicas: 1,
+            recreate: rtc.livekit.host_network,
+            checksum: config_checksum(&[&lk_cm], &[&keys_secret]),
+            pod: PodSpec {
+                host_network: rtc.livekit.host_network.then_some(true),
+                dns_policy: rtc
+                    .livekit
+                    .host_network
+                    .then(|| "ClusterFirstWithHostNet".to_owned()),
+                enable_service_links: Some(false),
+                security_context: Some(pod_security(None)),
+                containers: vec![sfu],
+                volumes: Some(vec![Volume {
+                    name: "config".to_owned(),
+                    config_map: Some(ConfigMapVolumeSource {
+                        name: LIVEKIT_CONFIG.to_owned(),
+                        ..ConfigMapVolumeSource::default()
+                    }),
+                    ..Volume::default()
+                }]),
+                ..PodSpec::default()
+            },
+        },
+    );
+    let mut lk_ports = vec![ServicePortSpec {
+        name: "http",
+        port: rtc.livekit.service.port,
+        target: "http",
+        protocol: "TCP",
+    }];
+    if !rtc.livekit.host_network {
+        lk_ports.push(ServicePortSpec {
+            name: "rtc-tcp",
+            port: rtc.livekit.rtc.tcp_port,
+            target: "rtc-tcp",
+            protocol: "TCP",
+        });
+    }
+    let lk_svc = service(ctx, &lk, &lk_ports);
+
+    // lk-jwt-service.
+    let mut auth = container("jwt", &rtc.jwt.image);
+    auth.env = Some(vec![
+        env("LIVEKIT_JWT_PORT", JWT_CONTAINER_PORT.to_string()),
+        env("LIVEKIT_URL", format!("wss://{}{SFU_PATH}", rtc.host)),
+        secret_env("LIVEKIT_KEY", "LIVEKIT_KEY"),
+        secret_env("LIVEKIT_SECRET", "LIVEKIT_SECRET"),
+        env("LIVEKIT_FULL_ACCESS_HOMESERVERS", c.global.domain.clone()),
+    ]);
+    auth.ports = Some(vec![port("http", JWT_CONTAINER_PORT, "TCP")]);
+    let http_probe = || Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some("/healthz".to_owned()),
+            port: IntOrString::String("http".to_owned()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(10),
+        ..Probe::default()
+    };
+    auth.readiness_probe = Some(http_probe());
+    auth.liveness_probe = Some(http_probe());
+    auth.security_context = Some(container_security(true, &[]));
+    auth.resources = Some(resources("10m", "32Mi", "200m", "128Mi"));
+    let jwt_dep = deployment(
+        ctx,
+        &jwt,
+        DeploymentSpecParts {
+            replicas: rtc.jwt.replicas,
+            recreate: false,
+            checksum: config_checksum(&[], &[&keys_secret]),
+            pod: PodSpec {
+                enable_service_links: Some(false),
+                security_context: Some(pod_security(None)),
+                containers: vec![auth],
+                ..PodSpec::default()
+            },
+        },
+    );
+    let jwt_svc = service(
+        ctx,
+        &jwt,
+        &[ServicePortSpec {
+            name: "http",
+            port: rtc.jwt.service.port,
+            target: "http",
+            protocol: "TCP",
+        }],
+    );
+
+    let overrides = IngressOverrides {
+        class: (!rtc.ingress_class_name.is_empty()).then(|| rtc.ingress_class_name.clone()),
+        issuer: (!rtc.cert_manager_cluster_issuer.is_empty())
+            .then(|| rtc.cert_manager_cluster_issuer.clone()),
+        strip_prefix: true,
+    };
+    let ing = ingress(
+        ctx,
+        &lk,
+        INGRESS,
+        &rtc.host,
+        &c.ingress.hosts.matrixrtc,
+        &overrides,
+        &[
+            Route::new(SFU_PATH, LIVEKIT, rtc.livekit.service.port),
+            Route::new(JWT_PATH, JWT, rtc.jwt.service.port),
+        ],
+    );
+
+    ctx.push(&jwt, JWT, &keys_secret);
+    ctx.push(&lk, LIVEKIT_CONFIG, &lk_cm);
+    ctx.push(&lk, LIVEKIT, &lk_dep);
+    ctx.push(&lk, LIVEKIT, &lk_svc);
+    ctx.push(&jwt, JWT, &jwt_dep);
+    ctx.push(&jwt, JWT, &jwt_svc);
+    ctx.push(&lk, INGRESS, &ing);
+}

@@ -1,0 +1,368 @@
+//! The object set: shared builders, labels, and install ordering.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
+use k8s_openapi::api::core::v1::{
+    Capabilities, ConfigMap, Container, PodSecurityContext, PodSpec, PodTemplateSpec,
+    ResourceRequirements, SeccompProfile, Secret, SecurityContext, Service, ServicePort,
+    ServiceSpec,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::{ByteString, Resource};
+use matrix_render_model::{Config, Diagnostic};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::checksum::sha256_hex;
+
+/// One rendered object.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub component: &'static str,
+    pub value: Value,
+}
+
+/// A workload's identity: its seed-compatible selector and its standard labels.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// `app.kubernetes.io/name`, also the object name of its Deployment and Service.
+    pub name: &'static str,
+    /// `app.kubernetes.io/component`.
+    pub role: &'static str,
+    /// The stack component the object belongs to (grouping in the preview).
+    pub component: &'static str,
+    /// The Deployment selector. Selectors are immutable, so these are the seed's own.
+    pub selector: BTreeMap<String, String>,
+}
+
+impl App {
+    pub fn new(
+        name: &'static str,
+        role: &'static str,
+        component: &'static str,
+        selector: (&str, &str),
+    ) -> Self {
+        Self {
+            name,
+            role,
+            component,
+            selector: BTreeMap::from([(selector.0.to_owned(), selector.1.to_owned())]),
+        }
+    }
+
+    /// Selector labels plus the app.kubernetes.io/* set.
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        let mut labels = self.selector.clone();
+        for (k, v) in [
+            ("app.kubernetes.io/name", self.name),
+            ("app.kubernetes.io/component", self.role),
+            ("app.kubernetes.io/part-of", "matrix-stack"),
+            ("app.kubernetes.io/managed-by", "matrix-render"),
+        ] {
+            labels.insert(k.to_owned(), v.to_owned());
+        }
+        labels
+    }
+}
+
+/// Collects objects while the components render.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    pub config: &'a Config,
+    pub files: &'a BTreeMap<String, String>,
+    objects: Vec<Object>,
+    pub errors: Vec<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn ns(&self) -> String {
+        self.config.namespace.clone()
+    }
+
+    /// Metadata for a namespaced object of `app`.
+    pub fn meta(&self, name: &str, app: &App) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: Some(self.ns()),
+            labels: Some(app.labels()),
+            ..ObjectMeta::default()
+        }
+    }
+
+    /// Adds a typed object.
+    pub fn push<T: Resource + Serialize>(&mut self, app: &App, name: &str, object: &T) {
+        match serde_json::to_value(object) {
+            Ok(value) => self.push_value(app, T::API_VERSION, T::KIND, name, value),
+            Err(e) => self.errors.push(Diagnostic::error(
+                "internal",
+                "",
+                format!("cannot serialize {} {name}: {e}", T::KIND),
+            )),
+        }
+    }
+
+    /// Adds an object built as JSON (custom resources without k8s-openapi types).
+    pub fn push_value(&mut self, app: &App, api_version: &str, kind: &str, name: &str, value: Value) {
+        self.objects.push(Object {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            namespace: Some(self.ns()),
+            component: app.component,
+            value,
+        });
+    }
+}
+
+/// Renders every component and orders the result.
+pub fn build(
+    config: &Config,
+    files: &BTreeMap<String, String>,
+) -> Result<(Vec<Object>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let mut ctx = Ctx {
+        config,
+        files,
+        objects: Vec::new(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
+    crate::synapse::render(&mut ctx);
+    crate::element::render(&mut ctx);
+    if config.element.static_pages.enabled {
+        crate::static_pages::render(&mut ctx);
+    }
+    if config.coturn.enabled {
+        crate::coturn::render(&mut ctx);
+    }
+    if config.matrixrtc.enabled {
+        crate::matrixrtc::render(&mut ctx);
+    }
+    if !ctx.errors.is_empty() {
+        return Err(ctx.errors);
+    }
+    let mut objects = ctx.objects;
+    objects.sort_by(|a, b| {
+        (install_rank(&a.kind), &a.kind, &a.name).cmp(&(install_rank(&b.kind), &b.kind, &b.name))
+    });
+    Ok((objects, ctx.warnings))
+}
+
+/// Helm's install order; kinds it does not know come last, by kind name.
+const INSTALL_ORDER: &[&str] = &[
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "Middleware",
+    "IngressClass",
+    "Ingress",
+    "HTTPRoute",
+    "Certificate",
+];
+
+fn install_rank(kind: &str) -> usize {
+    INSTALL_ORDER
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(INSTALL_ORDER.len())
+}
+
+// ---- builders shared by the components ------------------------------------------------
+
+pub fn config_map(ctx: &Ctx<'_>, name: &str, app: &App, data: BTreeMap<String, String>) -> ConfigMap {
+    ConfigMap {
+        metadata: ctx.meta(name, app),
+        data: Some(data),
+        ..ConfigMap::default()
+    }
+}
+
+pub fn secret(ctx: &Ctx<'_>, name: &str, app: &App, data: BTreeMap<String, String>) -> Secret {
+    Secret {
+        metadata: ctx.meta(name, app),
+        type_: Some("Opaque".to_owned()),
+        data: Some(
+            data.into_iter()
+                .map(|(k, v)| (k, ByteString(v.into_bytes())))
+                .collect(),
+        ),
+        ..Secret::default()
+    }
+}
+
+/// Checksum of the data of the ConfigMaps and Secrets a pod mounts.
+pub fn config_checksum(config_maps: &[&ConfigMap], secrets: &[&Secret]) -> String {
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    for cm in config_maps {
+        parts.push(cm.metadata.name.clone().unwrap_or_default().into_bytes());
+        for (k, v) in cm.data.iter().flatten() {
+            parts.push(k.clone().into_bytes());
+            parts.push(v.clone().into_bytes());
+        }
+    }
+    for s in secrets {
+        parts.push(s.metadata.name.clone().unwrap_or_default().into_bytes());
+        for (k, v) in s.data.iter().flatten() {
+            parts.push(k.clone().into_bytes());
+            parts.push(v.0.clone());
+        }
+    }
+    sha256_hex(parts.iter().map(Vec::as_slice))
+}
+
+pub struct ServicePortSpec {
+    pub name: &'static str,
+    pub port: u16,
+    pub target: &'static str,
+    pub protocol: &'static str,
+}
+
+pub fn service(ctx: &Ctx<'_>, app: &App, ports: &[ServicePortSpec]) -> Service {
+    Service {
+        metadata: ctx.meta(app.name, app),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".to_owned()),
+            selector: Some(app.selector.clone()),
+            ports: Some(
+                ports
+                    .iter()
+                    .map(|p| ServicePort {
+                        name: Some(p.name.to_owned()),
+                        port: i32::from(p.port),
+                        target_port: Some(IntOrString::String(p.target.to_owned())),
+                        protocol: Some(p.protocol.to_owned()),
+                        ..ServicePort::default()
+                    })
+                    .collect(),
+            ),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+pub struct DeploymentSpecParts {
+    pub replicas: i32,
+    /// `Recreate` for workloads on a ReadWriteOnce volume or the host network.
+    pub recreate: bool,
+    pub checksum: String,
+    pub pod: PodSpec,
+}
+
+pub fn deployment(ctx: &Ctx<'_>, app: &App, parts: DeploymentSpecParts) -> Deployment {
+    let mut pod = parts.pod;
+    pod.automount_service_account_token = Some(false);
+    if pod.security_context.is_none() {
+        pod.security_context = Some(pod_security(None));
+    }
+    Deployment {
+        metadata: ctx.meta(app.name, app),
+        spec: Some(DeploymentSpec {
+            replicas: Some(parts.replicas),
+            revision_history_limit: Some(5),
+            selector: LabelSelector {
+                match_labels: Some(app.selector.clone()),
+                ..LabelSelector::default()
+            },
+            strategy: parts.recreate.then(|| DeploymentStrategy {
+                type_: Some("Recreate".to_owned()),
+                ..DeploymentStrategy::default()
+            }),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(app.labels()),
+                    annotations: Some(BTreeMap::from([(
+                        "checksum/config".to_owned(),
+                        parts.checksum,
+                    )])),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(pod),
+            },
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    }
+}
+
+/// Pod-level security: a fixed non-root user when the image's is known, seccomp always.
+pub fn pod_security(user: Option<i64>) -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: user.map(|_| true),
+        run_as_user: user,
+        run_as_group: user,
+        fs_group: user,
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".to_owned(),
+            ..SeccompProfile::default()
+        }),
+        ..PodSecurityContext::default()
+    }
+}
+
+/// Container-level security: no privilege escalation, no capabilities (plus those given).
+pub fn container_security(read_only_root: bool, add: &[&str]) -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        read_only_root_filesystem: Some(read_only_root),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".to_owned()]),
+            add: (!add.is_empty()).then(|| add.iter().map(|s| (*s).to_owned()).collect()),
+        }),
+        ..SecurityContext::default()
+    }
+}
+
+pub fn resources(cpu_req: &str, mem_req: &str, cpu_lim: &str, mem_lim: &str) -> ResourceRequirements {
+    let q = |s: &str| Quantity(s.to_owned());
+    ResourceRequirements {
+        requests: Some(BTreeMap::from([
+            ("cpu".to_owned(), q(cpu_req)),
+            ("memory".to_owned(), q(mem_req)),
+        ])),
+        limits: Some(BTreeMap::from([
+            ("cpu".to_owned(), q(cpu_lim)),
+            ("memory".to_owned(), q(mem_lim)),
+        ])),
+        ..ResourceRequirements::default()
+    }
+}
+
+/// A container with the image settings filled in.
+pub fn container(name: &str, image: &matrix_render_model::config::Image) -> Container {
+    Container {
+        name: name.to_owned(),
+        image: Some(image.reference()),
+        image_pull_policy: Some(image.pull_policy.as_str().to_owned()),
+        ..Container::default()
+    }
+}

@@ -1,0 +1,240 @@
+//! The static pages: nginx serving the home, welcome and rules pages and their assets on
+//! the Element host. Built-in starter files unless the request brings its own.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    ConfigMapVolumeSource, ContainerPort, EmptyDirVolumeSource, HTTPGetAction, PodSpec, Probe,
+    Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use matrix_render_model::Diagnostic;
+
+use crate::objects::{
+    App, Ctx, DeploymentSpecParts, ServicePortSpec, config_checksum, config_map, container,
+    container_security, deployment, pod_security, resources, service,
+};
+
+pub const NAME: &str = "element-static";
+pub const PAGES: &str = "element-static-pages";
+pub const ASSETS: &str = "element-static-assets";
+pub const NGINX: &str = "element-static-nginx";
+const CONTAINER_PORT: u16 = 8080;
+/// The nginx user of the official nginx images.
+const UID: i64 = 101;
+const ROOT: &str = "/usr/share/nginx/html";
+
+const BUILTIN_PAGES: &[(&str, &str)] = &[
+    ("home.html", include_str!("../assets/static/pages/home.html")),
+    ("rules.html", include_str!("../assets/static/pages/rules.html")),
+    ("welcome.html", include_str!("../assets/static/pages/welcome.html")),
+];
+const BUILTIN_ASSETS: &[(&str, &str)] = &[
+    ("logo.svg", include_str!("../assets/static/static-assets/logo.svg")),
+    ("welcome-bg.svg", include_str!("../assets/static/static-assets/welcome-bg.svg")),
+];
+
+pub fn app() -> App {
+    App::new(NAME, "static-pages", "static-pages", ("app", NAME))
+}
+
+/// The user's files under `pages/` and `static-assets/`, or the built-in ones when the
+/// request has none.
+fn files(ctx: &mut Ctx<'_>) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let mut pages = BTreeMap::new();
+    let mut assets = BTreeMap::new();
+    for (path, text) in ctx.files {
+        let (dir, name) = match path.split_once('/') {
+            Some(("pages", name)) => (&mut pages, name),
+            Some(("static-assets", name)) => (&mut assets, name),
+            _ => continue,
+        };
+        if !is_config_map_key(name) {
+            ctx.errors.push(
+                Diagnostic::error(
+                    "invalid-file-name",
+                    "element.staticPages",
+                    format!("static file `{path}` cannot be served: its name is not a valid ConfigMap key"),
+                )
+                .at(path.clone(), None, None)
+                .with_hint("use only letters, digits, `-`, `_` and `.` in file names, no subfolders"),
+            );
+            continue;
+        }
+        dir.insert(name.to_owned(), text.clone());
+    }
+    if pages.is_empty() && assets.is_empty() {
+        let own = |list: &[(&str, &str)]| {
+            list.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        return (own(BUILTIN_PAGES), own(BUILTIN_ASSETS));
+    }
+    (pages, assets)
+}
+
+fn is_config_map_key(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// The nginx config: non-root, temp paths under /tmp, one location per prefix.
+pub fn nginx_conf(pages_prefix: &str, assets_prefix: &str) -> String {
+    let pages = pages_prefix.trim_end_matches('/');
+    let assets = assets_prefix.trim_end_matches('/');
+    format!(
+        "worker_processes 1;
+pid /tmp/nginx.pid;
+error_log /dev/stderr warn;
+
+events {{
+    worker_connections 256;
+}}
+
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log /dev/stdout;
+    server_tokens off;
+    sendfile on;
+    client_body_temp_path /tmp/client_body;
+    proxy_temp_path /tmp/proxy;
+    fastcgi_temp_path /tmp/fastcgi;
+    uwsgi_temp_path /tmp/uwsgi;
+    scgi_temp_path /tmp/scgi;
+
+    server {{
+        listen {CONTAINER_PORT};
+        absolute_redirect off;
+        add_header X-Content-Type-Options nosniff always;
+
+        location = /healthz {{
+            access_log off;
+            default_type text/plain;
+            return 200 \"ok\\n\";
+        }}
+
+        location {pages}/ {{
+            alias {ROOT}/pages/;
+            index home.html;
+        }}
+
+        location {assets}/ {{
+            alias {ROOT}/static-assets/;
+        }}
+    }}
+}}
+"
+    )
+}
+
+pub fn render(ctx: &mut Ctx<'_>) {
+    let app = app();
+    let c = ctx.config;
+    let sp = &c.element.static_pages;
+    let (pages, assets) = files(ctx);
+    let pages_cm = config_map(ctx, PAGES, &app, pages);
+    let assets_cm = config_map(ctx, ASSETS, &app, assets);
+    let nginx_cm = config_map(
+        ctx,
+        NGINX,
+        &app,
+        BTreeMap::from([(
+            "nginx.conf".to_owned(),
+            nginx_conf(&sp.path_prefix, &sp.assets_path_prefix),
+        )]),
+    );
+    let checksum = config_checksum(&[&pages_cm, &assets_cm, &nginx_cm], &[]);
+
+    let mut web = container("nginx", &sp.image);
+    web.command = Some(
+        ["nginx", "-c", "/etc/nginx/custom/nginx.conf", "-g", "daemon off;"]
+            .map(str::to_owned)
+            .to_vec(),
+    );
+    web.ports = Some(vec![ContainerPort {
+        name: Some("http".to_owned()),
+        container_port: i32::from(CONTAINER_PORT),
+        protocol: Some("TCP".to_owned()),
+        ..ContainerPort::default()
+    }]);
+    let mount = |name: &str, path: &str, ro: bool| VolumeMount {
+        name: name.to_owned(),
+        mount_path: path.to_owned(),
+        read_only: ro.then_some(true),
+        ..VolumeMount::default()
+    };
+    web.volume_mounts = Some(vec![
+        mount("pages", &format!("{ROOT}/pages"), true),
+        mount("assets", &format!("{ROOT}/static-assets"), true),
+        mount("nginx-conf", "/etc/nginx/custom", true),
+        mount("tmp", "/tmp", false),
+    ]);
+    let probe = || Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some("/healthz".to_owned()),
+            port: IntOrString::String("http".to_owned()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(10),
+        ..Probe::default()
+    };
+    web.readiness_probe = Some(probe());
+    web.liveness_probe = Some(probe());
+    web.security_context = Some(container_security(true, &[]));
+    web.resources = Some(resources("10m", "16Mi", "100m", "64Mi"));
+
+    let cm_volume = |name: &str, cm: &str| Volume {
+        name: name.to_owned(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: cm.to_owned(),
+            ..ConfigMapVolumeSource::default()
+        }),
+        ..Volume::default()
+    };
+    let dep = deployment(
+        ctx,
+        &app,
+        DeploymentSpecParts {
+            replicas: sp.replicas,
+            recreate: false,
+            checksum,
+            pod: PodSpec {
+                security_context: Some(pod_security(Some(UID))),
+                containers: vec![web],
+                volumes: Some(vec![
+                    cm_volume("pages", PAGES),
+                    cm_volume("assets", ASSETS),
+                    cm_volume("nginx-conf", NGINX),
+                    Volume {
+                        name: "tmp".to_owned(),
+                        empty_dir: Some(EmptyDirVolumeSource::default()),
+                        ..Volume::default()
+                    },
+                ]),
+                ..PodSpec::default()
+            },
+        },
+    );
+    let svc = service(
+        ctx,
+        &app,
+        &[ServicePortSpec {
+            name: "http",
+            port: sp.port,
+            target: "http",
+            protocol: "TCP",
+        }],
+    );
+    ctx.push(&app, PAGES, &pages_cm);
+    ctx.push(&app, ASSETS, &assets_cm);
+    ctx.push(&app, NGINX, &nginx_cm);
+    ctx.push(&app, NAME, &dep);
+    ctx.push(&app, NAME, &svc);
+}
