@@ -172,7 +172,13 @@ fn locate(
             match origin {
                 Origin::Document(i) => {
                     if let Some(doc) = docs.get(*i) {
-                        let span = span_maps.get(*i).and_then(|m| m.find(&d.path));
+                        let span = span_maps.get(*i).and_then(|m| {
+                            if d.code == "unknown-key" {
+                                m.key(&d.path).or_else(|| m.find(&d.path))
+                            } else {
+                                m.find(&d.path)
+                            }
+                        });
                         d.file = Some(doc.name.clone());
                         d.line = span.map(|s| s.line);
                         d.column = span.map(|s| s.column);
@@ -357,11 +363,11 @@ fn classify(path: &str, message: &str) -> Diagnostic {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
         let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-        let full = join(path, field);
-        let parent = if path.is_empty() {
-            "the top level".to_owned()
-        } else {
-            format!("`{path}`")
+        // serde_path_to_error's path already ends with the unknown key.
+        let full = path.to_owned();
+        let parent = match full.rfind('.') {
+            Some(dot) => format!("`{}`", &full[..dot]),
+            None => "the top level".to_owned(),
         };
         let mut d = Diagnostic::error(
             "unknown-key",

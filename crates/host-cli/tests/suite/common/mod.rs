@@ -1,0 +1,86 @@
+//! Fixture discovery and request building shared by the integration tests.
+
+
+use std::path::{Path, PathBuf};
+
+use matrix_render::input::{self, Inputs};
+use matrix_render_model::api::{Format, RenderRequest};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// Every fixture directory under tests/fixtures, by name.
+pub fn fixtures() -> Vec<(String, PathBuf)> {
+    let dir = repo().join("tests/fixtures");
+    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("render.args").is_file())
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p))
+        .collect();
+    out.sort();
+    assert!(out.len() >= 7, "expected at least 7 fixtures, found {}", out.len());
+    out
+}
+
+/// The CLI arguments of a fixture (after `render`), as written in its render.args.
+pub fn args(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("render.args"))
+        .unwrap()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The same inputs the CLI builds from those arguments, with paths resolved in `dir`.
+pub fn inputs(dir: &Path, format: Format) -> Inputs {
+    let args = args(dir);
+    let mut inputs = Inputs {
+        format,
+        ..Inputs::default()
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().expect("every fixture flag takes a value").clone();
+        let path = || dir.join(&value).display().to_string();
+        match flag.as_str() {
+            "-f" | "--values" => inputs.values.push(path()),
+            "--set" => inputs.set.push(value),
+            "--set-string" => inputs.set_string.push(value),
+            "--static-dir" => inputs.static_dir = Some(path()),
+            other => panic!("unsupported flag {other} in {}", dir.display()),
+        }
+    }
+    inputs
+}
+
+pub fn request(dir: &Path, format: Format) -> RenderRequest {
+    input::request(&inputs(dir, format)).unwrap()
+}
+
+/// Writes `actual` to `path` when UPDATE_GOLDEN is set; otherwise compares bytes.
+pub fn check_golden(path: &Path, actual: &str) {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!("{}: {e}; run `UPDATE_GOLDEN=1 cargo test -p matrix-render` to create it", path.display())
+    });
+    if expected != actual {
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .map_or_else(|| expected.lines().count().min(actual.lines().count()), |i| i);
+        panic!(
+            "{} differs from the render (first difference at line {}):\n  expected: {:?}\n  actual:   {:?}\nrun `UPDATE_GOLDEN=1 cargo test -p matrix-render` and review the diff",
+            path.display(),
+            first + 1,
+            expected.lines().nth(first),
+            actual.lines().nth(first)
+        );
+    }
+}

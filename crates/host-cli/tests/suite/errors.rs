@@ -1,0 +1,172 @@
+//! Bad input through the real binary: exit 1, the file:line:column, the config path, a hint,
+//! nothing written, no secret echoed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_matrix-render"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mr-errors-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const VALID: &str = "global:\n  domain: matrix.example.org\n  elementDomain: element.example.org\ncoturn:\n  realm: turn.example.org\n  turn_url: turn.example.org\n";
+
+fn render(dir: &Path, files: &[(&str, &str)], extra: &[&str]) -> Output {
+    let mut cmd = bin();
+    cmd.current_dir(dir).arg("render");
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+        cmd.args(["-f", name]);
+    }
+    cmd.args(extra).output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn unknown_key_points_at_the_line_with_a_suggestion() {
+    let dir = scratch("unknown");
+    let text = format!("{VALID}synapse:\n  registration:\n    enabeld: false\n");
+    let out = render(&dir, &[("values.yaml", &text)], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = stderr(&out);
+    assert!(err.contains("error[unknown-key]: unknown key `enabeld` in `synapse.registration`"), "{err}");
+    assert!(err.contains("--> values.yaml:9:5"), "{err}");
+    assert!(err.contains("9 |     enabeld: false"), "{err}");
+    assert!(err.contains("= path: synapse.registration.enabeld"), "{err}");
+    assert!(err.contains("did you mean `enabled`?"), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+}
+
+#[test]
+fn wrong_type_is_located_and_never_echoes_a_secret() {
+    let dir = scratch("type");
+    let secrets = "synapse:\n  registration_shared_secret: [\"hunter2-very-secret-value\"]\n";
+    let out = render(&dir, &[("values.yaml", VALID), (".secrets.yaml", secrets)], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("error[invalid-type]"), "{err}");
+    assert!(err.contains("--> .secrets.yaml:2:31"), "{err}");
+    assert!(err.contains("= path: synapse.registration_shared_secret"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[test]
+fn yaml_syntax_errors_have_line_and_column() {
+    let dir = scratch("syntax");
+    let out = render(&dir, &[("values.yaml", "global:\n  domain: [a, b\n")], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("error[yaml-syntax]"), "{err}");
+    assert!(err.contains("--> values.yaml:"), "{err}");
+}
+
+#[test]
+fn duplicate_keys_are_errors() {
+    let dir = scratch("dup");
+    let out = render(&dir, &[("values.yaml", &format!("{VALID}namespace: a\nnamespace: b\n"))], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("duplicate"), "{}", stderr(&out));
+}
+
+#[test]
+fn missing_required_values_are_reported_together() {
+    let dir = scratch("missing");
+    let out = render(&dir, &[("values.yaml", "global:\n  domain: ''\n  elementDomain: ''\ncoturn:\n  realm: ''\n  turn_url: ''\n")], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    for path in ["global.domain", "global.elementDomain", "coturn.realm", "coturn.turn_url"] {
+        assert!(err.contains(&format!("= path: {path}")), "{path}: {err}");
+    }
+    assert!(err.contains("4 errors"), "{err}");
+}
+
+#[test]
+fn set_flags_are_typed_and_attributed() {
+    let dir = scratch("set");
+    let out = render(&dir, &[("values.yaml", VALID)], &["--set", "synapse.port=http"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("--> --set synapse.port=http"), "{err}");
+    assert!(err.contains("= path: synapse.port"), "{err}");
+
+    let out = render(&dir, &[("values.yaml", VALID)], &["--set", "synapse.port=8009", "--set-string", "namespace=off"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("containerPort: 8009"));
+    // `off` stays a string for YAML 1.1 readers.
+    assert!(text.contains("namespace: \"off\""));
+
+    let out = render(&dir, &[("values.yaml", VALID)], &["--set", "novalue"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("error[invalid-set]"));
+}
+
+#[test]
+fn invalid_input_leaves_the_output_dir_untouched() {
+    let dir = scratch("outdir");
+    let out_dir = dir.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    std::fs::write(out_dir.join("keep.yaml"), "kept: true\n").unwrap();
+    let out = render(&dir, &[("values.yaml", "global: {}\n")], &["--output-dir", "out"]);
+    assert_eq!(out.status.code(), Some(1));
+    let names: Vec<_> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("keep.yaml")]);
+    assert_eq!(std::fs::read_to_string(out_dir.join("keep.yaml")).unwrap(), "kept: true\n");
+}
+
+#[test]
+fn unreadable_and_non_utf8_files_are_input_errors() {
+    let dir = scratch("files");
+    let out = bin().current_dir(&dir).args(["render", "-f", "missing.yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("missing.yaml: cannot read"), "{}", stderr(&out));
+
+    std::fs::write(dir.join("latin1.yaml"), b"global:\n  domain: caf\xe9\n").unwrap();
+    let out = bin().current_dir(&dir).args(["render", "-f", "latin1.yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not valid UTF-8 (line 2"), "{}", stderr(&out));
+}
+
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    let out = bin().args(["render", "--no-such-flag"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let out = bin().arg("--help").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn validate_reports_and_writes_nothing() {
+    let dir = scratch("validate");
+    std::fs::write(dir.join("values.yaml"), VALID).unwrap();
+    let out = bin().current_dir(&dir).args(["validate", "-f", "values.yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert!(stderr(&out).contains("the config is valid"));
+
+    std::fs::write(dir.join("bad.yaml"), "global:\n  domian: x\n").unwrap();
+    let out = bin()
+        .current_dir(&dir)
+        .args(["validate", "-f", "bad.yaml", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let diagnostics: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &diagnostics[0];
+    assert_eq!(first["code"], "unknown-key");
+    assert_eq!(first["path"], "global.domian");
+    assert_eq!(first["file"], "bad.yaml");
+    assert_eq!(first["line"], 2);
+    assert_eq!(first["column"], 3);
+    assert_eq!(first["hint"], "did you mean `domain`?");
+}

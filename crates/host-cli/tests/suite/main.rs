@@ -1,0 +1,9 @@
+//! Integration tests of `matrix-render`: golden outputs through the native core and through
+//! the real binary (wasmtime), seed parity, secrets, and error handling.
+
+mod common;
+mod errors;
+mod golden;
+mod parity;
+mod schema;
+mod secrets;
