@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 #[path = "src/engine_config.rs"]
-#[expect(dead_code, reason = "the runtime limits in this shared file are used by the CLI, not here")]
+#[expect(
+    dead_code,
+    reason = "the runtime limits in this shared file are used by the CLI, not here"
+)]
 mod engine_config;
 
 fn main() {
@@ -27,7 +30,13 @@ fn run() -> Result<(), String> {
     let out_dir = PathBuf::from(var("OUT_DIR")?);
     let target = var("TARGET")?;
 
-    for path in ["crates/model", "crates/render", "crates/plugin-wasm", "Cargo.toml", "Cargo.lock"] {
+    for path in [
+        "crates/model",
+        "crates/render",
+        "crates/plugin-wasm",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", workspace.join(path).display());
     }
     println!("cargo:rerun-if-changed=src/engine_config.rs");
@@ -72,13 +81,26 @@ fn build_core(workspace: &Path, target_dir: &Path) -> Result<PathBuf, String> {
     // its jobserver) must not leak into the wasm build.
     for (key, _) in env::vars_os() {
         let key = key.to_string_lossy();
-        let inherited_cargo = key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_NET_OFFLINE";
+        let inherited_cargo =
+            key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_NET_OFFLINE";
         if inherited_cargo
             || matches!(
                 key.as_ref(),
-                "RUSTC" | "RUSTC_WRAPPER" | "RUSTC_WORKSPACE_WRAPPER" | "RUSTFLAGS" | "RUSTDOCFLAGS"
-                    | "TARGET" | "HOST" | "OUT_DIR" | "OPT_LEVEL" | "PROFILE" | "DEBUG" | "NUM_JOBS"
-                    | "RUSTC_LINKER" | "CARGO_ENCODED_RUSTFLAGS" | "CARGO_MAKEFLAGS"
+                "RUSTC"
+                    | "RUSTC_WRAPPER"
+                    | "RUSTC_WORKSPACE_WRAPPER"
+                    | "RUSTFLAGS"
+                    | "RUSTDOCFLAGS"
+                    | "TARGET"
+                    | "HOST"
+                    | "OUT_DIR"
+                    | "OPT_LEVEL"
+                    | "PROFILE"
+                    | "DEBUG"
+                    | "NUM_JOBS"
+                    | "RUSTC_LINKER"
+                    | "CARGO_ENCODED_RUSTFLAGS"
+                    | "CARGO_MAKEFLAGS"
             )
         {
             cmd.env_remove(key.as_ref());

@@ -47,7 +47,8 @@ impl Core {
     /// # Errors
     /// When the embedded artifact does not match this wasmtime build.
     pub fn load() -> Result<Self, CoreError> {
-        let config = engine_config::config(None).map_err(|e| internal("configuring wasmtime", e))?;
+        let config =
+            engine_config::config(None).map_err(|e| internal("configuring wasmtime", e))?;
         let engine = Engine::new(&config).map_err(|e| internal("starting wasmtime", e))?;
         #[expect(
             unsafe_code,
@@ -102,7 +103,11 @@ impl Core {
     }
 }
 
-fn read_packed(memory: &wasmtime::Memory, store: &Store<State>, packed: u64) -> Result<Vec<u8>, CoreError> {
+fn read_packed(
+    memory: &wasmtime::Memory,
+    store: &Store<State>,
+    packed: u64,
+) -> Result<Vec<u8>, CoreError> {
     let (ptr, len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
     let data = memory.data(store);
     data.get(ptr..ptr + len)

@@ -46,7 +46,10 @@ pub fn read_text(path: &str) -> Result<String, InputError> {
     };
     let mut bytes = Vec::new();
     let result = if path == "-" {
-        std::io::stdin().lock().take(READ_LIMIT + 1).read_to_end(&mut bytes)
+        std::io::stdin()
+            .lock()
+            .take(READ_LIMIT + 1)
+            .read_to_end(&mut bytes)
     } else {
         std::fs::File::open(path).and_then(|f| f.take(READ_LIMIT + 1).read_to_end(&mut bytes))
     };
@@ -59,8 +62,14 @@ pub fn read_text(path: &str) -> Result<String, InputError> {
     }
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..offset].iter().filter(|b| **b == b'\n').count() + 1;
-        err(format!("not valid UTF-8 (line {line}, byte offset {offset}); save the file as UTF-8"))
+        let line = e.as_bytes()[..offset]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        err(format!(
+            "not valid UTF-8 (line {line}, byte offset {offset}); save the file as UTF-8"
+        ))
     })
 }
 

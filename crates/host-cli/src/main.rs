@@ -86,7 +86,10 @@ fn main() -> ExitCode {
 
 fn write_stdout(text: &str) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`| head`) is the reader's choice, not a failure.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
@@ -99,7 +102,9 @@ fn eprint(text: &str) {
 }
 
 fn internal(message: &str) -> ExitCode {
-    eprint(&format!("error[internal]: {message}\n = note: this is a bug in matrix-render; please report it\n"));
+    eprint(&format!(
+        "error[internal]: {message}\n = note: this is a bug in matrix-render; please report it\n"
+    ));
     ExitCode::from(2)
 }
 
@@ -148,8 +153,15 @@ fn run(args: &ValuesArgs, output_dir: Option<PathBuf>, validate_only: bool) -> E
     }
     if !response.ok {
         if !json_diagnostics {
-            let what = if validate_only { "" } else { "; nothing was written" };
-            eprint(&format!("matrix-render: {}{what}\n", report::summary(&response.diagnostics)));
+            let what = if validate_only {
+                ""
+            } else {
+                "; nothing was written"
+            };
+            eprint(&format!(
+                "matrix-render: {}{what}\n",
+                report::summary(&response.diagnostics)
+            ));
         }
         return ExitCode::from(1);
     }
@@ -166,7 +178,10 @@ fn run(args: &ValuesArgs, output_dir: Option<PathBuf>, validate_only: bool) -> E
     match output_dir {
         Some(dir) => match output::write_dir(&dir, &response.objects) {
             Ok(n) => {
-                eprint(&format!("matrix-render: wrote {n} objects to {}\n", dir.display()));
+                eprint(&format!(
+                    "matrix-render: wrote {n} objects to {}\n",
+                    dir.display()
+                ));
                 ExitCode::SUCCESS
             }
             Err(e) => internal(&e),

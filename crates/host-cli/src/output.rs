@@ -14,7 +14,10 @@ pub fn write_dir(dir: &Path, objects: &[ObjectInfo]) -> Result<usize, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
     for object in objects {
         let Some(document) = &object.document else {
-            return Err(format!("the core returned no document for {}", object.file_name));
+            return Err(format!(
+                "the core returned no document for {}",
+                object.file_name
+            ));
         };
         let target = dir.join(&object.file_name);
         let temp = dir.join(format!(".{}.tmp", object.file_name));

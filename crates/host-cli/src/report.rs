@@ -22,7 +22,10 @@ pub fn human(diagnostics: &[Diagnostic], sources: &BTreeMap<String, String>) -> 
             match (d.line, d.column) {
                 (Some(line), Some(col)) => {
                     let _ = writeln!(out, "{pad}--> {file}:{line}:{col}");
-                    if let Some(text) = sources.get(file).and_then(|t| t.lines().nth(line as usize - 1)) {
+                    if let Some(text) = sources
+                        .get(file)
+                        .and_then(|t| t.lines().nth(line as usize - 1))
+                    {
                         let shown = mask_secret(text);
                         let col0 = (col as usize).saturating_sub(1);
                         let width = token_width(&shown, col0);
@@ -64,7 +67,11 @@ pub fn summary(diagnostics: &[Diagnostic]) -> String {
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
+    format!(
+        "{}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
 }
 
 /// The width of the token starting at `col0`: a key up to its `:`, or a value to the end of
@@ -84,7 +91,10 @@ fn mask_secret(line: &str) -> String {
     let Some((key, value)) = line.split_once(':') else {
         return line.to_owned();
     };
-    let bare = key.trim().trim_start_matches("- ").trim_matches(['"', '\'']);
+    let bare = key
+        .trim()
+        .trim_start_matches("- ")
+        .trim_matches(['"', '\'']);
     let secret = SECRET_PATHS
         .iter()
         .any(|p| p.rsplit('.').next() == Some(bare));

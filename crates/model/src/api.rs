@@ -88,4 +88,3 @@ pub struct ObjectInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document: Option<String>,
 }
-

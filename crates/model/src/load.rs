@@ -92,7 +92,7 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
                 record_origins(&value, "", &Origin::Document(index), &mut origins);
                 merge::coalesce(&mut merged, value);
             }
-            Err(d) => diagnostics.push(d),
+            Err(d) => diagnostics.push(*d),
         }
     }
 
@@ -110,17 +110,24 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
                     for a in assignments {
                         if let Err(message) = set::apply(&mut merged, &a) {
                             diagnostics.push(
-                                Diagnostic::error("invalid-set", a.path(), message)
-                                    .at(format!("{flag} {arg}"), None, None),
+                                Diagnostic::error("invalid-set", a.path(), message).at(
+                                    format!("{flag} {arg}"),
+                                    None,
+                                    None,
+                                ),
                             );
                         }
                         origins.insert(a.key_path(), origin.clone());
                     }
                 }
                 Err(message) => diagnostics.push(
-                    Diagnostic::error("invalid-set", "", format!("cannot parse `{flag}`: {message}"))
-                        .at(format!("{flag} {arg}"), None, None)
-                        .with_hint("write `path.to.key=value`; escape `,` and `.` with `\\`"),
+                    Diagnostic::error(
+                        "invalid-set",
+                        "",
+                        format!("cannot parse `{flag}`: {message}"),
+                    )
+                    .at(format!("{flag} {arg}"), None, None)
+                    .with_hint("write `path.to.key=value`; escape `,` and `.` with `\\`"),
                 ),
             }
         }
@@ -216,66 +223,58 @@ fn record_origins(value: &Value, path: &str, origin: &Origin, out: &mut BTreeMap
 }
 
 /// Parses one values document into a JSON map.
-fn parse_document(doc: &NamedText) -> Result<Value, Diagnostic> {
+fn parse_document(doc: &NamedText) -> Result<Value, Box<Diagnostic>> {
     if doc.text.len() > MAX_DOCUMENT_BYTES {
-        return Err(Diagnostic::error(
-            "file-too-large",
-            "",
-            format!(
-                "the file is {} bytes; the limit is {MAX_DOCUMENT_BYTES} bytes",
-                doc.text.len()
-            ),
-        )
-        .at(&doc.name, None, None)
-        .with_hint("a values file is a few kilobytes; check that this is the right file"));
+        return Err(Box::new(
+            Diagnostic::error(
+                "file-too-large",
+                "",
+                format!(
+                    "the file is {} bytes; the limit is {MAX_DOCUMENT_BYTES} bytes",
+                    doc.text.len()
+                ),
+            )
+            .at(&doc.name, None, None)
+            .with_hint("a values file is a few kilobytes; check that this is the right file"),
+        ));
     }
     let mut yaml: serde_yaml::Value = match serde_yaml::from_str(&doc.text) {
         Ok(v) => v,
         Err(e) => {
-            let (line, column) = e
-                .location()
-                .map_or((None, None), |l| (u32::try_from(l.line()).ok(), u32::try_from(l.column()).ok()));
+            let (line, column) = e.location().map_or((None, None), |l| {
+                (u32::try_from(l.line()).ok(), u32::try_from(l.column()).ok())
+            });
             let message = strip_location(&e.to_string());
-            return Err(Diagnostic::error("yaml-syntax", "", message)
-                .at(&doc.name, line, column)
-                .with_hint("fix the YAML syntax; a values file is one YAML mapping"));
+            return Err(Box::new(
+                Diagnostic::error("yaml-syntax", "", message)
+                    .at(&doc.name, line, column)
+                    .with_hint("fix the YAML syntax; a values file is one YAML mapping"),
+            ));
         }
     };
     if let Err(e) = yaml.apply_merge() {
-        return Err(
-            Diagnostic::error("yaml-syntax", "", strip_location(&e.to_string())).at(&doc.name, None, None)
-        );
+        return Err(Box::new(
+            Diagnostic::error("yaml-syntax", "", strip_location(&e.to_string()))
+                .at(&doc.name, None, None),
+        ));
     }
     if yaml.is_null() {
         return Ok(Value::Object(Map::new()));
     }
     if !yaml.is_mapping() {
-        return Err(Diagnostic::error(
-            "not-a-mapping",
-            "",
-            "a values document must be a mapping of keys to values",
-        )
-        .at(&doc.name, Some(1), Some(1))
-        .with_hint("start the file with top-level keys such as `global:`"));
+        return Err(Box::new(
+            Diagnostic::error(
+                "not-a-mapping",
+                "",
+                "a values document must be a mapping of keys to values",
+            )
+            .at(&doc.name, Some(1), Some(1))
+            .with_hint("start the file with top-level keys such as `global:`"),
+        ));
     }
     yaml_to_json(yaml, "").map_err(|(path, message)| {
-        Diagnostic::error("unsupported-yaml", path, message).at(&doc.name, None, None)
+        Box::new(Diagnostic::error("unsupported-yaml", path, message).at(&doc.name, None, None))
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn type_errors_never_echo_the_value() {
-        let m = redact_type_error("invalid type: string \"hunter2\", expected u16");
-        assert_eq!(m, "expected u16, found a string");
-        let m = redact_type_error("invalid type: integer `123456`, expected a string");
-        assert_eq!(m, "expected a string, found an integer");
-        let m = redact_type_error("invalid type: map, expected a string");
-        assert_eq!(m, "expected a string, found a map");
-    }
 }
 
 fn strip_location(message: &str) -> String {
@@ -428,5 +427,20 @@ fn join(path: &str, key: &str) -> String {
         key.to_owned()
     } else {
         format!("{path}.{key}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_errors_never_echo_the_value() {
+        let m = redact_type_error("invalid type: string \"hunter2\", expected u16");
+        assert_eq!(m, "expected u16, found a string");
+        let m = redact_type_error("invalid type: integer `123456`, expected a string");
+        assert_eq!(m, "expected a string, found an integer");
+        let m = redact_type_error("invalid type: map, expected a string");
+        assert_eq!(m, "expected a string, found a map");
     }
 }

@@ -61,7 +61,10 @@ mod tests {
     #[test]
     fn null_removes_a_key() {
         let mut base = json!({"a": {"b": 1, "c": 2}});
-        coalesce(&mut base, json!({"a": {"b": null}, "new": {"x": null, "y": 1}}));
+        coalesce(
+            &mut base,
+            json!({"a": {"b": null}, "new": {"x": null, "y": 1}}),
+        );
         assert_eq!(base, json!({"a": {"c": 2}, "new": {"y": 1}}));
     }
 

@@ -321,7 +321,17 @@ mod tests {
 
     #[test]
     fn malformed_input_is_an_error() {
-        for bad in ["", "a", "a.b", "=1", "a[x]=1", "a[1=2", "l={a,b", "a..b=1", "a[999999]=1"] {
+        for bad in [
+            "",
+            "a",
+            "a.b",
+            "=1",
+            "a[x]=1",
+            "a[1=2",
+            "l={a,b",
+            "a..b=1",
+            "a[999999]=1",
+        ] {
             assert!(parse(bad, false).is_err(), "{bad:?} should fail");
         }
     }

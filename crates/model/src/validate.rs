@@ -15,7 +15,11 @@ pub fn check(config: &Config) -> Vec<Diagnostic> {
             );
         }
     };
-    required("global.domain", &config.global.domain, "the Synapse host name");
+    required(
+        "global.domain",
+        &config.global.domain,
+        "the Synapse host name",
+    );
     required(
         "global.elementDomain",
         &config.global.element_domain,
@@ -24,10 +28,18 @@ pub fn check(config: &Config) -> Vec<Diagnostic> {
     required("namespace", &config.namespace, "the namespace");
     if config.coturn.enabled {
         required("coturn.realm", &config.coturn.realm, "the TURN realm");
-        required("coturn.turn_url", &config.coturn.turn_url, "the TURN host name");
+        required(
+            "coturn.turn_url",
+            &config.coturn.turn_url,
+            "the TURN host name",
+        );
     }
     if config.matrixrtc.enabled {
-        required("matrixrtc.host", &config.matrixrtc.host, "the MatrixRTC host name");
+        required(
+            "matrixrtc.host",
+            &config.matrixrtc.host,
+            "the MatrixRTC host name",
+        );
     }
     out
 }

@@ -48,7 +48,10 @@ pub extern "C" fn mr_alloc(len: u32) -> u32 {
 ///
 /// # Safety
 /// `ptr` and `len` must describe a buffer this module handed out and not yet freed.
-#[expect(unsafe_code, reason = "an exported symbol of the wasm ABI that takes back a buffer")]
+#[expect(
+    unsafe_code,
+    reason = "an exported symbol of the wasm ABI that takes back a buffer"
+)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mr_free(ptr: u32, len: u32) {
     let slice = std::ptr::slice_from_raw_parts_mut(ptr as usize as *mut u8, len as usize);
@@ -60,7 +63,10 @@ pub unsafe extern "C" fn mr_free(ptr: u32, len: u32) {
 ///
 /// # Safety
 /// `ptr` and `len` must describe a buffer from `mr_alloc`.
-#[expect(unsafe_code, reason = "an exported symbol of the wasm ABI that reads a host-written buffer")]
+#[expect(
+    unsafe_code,
+    reason = "an exported symbol of the wasm ABI that reads a host-written buffer"
+)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mr_render(ptr: u32, len: u32) -> u64 {
     install_panic_hook();

@@ -41,7 +41,8 @@ pub fn secret_object(ctx: &Ctx<'_>) -> Secret {
 pub fn turnserver_conf(ctx: &Ctx<'_>) -> String {
     let t = &ctx.config.coturn;
     let mut lines = vec![
-        "# Rendered by matrix-render. static-auth-secret comes from the coturn-secret Secret".to_owned(),
+        "# Rendered by matrix-render. static-auth-secret comes from the coturn-secret Secret"
+            .to_owned(),
         "# on the command line, never from this file.".to_owned(),
         format!("listening-port={}", t.listening_port),
         format!("tls-listening-port={}", t.tls_listening_port),

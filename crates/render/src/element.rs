@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, ContainerPort, EnvVar, HTTPGetAction, KeyToPath,
-    PodSpec, Probe, Volume, VolumeMount,
+    ConfigMapVolumeSource, ContainerPort, EnvVar, HTTPGetAction, KeyToPath, PodSpec, Probe, Volume,
+    VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use matrix_render_model::Config;
@@ -84,21 +84,19 @@ pub fn render(ctx: &mut Ctx<'_>) {
             pod: PodSpec {
                 security_context: Some(pod_security(Some(UID))),
                 containers: vec![web],
-                volumes: Some(vec![
-                    Volume {
-                        name: "config".to_owned(),
-                        config_map: Some(ConfigMapVolumeSource {
-                            name: CONFIG_MAP.to_owned(),
-                            items: Some(vec![KeyToPath {
-                                key: "config.json".to_owned(),
-                                path: "config.json".to_owned(),
-                                ..KeyToPath::default()
-                            }]),
-                            ..ConfigMapVolumeSource::default()
-                        }),
-                        ..Volume::default()
-                    },
-                ]),
+                volumes: Some(vec![Volume {
+                    name: "config".to_owned(),
+                    config_map: Some(ConfigMapVolumeSource {
+                        name: CONFIG_MAP.to_owned(),
+                        items: Some(vec![KeyToPath {
+                            key: "config.json".to_owned(),
+                            path: "config.json".to_owned(),
+                            ..KeyToPath::default()
+                        }]),
+                        ..ConfigMapVolumeSource::default()
+                    }),
+                    ..Volume::default()
+                }]),
                 ..PodSpec::default()
             },
         },
@@ -117,7 +115,11 @@ pub fn render(ctx: &mut Ctx<'_>) {
     if c.element.static_pages.enabled {
         let sp = &c.element.static_pages;
         routes.push(Route::new(&sp.path_prefix, static_pages::NAME, sp.port));
-        routes.push(Route::new(&sp.assets_path_prefix, static_pages::NAME, sp.port));
+        routes.push(Route::new(
+            &sp.assets_path_prefix,
+            static_pages::NAME,
+            sp.port,
+        ));
     }
     let ing = ingress(
         ctx,
@@ -182,7 +184,10 @@ pub fn element_config(c: &Config) -> Value {
     if !e.integrations.rest_url.is_empty() {
         put("integrations_rest_url", json!(e.integrations.rest_url));
     }
-    put("integrations_widgets_urls", json!(e.integrations.widgets_urls));
+    put(
+        "integrations_widgets_urls",
+        json!(e.integrations.widgets_urls),
+    );
     if !e.bug_report_endpoint_url.is_empty() {
         put("bug_report_endpoint_url", json!(e.bug_report_endpoint_url));
     }
@@ -201,9 +206,15 @@ pub fn element_config(c: &Config) -> Value {
         "enable_presence_by_hs_url",
         json!({format!("https://{domain}"): e.ui.enable_presence}),
     );
-    put("setting_defaults", Value::Object(e.setting_defaults.clone()));
+    put(
+        "setting_defaults",
+        Value::Object(e.setting_defaults.clone()),
+    );
     if !e.jitsi.preferred_domain.is_empty() {
-        put("jitsi", json!({"preferred_domain": e.jitsi.preferred_domain}));
+        put(
+            "jitsi",
+            json!({"preferred_domain": e.jitsi.preferred_domain}),
+        );
     }
 
     let mut branding = Map::new();
@@ -257,7 +268,9 @@ fn deep_merge(base: &mut Value, over: &Value) {
         (Value::Object(b), Value::Object(o)) => {
             for (k, v) in o {
                 match b.get_mut(k) {
-                    Some(existing) if existing.is_object() && v.is_object() => deep_merge(existing, v),
+                    Some(existing) if existing.is_object() && v.is_object() => {
+                        deep_merge(existing, v)
+                    }
                     _ => {
                         b.insert(k.clone(), v.clone());
                     }

@@ -52,8 +52,14 @@ pub fn ingress(
     routes: &[Route],
 ) -> Ingress {
     let cfg = &ctx.config.ingress;
-    let class = overrides.class.clone().unwrap_or_else(|| cfg.class_name.clone());
-    let issuer = overrides.issuer.clone().unwrap_or_else(|| cfg.cluster_issuer.clone());
+    let class = overrides
+        .class
+        .clone()
+        .unwrap_or_else(|| cfg.class_name.clone());
+    let issuer = overrides
+        .issuer
+        .clone()
+        .unwrap_or_else(|| cfg.cluster_issuer.clone());
 
     let mut annotations = BTreeMap::new();
     if !issuer.is_empty() {

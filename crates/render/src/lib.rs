@@ -19,8 +19,8 @@ mod synapse;
 pub mod yaml;
 
 pub use matrix_render_model as model;
-pub use model::api::{Format, ObjectInfo, RenderOptions, RenderRequest, RenderResponse};
 use model::Diagnostic;
+pub use model::api::{Format, ObjectInfo, RenderOptions, RenderRequest, RenderResponse};
 use serde_json::Value;
 
 /// Renders a request. Never panics on any input; problems come back as diagnostics.

@@ -103,11 +103,14 @@ pub fn render(ctx: &mut Ctx<'_>) {
         ctx,
         JWT,
         &jwt,
-        [("LIVEKIT_KEY", &rtc.livekit.key), ("LIVEKIT_SECRET", &rtc.livekit.secret)]
-            .into_iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| (k.to_owned(), v.clone()))
-            .collect(),
+        [
+            ("LIVEKIT_KEY", &rtc.livekit.key),
+            ("LIVEKIT_SECRET", &rtc.livekit.secret),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .collect(),
     );
     let lk_cm = config_map(
         ctx,
@@ -118,11 +121,17 @@ pub fn render(ctx: &mut Ctx<'_>) {
 
     // LiveKit.
     let mut sfu = container("livekit", &rtc.livekit.image);
-    sfu.args = Some(vec!["--config".to_owned(), "/etc/livekit/config.yaml".to_owned()]);
+    sfu.args = Some(vec![
+        "--config".to_owned(),
+        "/etc/livekit/config.yaml".to_owned(),
+    ]);
     sfu.env = Some(vec![
         secret_env("LIVEKIT_API_KEY", "LIVEKIT_KEY"),
         secret_env("LIVEKIT_API_SECRET", "LIVEKIT_SECRET"),
-        env("LIVEKIT_KEYS", "$(LIVEKIT_API_KEY): $(LIVEKIT_API_SECRET)".to_owned()),
+        env(
+            "LIVEKIT_KEYS",
+            "$(LIVEKIT_API_KEY): $(LIVEKIT_API_SECRET)".to_owned(),
+        ),
     ]);
     sfu.ports = Some(vec![
         port("http", rtc.livekit.service.port, "TCP"),

@@ -110,7 +110,14 @@ impl<'a> Ctx<'a> {
     }
 
     /// Adds an object built as JSON (custom resources without k8s-openapi types).
-    pub fn push_value(&mut self, app: &App, api_version: &str, kind: &str, name: &str, value: Value) {
+    pub fn push_value(
+        &mut self,
+        app: &App,
+        api_version: &str,
+        kind: &str,
+        name: &str,
+        value: Value,
+    ) {
         self.objects.push(Object {
             api_version: api_version.to_owned(),
             kind: kind.to_owned(),
@@ -198,7 +205,12 @@ fn install_rank(kind: &str) -> usize {
 
 // ---- builders shared by the components ------------------------------------------------
 
-pub fn config_map(ctx: &Ctx<'_>, name: &str, app: &App, data: BTreeMap<String, String>) -> ConfigMap {
+pub fn config_map(
+    ctx: &Ctx<'_>,
+    name: &str,
+    app: &App,
+    data: BTreeMap<String, String>,
+) -> ConfigMap {
     ConfigMap {
         metadata: ctx.meta(name, app),
         data: Some(data),
@@ -342,7 +354,12 @@ pub fn container_security(read_only_root: bool, add: &[&str]) -> SecurityContext
     }
 }
 
-pub fn resources(cpu_req: &str, mem_req: &str, cpu_lim: &str, mem_lim: &str) -> ResourceRequirements {
+pub fn resources(
+    cpu_req: &str,
+    mem_req: &str,
+    cpu_lim: &str,
+    mem_lim: &str,
+) -> ResourceRequirements {
     let q = |s: &str| Quantity(s.to_owned());
     ResourceRequirements {
         requests: Some(BTreeMap::from([

@@ -25,13 +25,28 @@ const UID: i64 = 101;
 const ROOT: &str = "/usr/share/nginx/html";
 
 const BUILTIN_PAGES: &[(&str, &str)] = &[
-    ("home.html", include_str!("../assets/static/pages/home.html")),
-    ("rules.html", include_str!("../assets/static/pages/rules.html")),
-    ("welcome.html", include_str!("../assets/static/pages/welcome.html")),
+    (
+        "home.html",
+        include_str!("../assets/static/pages/home.html"),
+    ),
+    (
+        "rules.html",
+        include_str!("../assets/static/pages/rules.html"),
+    ),
+    (
+        "welcome.html",
+        include_str!("../assets/static/pages/welcome.html"),
+    ),
 ];
 const BUILTIN_ASSETS: &[(&str, &str)] = &[
-    ("logo.svg", include_str!("../assets/static/static-assets/logo.svg")),
-    ("welcome-bg.svg", include_str!("../assets/static/static-assets/welcome-bg.svg")),
+    (
+        "logo.svg",
+        include_str!("../assets/static/static-assets/logo.svg"),
+    ),
+    (
+        "welcome-bg.svg",
+        include_str!("../assets/static/static-assets/welcome-bg.svg"),
+    ),
 ];
 
 pub fn app() -> App {
@@ -154,9 +169,15 @@ pub fn render(ctx: &mut Ctx<'_>) {
 
     let mut web = container("nginx", &sp.image);
     web.command = Some(
-        ["nginx", "-c", "/etc/nginx/custom/nginx.conf", "-g", "daemon off;"]
-            .map(str::to_owned)
-            .to_vec(),
+        [
+            "nginx",
+            "-c",
+            "/etc/nginx/custom/nginx.conf",
+            "-g",
+            "daemon off;",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
     );
     web.ports = Some(vec![ContainerPort {
         name: Some("http".to_owned()),

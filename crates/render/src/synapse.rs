@@ -53,7 +53,12 @@ const DEFAULT_PREVIEW_BLACKLIST: &[&str] = &[
 ];
 
 pub fn app() -> App {
-    App::new("synapse", "homeserver", "synapse", ("app.kubernetes.io/name", "synapse"))
+    App::new(
+        "synapse",
+        "homeserver",
+        "synapse",
+        ("app.kubernetes.io/name", "synapse"),
+    )
 }
 
 /// The secret files Synapse reads, by key in the `synapse-recaptcha` Secret.
@@ -80,7 +85,10 @@ pub fn render(ctx: &mut Ctx<'_>) {
     let homeserver = homeserver_config(ctx, &secret_data);
     let data = BTreeMap::from([
         ("homeserver.yaml".to_owned(), yaml::document(&homeserver)),
-        ("log.config".to_owned(), yaml::document(&log_config(&c.synapse.log_level))),
+        (
+            "log.config".to_owned(),
+            yaml::document(&log_config(&c.synapse.log_level)),
+        ),
     ]);
     let cm = config_map(ctx, CONFIG_MAP, &app, data);
     let sec = secret(ctx, SECRET, &app, secret_data);
@@ -163,9 +171,15 @@ pub fn render(ctx: &mut Ctx<'_>) {
 
     let mut main = container("synapse", &c.synapse.image);
     main.command = Some(
-        ["python", "-m", "synapse.app.homeserver", "--config-path", &config_path]
-            .map(str::to_owned)
-            .to_vec(),
+        [
+            "python",
+            "-m",
+            "synapse.app.homeserver",
+            "--config-path",
+            &config_path,
+        ]
+        .map(str::to_owned)
+        .to_vec(),
     );
     main.ports = Some(vec![ContainerPort {
         name: Some("http".to_owned()),
@@ -271,7 +285,11 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &BTreeMap<String, String>) -> Value
     let domain = &c.global.domain;
     let mut m = Map::new();
     insert(&mut m, "server_name", json!(domain));
-    insert(&mut m, "public_baseurl", json!(format!("https://{domain}/")));
+    insert(
+        &mut m,
+        "public_baseurl",
+        json!(format!("https://{domain}/")),
+    );
     insert(&mut m, "pid_file", json!("/data/homeserver.pid"));
     insert(&mut m, "report_stats", json!(s.report_stats));
     insert(
@@ -290,10 +308,22 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &BTreeMap<String, String>) -> Value
         "database",
         json!({"name": "sqlite3", "args": {"database": "/data/homeserver.db"}}),
     );
-    insert(&mut m, "log_config", json!(format!("{CONFIG_DIR}/log.config")));
+    insert(
+        &mut m,
+        "log_config",
+        json!(format!("{CONFIG_DIR}/log.config")),
+    );
     insert(&mut m, "media_store_path", json!("/data/media_store"));
-    insert(&mut m, "signing_key_path", json!(format!("/data/{domain}.signing.key")));
-    insert(&mut m, "trusted_key_servers", json!([{"server_name": "matrix.org"}]));
+    insert(
+        &mut m,
+        "signing_key_path",
+        json!(format!("/data/{domain}.signing.key")),
+    );
+    insert(
+        &mut m,
+        "trusted_key_servers",
+        json!([{"server_name": "matrix.org"}]),
+    );
     insert(&mut m, "suppress_key_server_warning", json!(true));
 
     // Registration.
@@ -310,7 +340,11 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &BTreeMap<String, String>) -> Value
         "enable_registration_without_verification",
         json!(s.registration.allow_without_verification),
     );
-    insert(&mut m, "enable_registration_captcha", json!(s.registration.captcha_enabled));
+    insert(
+        &mut m,
+        "enable_registration_captcha",
+        json!(s.registration.captcha_enabled),
+    );
     if s.registration.captcha_enabled {
         if secrets.contains_key("RECAPTCHA_SITE_KEY") {
             insert(
@@ -327,11 +361,19 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &BTreeMap<String, String>) -> Value
             );
         }
     }
-    insert(&mut m, "registration_requires_token", json!(s.registration.requires_token));
+    insert(
+        &mut m,
+        "registration_requires_token",
+        json!(s.registration.requires_token),
+    );
 
     // Onboarding.
     if !s.onboarding.auto_join_rooms.is_empty() {
-        insert(&mut m, "auto_join_rooms", json!(s.onboarding.auto_join_rooms));
+        insert(
+            &mut m,
+            "auto_join_rooms",
+            json!(s.onboarding.auto_join_rooms),
+        );
         insert(
             &mut m,
             "autocreate_auto_join_rooms",
@@ -348,7 +390,11 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &BTreeMap<String, String>) -> Value
     }
 
     // Well-known and federation.
-    insert(&mut m, "serve_server_wellknown", json!(s.well_known.serve_server));
+    insert(
+        &mut m,
+        "serve_server_wellknown",
+        json!(s.well_known.serve_server),
+    );
     if c.matrixrtc.enabled {
         let url = crate::matrixrtc::jwt_service_url(c);
         insert(
@@ -358,7 +404,11 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &BTreeMap<String, String>) -> Value
         );
     }
     if !s.federation.whitelist.is_empty() {
-        insert(&mut m, "federation_domain_whitelist", json!(s.federation.whitelist));
+        insert(
+            &mut m,
+            "federation_domain_whitelist",
+            json!(s.federation.whitelist),
+        );
     }
 
     // TURN.
@@ -407,7 +457,11 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &BTreeMap<String, String>) -> Value
     };
     insert(&mut m, "room_list_publication_rules", publication);
     if !s.moderation.alias_creation_rules.is_empty() {
-        insert(&mut m, "alias_creation_rules", json!(s.moderation.alias_creation_rules));
+        insert(
+            &mut m,
+            "alias_creation_rules",
+            json!(s.moderation.alias_creation_rules),
+        );
     }
 
     // Retention.
@@ -445,10 +499,16 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &BTreeMap<String, String>) -> Value
 
     // Media.
     insert(&mut m, "max_upload_size", json!(s.media.max_upload_size));
-    insert(&mut m, "url_preview_enabled", json!(s.media.url_previews_enabled));
+    insert(
+        &mut m,
+        "url_preview_enabled",
+        json!(s.media.url_previews_enabled),
+    );
     if s.media.url_previews_enabled {
-        let mut blacklist: Vec<String> =
-            DEFAULT_PREVIEW_BLACKLIST.iter().map(|s| (*s).to_owned()).collect();
+        let mut blacklist: Vec<String> = DEFAULT_PREVIEW_BLACKLIST
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
         for extra in &s.media.url_preview_ip_range_blacklist {
             if !blacklist.contains(extra) {
                 blacklist.push(extra.clone());
@@ -468,7 +528,11 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &BTreeMap<String, String>) -> Value
     if s.server_notices.enabled {
         let n = &s.server_notices;
         let mut notices = Map::new();
-        insert(&mut notices, "system_mxid_localpart", json!(n.system_mxid_localpart));
+        insert(
+            &mut notices,
+            "system_mxid_localpart",
+            json!(n.system_mxid_localpart),
+        );
         insert(&mut notices, "room_name", json!(n.room_name));
         if let Some(v) = non_empty(&n.room_avatar_url) {
             insert(&mut notices, "room_avatar_url", json!(v));

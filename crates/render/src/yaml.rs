@@ -143,7 +143,9 @@ fn string_text(s: &str, parent: usize) -> String {
 
 /// Words that some YAML 1.1 or 1.2 resolver reads as a boolean or null, compared
 /// case-insensitively.
-const RESERVED: &[&str] = &["y", "n", "yes", "no", "true", "false", "on", "off", "null", "~"];
+const RESERVED: &[&str] = &[
+    "y", "n", "yes", "no", "true", "false", "on", "off", "null", "~",
+];
 
 /// Plain only when nothing but a string can come out: starts with a letter or `/`, then
 /// letters, digits, `_`, `.`, `/`, `-`, and single inner spaces; never a reserved word.
@@ -171,7 +173,10 @@ fn is_plain_safe(s: &str) -> bool {
 /// than `\n`.
 fn needs_escape(c: char) -> bool {
     matches!(c, '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}')
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        )
 }
 
 /// `|`, `|-` or `|+` with the content indented two past the parent, or `None` when a
@@ -188,7 +193,9 @@ fn literal_block(s: &str, parent: usize) -> Option<String> {
     let lines: Vec<&str> = body.split('\n').collect();
     // Trailing blanks are invisible and easy to lose; leading-blank-only lines confuse
     // indentation detection. Quote those.
-    if lines.iter().any(|l| l.ends_with(' ')) || lines.iter().any(|l| !l.is_empty() && l.trim().is_empty()) {
+    if lines.iter().any(|l| l.ends_with(' '))
+        || lines.iter().any(|l| !l.is_empty() && l.trim().is_empty())
+    {
         return None;
     }
     let chomp = match trailing {
@@ -197,7 +204,11 @@ fn literal_block(s: &str, parent: usize) -> Option<String> {
         _ => "+",
     };
     let first_content = lines.iter().find(|l| !l.is_empty())?;
-    let indicator = if first_content.starts_with(' ') { "2" } else { "" };
+    let indicator = if first_content.starts_with(' ') {
+        "2"
+    } else {
+        ""
+    };
     let mut out = format!("|{indicator}{chomp}\n");
     let content_indent = parent + 2;
     for (i, line) in lines.iter().enumerate() {
@@ -254,7 +265,14 @@ mod tests {
 
     #[test]
     fn ordinary_words_stay_plain() {
-        for s in ["IfNotPresent", "app.kubernetes.io/name", "/data", "Server Notices", "v1.9.3", "synapse-tls"] {
+        for s in [
+            "IfNotPresent",
+            "app.kubernetes.io/name",
+            "/data",
+            "Server Notices",
+            "v1.9.3",
+            "synapse-tls",
+        ] {
             assert_eq!(scalar_text(&json!(s), 0), s);
         }
     }

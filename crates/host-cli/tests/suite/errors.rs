@@ -39,10 +39,16 @@ fn unknown_key_points_at_the_line_with_a_suggestion() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let err = stderr(&out);
-    assert!(err.contains("error[unknown-key]: unknown key `enabeld` in `synapse.registration`"), "{err}");
+    assert!(
+        err.contains("error[unknown-key]: unknown key `enabeld` in `synapse.registration`"),
+        "{err}"
+    );
     assert!(err.contains("--> values.yaml:9:5"), "{err}");
     assert!(err.contains("9 |     enabeld: false"), "{err}");
-    assert!(err.contains("= path: synapse.registration.enabeld"), "{err}");
+    assert!(
+        err.contains("= path: synapse.registration.enabeld"),
+        "{err}"
+    );
     assert!(err.contains("did you mean `enabled`?"), "{err}");
     assert!(err.contains("nothing was written"), "{err}");
 }
@@ -51,12 +57,19 @@ fn unknown_key_points_at_the_line_with_a_suggestion() {
 fn wrong_type_is_located_and_never_echoes_a_secret() {
     let dir = scratch("type");
     let secrets = "synapse:\n  registration_shared_secret: [\"hunter2-very-secret-value\"]\n";
-    let out = render(&dir, &[("values.yaml", VALID), (".secrets.yaml", secrets)], &[]);
+    let out = render(
+        &dir,
+        &[("values.yaml", VALID), (".secrets.yaml", secrets)],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("error[invalid-type]"), "{err}");
     assert!(err.contains("--> .secrets.yaml:2:31"), "{err}");
-    assert!(err.contains("= path: synapse.registration_shared_secret"), "{err}");
+    assert!(
+        err.contains("= path: synapse.registration_shared_secret"),
+        "{err}"
+    );
     assert!(!err.contains("hunter2"), "{err}");
 }
 
@@ -73,7 +86,14 @@ fn yaml_syntax_errors_have_line_and_column() {
 #[test]
 fn duplicate_keys_are_errors() {
     let dir = scratch("dup");
-    let out = render(&dir, &[("values.yaml", &format!("{VALID}namespace: a\nnamespace: b\n"))], &[]);
+    let out = render(
+        &dir,
+        &[(
+            "values.yaml",
+            &format!("{VALID}namespace: a\nnamespace: b\n"),
+        )],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("duplicate"), "{}", stderr(&out));
 }
@@ -81,10 +101,22 @@ fn duplicate_keys_are_errors() {
 #[test]
 fn missing_required_values_are_reported_together() {
     let dir = scratch("missing");
-    let out = render(&dir, &[("values.yaml", "global:\n  domain: ''\n  elementDomain: ''\ncoturn:\n  realm: ''\n  turn_url: ''\n")], &[]);
+    let out = render(
+        &dir,
+        &[(
+            "values.yaml",
+            "global:\n  domain: ''\n  elementDomain: ''\ncoturn:\n  realm: ''\n  turn_url: ''\n",
+        )],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    for path in ["global.domain", "global.elementDomain", "coturn.realm", "coturn.turn_url"] {
+    for path in [
+        "global.domain",
+        "global.elementDomain",
+        "coturn.realm",
+        "coturn.turn_url",
+    ] {
         assert!(err.contains(&format!("= path: {path}")), "{path}: {err}");
     }
     assert!(err.contains("4 errors"), "{err}");
@@ -93,13 +125,26 @@ fn missing_required_values_are_reported_together() {
 #[test]
 fn set_flags_are_typed_and_attributed() {
     let dir = scratch("set");
-    let out = render(&dir, &[("values.yaml", VALID)], &["--set", "synapse.port=http"]);
+    let out = render(
+        &dir,
+        &[("values.yaml", VALID)],
+        &["--set", "synapse.port=http"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("--> --set synapse.port=http"), "{err}");
     assert!(err.contains("= path: synapse.port"), "{err}");
 
-    let out = render(&dir, &[("values.yaml", VALID)], &["--set", "synapse.port=8009", "--set-string", "namespace=off"]);
+    let out = render(
+        &dir,
+        &[("values.yaml", VALID)],
+        &[
+            "--set",
+            "synapse.port=8009",
+            "--set-string",
+            "namespace=off",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("containerPort: 8009"));
@@ -117,24 +162,50 @@ fn invalid_input_leaves_the_output_dir_untouched() {
     let out_dir = dir.join("out");
     std::fs::create_dir_all(&out_dir).unwrap();
     std::fs::write(out_dir.join("keep.yaml"), "kept: true\n").unwrap();
-    let out = render(&dir, &[("values.yaml", "global: {}\n")], &["--output-dir", "out"]);
+    let out = render(
+        &dir,
+        &[("values.yaml", "global: {}\n")],
+        &["--output-dir", "out"],
+    );
     assert_eq!(out.status.code(), Some(1));
-    let names: Vec<_> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("keep.yaml")]);
-    assert_eq!(std::fs::read_to_string(out_dir.join("keep.yaml")).unwrap(), "kept: true\n");
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("keep.yaml")).unwrap(),
+        "kept: true\n"
+    );
 }
 
 #[test]
 fn unreadable_and_non_utf8_files_are_input_errors() {
     let dir = scratch("files");
-    let out = bin().current_dir(&dir).args(["render", "-f", "missing.yaml"]).output().unwrap();
+    let out = bin()
+        .current_dir(&dir)
+        .args(["render", "-f", "missing.yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("missing.yaml: cannot read"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("missing.yaml: cannot read"),
+        "{}",
+        stderr(&out)
+    );
 
     std::fs::write(dir.join("latin1.yaml"), b"global:\n  domain: caf\xe9\n").unwrap();
-    let out = bin().current_dir(&dir).args(["render", "-f", "latin1.yaml"]).output().unwrap();
+    let out = bin()
+        .current_dir(&dir)
+        .args(["render", "-f", "latin1.yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("not valid UTF-8 (line 2"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not valid UTF-8 (line 2"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -149,7 +220,11 @@ fn usage_errors_exit_1_and_help_exits_0() {
 fn validate_reports_and_writes_nothing() {
     let dir = scratch("validate");
     std::fs::write(dir.join("values.yaml"), VALID).unwrap();
-    let out = bin().current_dir(&dir).args(["validate", "-f", "values.yaml"]).output().unwrap();
+    let out = bin()
+        .current_dir(&dir)
+        .args(["validate", "-f", "values.yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
     assert!(stderr(&out).contains("the config is valid"));

@@ -17,7 +17,10 @@ fn native_core_matches_golden_yaml_and_json() {
             check_golden(&golden, &response.output);
             // The same request twice gives the same bytes.
             let again = matrix_render_renderer::render(&request(&dir, format));
-            assert_eq!(again.output, response.output, "{name}: second native render differs");
+            assert_eq!(
+                again.output, response.output,
+                "{name}: second native render differs"
+            );
         }
     }
 }
@@ -27,8 +30,9 @@ fn cli_through_wasmtime_matches_golden_twice() {
     let bin = env!("CARGO_BIN_EXE_matrix-render");
     for (name, dir) in fixtures() {
         for (format, ext) in [("yaml", "yaml"), ("json", "json")] {
-            let golden = std::fs::read_to_string(repo().join("tests/golden").join(format!("{name}.{ext}")))
-                .expect("golden file (run the native golden test with UPDATE_GOLDEN=1 first)");
+            let golden =
+                std::fs::read_to_string(repo().join("tests/golden").join(format!("{name}.{ext}")))
+                    .expect("golden file (run the native golden test with UPDATE_GOLDEN=1 first)");
             for run in 1..=2 {
                 let out = Command::new(bin)
                     .current_dir(&dir)
@@ -55,7 +59,10 @@ fn cli_through_wasmtime_matches_golden_twice() {
 #[test]
 fn output_dir_holds_one_file_per_object_in_install_order() {
     let bin = env!("CARGO_BIN_EXE_matrix-render");
-    let (_, dir) = fixtures().into_iter().find(|(n, _)| n == "seed-rtc").unwrap();
+    let (_, dir) = fixtures()
+        .into_iter()
+        .find(|(n, _)| n == "seed-rtc")
+        .unwrap();
     let out_dir = std::env::temp_dir().join(format!("mr-outdir-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out_dir);
     let out = Command::new(bin)
@@ -66,7 +73,12 @@ fn output_dir_holds_one_file_per_object_in_install_order() {
         .arg(&out_dir)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut names: Vec<String> = std::fs::read_dir(&out_dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -77,8 +89,15 @@ fn output_dir_holds_one_file_per_object_in_install_order() {
         .map(|n| std::fs::read_to_string(out_dir.join(n)).unwrap())
         .collect();
     let golden = std::fs::read_to_string(repo().join("tests/golden/seed-rtc.yaml")).unwrap();
-    assert_eq!(joined, golden, "the files, concatenated in name order, must equal the stream");
-    assert!(names.iter().all(|n| n.ends_with(".yaml") && !n.starts_with('.')));
+    assert_eq!(
+        joined, golden,
+        "the files, concatenated in name order, must equal the stream"
+    );
+    assert!(
+        names
+            .iter()
+            .all(|n| n.ends_with(".yaml") && !n.starts_with('.'))
+    );
     assert_eq!(names[0], "01-secret-coturn-secret.yaml");
     std::fs::remove_dir_all(&out_dir).unwrap();
 }

@@ -1,4 +1,9 @@
 //! Integration tests of `matrix-render`: golden outputs through the native core and through
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a broken fixture or helper should fail the test loudly"
+)]
 //! the real binary (wasmtime), seed parity, secrets, and error handling.
 
 mod common;

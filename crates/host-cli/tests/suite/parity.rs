@@ -7,12 +7,21 @@ use crate::common::repo;
 
 /// Objects we add on top of the seed's, with the reason.
 const EXTRAS: &[(&str, &str, &str)] = &[
-    ("ConfigMap", "element-static-nginx", "our nginx config for the static pages (non-root, port 8080)"),
-    ("Middleware", "matrix-rtc-strip-prefix", "Traefik strips /livekit/sfu and /livekit/jwt before the backends"),
+    (
+        "ConfigMap",
+        "element-static-nginx",
+        "our nginx config for the static pages (non-root, port 8080)",
+    ),
+    (
+        "Middleware",
+        "matrix-rtc-strip-prefix",
+        "Traefik strips /livekit/sfu and /livekit/jwt before the backends",
+    ),
 ];
 
 fn golden_items(name: &str) -> Vec<Value> {
-    let text = std::fs::read_to_string(repo().join("tests/golden").join(format!("{name}.json"))).unwrap();
+    let text =
+        std::fs::read_to_string(repo().join("tests/golden").join(format!("{name}.json"))).unwrap();
     let list: Value = serde_json::from_str(&text).unwrap();
     list["items"].as_array().unwrap().clone()
 }
@@ -40,11 +49,20 @@ fn check(fixture: &str, rtc: bool, seed_count: usize) {
             .iter()
             .find(|o| o["kind"] == kind.as_str() && o["metadata"]["name"] == name.as_str())
             .unwrap_or_else(|| panic!("{fixture}: the seed's {kind} {name} is missing"));
-        assert_eq!(found["metadata"]["namespace"], "matrix", "{fixture}: {kind} {name}");
+        assert_eq!(
+            found["metadata"]["namespace"], "matrix",
+            "{fixture}: {kind} {name}"
+        );
         if let Some(selector) = selector {
             let (k, v) = selector.split_once('=').unwrap();
-            let labels = found["spec"]["selector"]["matchLabels"].as_object().unwrap();
-            assert_eq!(labels.len(), 1, "{fixture}: {name} selector must be exactly the seed's");
+            let labels = found["spec"]["selector"]["matchLabels"]
+                .as_object()
+                .unwrap();
+            assert_eq!(
+                labels.len(),
+                1,
+                "{fixture}: {name} selector must be exactly the seed's"
+            );
             assert_eq!(labels[k], v, "{fixture}: {name} selector");
             assert_eq!(found["spec"]["template"]["metadata"]["labels"][k], v);
         }
@@ -54,7 +72,10 @@ fn check(fixture: &str, rtc: bool, seed_count: usize) {
         let name = item["metadata"]["name"].as_str().unwrap();
         let in_seed = table.iter().any(|(k, n, _)| k == kind && n == name);
         let extra = EXTRAS.iter().any(|(k, n, _)| *k == kind && *n == name);
-        assert!(in_seed || extra, "{fixture}: {kind} {name} is neither the seed's nor a listed extra");
+        assert!(
+            in_seed || extra,
+            "{fixture}: {kind} {name} is neither the seed's nor a listed extra"
+        );
     }
     let extras = items.len() - table.len();
     assert!(extras <= EXTRAS.len(), "{fixture}: {} objects", items.len());
@@ -72,9 +93,17 @@ fn seed_values_with_rtc_keep_the_seed_objects_names_and_selectors() {
 
 #[test]
 fn every_object_is_in_the_configured_namespace() {
-    for (fixture, ns) in [("registration-off", "chat"), ("custom-pages", "matrix-prod"), ("example", "matrix")] {
+    for (fixture, ns) in [
+        ("registration-off", "chat"),
+        ("custom-pages", "matrix-prod"),
+        ("example", "matrix"),
+    ] {
         for item in golden_items(fixture) {
-            assert_eq!(item["metadata"]["namespace"], ns, "{fixture}: {}", item["metadata"]["name"]);
+            assert_eq!(
+                item["metadata"]["namespace"], ns,
+                "{fixture}: {}",
+                item["metadata"]["name"]
+            );
         }
     }
 }
@@ -83,9 +112,13 @@ fn every_object_is_in_the_configured_namespace() {
 fn booleans_mean_what_they_say() {
     // Every boolean in the registration-off fixture is false; the seed rendered them true.
     let items = golden_items("registration-off");
-    let cm = items.iter().find(|o| o["metadata"]["name"] == "synapse-extra-config").unwrap();
+    let cm = items
+        .iter()
+        .find(|o| o["metadata"]["name"] == "synapse-extra-config")
+        .unwrap();
     let hs: Value = serde_json::to_value(
-        serde_yaml::from_str::<serde_yaml::Value>(cm["data"]["homeserver.yaml"].as_str().unwrap()).unwrap(),
+        serde_yaml::from_str::<serde_yaml::Value>(cm["data"]["homeserver.yaml"].as_str().unwrap())
+            .unwrap(),
     )
     .unwrap();
     for key in [
@@ -104,27 +137,43 @@ fn booleans_mean_what_they_say() {
         assert_eq!(hs[key], Value::Bool(false), "homeserver.yaml {key}");
     }
     assert!(hs.get("server_notices").is_none());
-    let element = items.iter().find(|o| o["metadata"]["name"] == "element-config").unwrap();
-    let config: Value = serde_json::from_str(element["data"]["config.json"].as_str().unwrap()).unwrap();
+    let element = items
+        .iter()
+        .find(|o| o["metadata"]["name"] == "element-config")
+        .unwrap();
+    let config: Value =
+        serde_json::from_str(element["data"]["config.json"].as_str().unwrap()).unwrap();
     for key in ["show_labs_settings", "default_federate"] {
         assert_eq!(config[key], Value::Bool(false), "config.json {key}");
     }
-    assert_eq!(config["enable_presence_by_hs_url"]["https://hs.example.net"], Value::Bool(false));
-    assert_eq!(config["setting_defaults"]["breadcrumbs"], Value::Bool(false));
+    assert_eq!(
+        config["enable_presence_by_hs_url"]["https://hs.example.net"],
+        Value::Bool(false)
+    );
+    assert_eq!(
+        config["setting_defaults"]["breadcrumbs"],
+        Value::Bool(false)
+    );
 }
 
 #[test]
 fn coturn_certificate_names_come_from_the_config() {
     let items = golden_items("static-off");
     let cert = items.iter().find(|o| o["kind"] == "Certificate").unwrap();
-    assert_eq!(cert["spec"]["dnsNames"], serde_json::json!(["turn.example.com", "example.com"]));
+    assert_eq!(
+        cert["spec"]["dnsNames"],
+        serde_json::json!(["turn.example.com", "example.com"])
+    );
     assert_eq!(cert["spec"]["issuerRef"]["name"], "letsencrypt-prod");
 }
 
 #[test]
 fn every_pod_template_carries_a_config_checksum() {
     for (fixture, _) in crate::common::fixtures() {
-        for item in golden_items(&fixture).iter().filter(|o| o["kind"] == "Deployment") {
+        for item in golden_items(&fixture)
+            .iter()
+            .filter(|o| o["kind"] == "Deployment")
+        {
             let sum = item["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
                 .as_str()
                 .unwrap_or_default();

@@ -18,7 +18,10 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0_u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0_u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
@@ -50,7 +53,10 @@ fn secret_values_only_reach_secret_objects() {
                 }
             }
         }
-        assert!(!secrets.is_empty(), "{name}: the fixture has no secrets to check");
+        assert!(
+            !secrets.is_empty(),
+            "{name}: the fixture has no secrets to check"
+        );
         let response = matrix_render_renderer::render(&req);
         assert!(response.ok, "{name}");
         let list: Value = serde_json::from_str(&response.output).unwrap();
@@ -75,13 +81,20 @@ fn secret_values_only_reach_secret_objects() {
         // With every component on, each secret from the values reached a Secret (siteKey is
         // public, but is kept there too). With RTC off, the LiveKit pair is simply unused.
         if ["seed-rtc", "rtc-custom", "example"].contains(&name.as_str()) {
-            assert_eq!(in_secret_objects, secrets.len(), "{name}: every secret must land in a Secret");
+            assert_eq!(
+                in_secret_objects,
+                secrets.len(),
+                "{name}: every secret must land in a Secret"
+            );
         } else {
             assert!(in_secret_objects > 0, "{name}");
         }
         for d in &response.diagnostics {
             let text = serde_json::to_string(d).unwrap();
-            assert!(secrets.iter().all(|s| !text.contains(s.as_str())), "{name}: a diagnostic shows a secret");
+            assert!(
+                secrets.iter().all(|s| !text.contains(s.as_str())),
+                "{name}: a diagnostic shows a secret"
+            );
         }
     }
     assert!(checked > 100);

@@ -1,6 +1,5 @@
 //! Fixture discovery and request building shared by the integration tests.
 
-
 use std::path::{Path, PathBuf};
 
 use matrix_render::input::{self, Inputs};
@@ -8,7 +7,10 @@ use matrix_render_model::api::{Format, RenderRequest};
 
 /// The repository root.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// Every fixture directory under tests/fixtures, by name.
@@ -21,7 +23,11 @@ pub fn fixtures() -> Vec<(String, PathBuf)> {
         .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p))
         .collect();
     out.sort();
-    assert!(out.len() >= 7, "expected at least 7 fixtures, found {}", out.len());
+    assert!(
+        out.len() >= 7,
+        "expected at least 7 fixtures, found {}",
+        out.len()
+    );
     out
 }
 
@@ -67,14 +73,17 @@ pub fn check_golden(path: &Path, actual: &str) {
         return;
     }
     let expected = std::fs::read_to_string(path).unwrap_or_else(|e| {
-        panic!("{}: {e}; run `UPDATE_GOLDEN=1 cargo test -p matrix-render` to create it", path.display())
+        panic!(
+            "{}: {e}; run `UPDATE_GOLDEN=1 cargo test -p matrix-render` to create it",
+            path.display()
+        )
     });
     if expected != actual {
         let first = expected
             .lines()
             .zip(actual.lines())
             .position(|(a, b)| a != b)
-            .map_or_else(|| expected.lines().count().min(actual.lines().count()), |i| i);
+            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
         panic!(
             "{} differs from the render (first difference at line {}):\n  expected: {:?}\n  actual:   {:?}\nrun `UPDATE_GOLDEN=1 cargo test -p matrix-render` and review the diff",
             path.display(),
