@@ -7,6 +7,8 @@
 #     tests/kube-validate.sh)
 #   - the Rust target wasm32-unknown-unknown
 #
+#   - rustfmt and clippy for the pinned toolchain
+#
 # Runs as root on Debian 12. When everything is already there it makes no
 # network call (no apt-get update, no pip, no rustup download).
 set -euo pipefail
@@ -107,3 +109,13 @@ else
 fi
 
 log "done (venv: $VENV)"
+
+# --- rustfmt and clippy for the toolchain in rust-toolchain.toml ------------
+for component in rustfmt clippy; do
+  if (cd "$REPO" && rustup component list --installed) | grep -q "^$component"; then
+    log "rustup: component $component already installed"
+  else
+    log "rustup component add $component"
+    (cd "$REPO" && rustup component add "$component")
+  fi
+done

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# matrix-render's whole test suite. Installs what the tests need on a fresh Debian machine
+# (scripts/test-deps.sh), then runs, and stops at the first failure:
+#   1. formatting and clippy (native and wasm32);
+#   2. cargo test: unit tests, golden outputs through the native core and through the CLI
+#      binary running the wasm core, seed parity, secrets, errors, schema freshness;
+#   3. every golden output read back by two independent YAML 1.1 parsers (PyYAML and Go's
+#      gopkg.in/yaml.v2) and compared with the JSON the core produced;
+#   4. every golden output validated by kubernetes-validate --strict for Kubernetes 1.29 and 1.35.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing test dependencies"
+bash scripts/test-deps.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (native)"
+cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
+
+step "cargo clippy (wasm32-unknown-unknown)"
+cargo clippy --locked --target wasm32-unknown-unknown \
+  -p matrix-render-model -p matrix-render-renderer -p matrix-render-plugin \
+  --all-targets --all-features -- -D warnings
+
+step "cargo test"
+cargo test --locked --workspace --all-features
+
+step "YAML 1.1 round trip: PyYAML"
+dist/test-venv/bin/python tests/yaml11/roundtrip.py tests/golden
+
+step "YAML 1.1 round trip: Go gopkg.in/yaml.v2"
+GO111MODULE=off GOPATH=/usr/share/gocode go build -o dist/yaml11-go ./tests/yaml11/go
+dist/yaml11-go tests/golden
+
+step "kubernetes-validate --strict (1.29, 1.35)"
+bash tests/kube-validate.sh dist/test-venv/bin tests/golden
+
+step "all checks passed"
