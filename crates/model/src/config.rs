@@ -34,8 +34,11 @@ pub struct Config {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Global {
     /// Synapse's host name; also the Matrix server name (the part after `:` in user IDs).
+    /// Required.
+    #[serde(default)]
     pub domain: String,
-    /// Element Web's host name.
+    /// Element Web's host name. Required.
+    #[serde(default)]
     pub element_domain: String,
 }
 
@@ -490,10 +493,12 @@ pub struct Coturn {
     pub enabled: bool,
     /// coturn image.
     pub image: Image,
-    /// TURN realm.
+    /// TURN realm. Required when coturn is on.
+    #[serde(default)]
     pub realm: String,
     /// Host name of the TURN server, used in Synapse's `turn_uris` and the certificate.
-    #[serde(rename = "turn_url")]
+    /// Required when coturn is on.
+    #[serde(rename = "turn_url", default)]
     pub turn_url: String,
     /// Node-internal IP that relays traffic (`relay-ip`); empty lets coturn choose.
     #[serde(rename = "relay_ip")]

@@ -42,6 +42,10 @@ pub struct Diagnostic {
     /// How to fix it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// Other config paths involved; locates the diagnostic when `path` itself was not set
+    /// in any file (e.g. a port collision where only one side was configured).
+    #[serde(skip)]
+    pub related: Vec<String>,
 }
 
 impl Diagnostic {
@@ -57,6 +61,7 @@ impl Diagnostic {
             column: None,
             message: message.into(),
             hint: None,
+            related: Vec::new(),
         }
     }
 
@@ -73,6 +78,13 @@ impl Diagnostic {
     #[must_use]
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Names other paths involved, used for the location when `path` has none.
+    #[must_use]
+    pub fn related(mut self, paths: &[&str]) -> Self {
+        self.related = paths.iter().map(|p| (*p).to_owned()).collect();
         self
     }
 

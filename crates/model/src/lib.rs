@@ -12,6 +12,7 @@ pub mod config;
 pub mod diag;
 pub mod load;
 pub mod merge;
+pub mod schema;
 pub mod set;
 pub mod spans;
 pub mod suggest;
@@ -21,9 +22,8 @@ pub use config::Config;
 pub use diag::{Diagnostic, Severity};
 pub use load::{LoadInput, Loaded, NamedText, load};
 
-/// The JSON Schema of a values document, as committed in `schema/matrix-render.schema.json`.
+/// The JSON Schema of a values file, as committed in `schema/matrix-render.schema.json`.
 #[must_use]
 pub fn json_schema() -> serde_json::Value {
-    let schema = schemars::schema_for!(Config);
-    serde_json::to_value(schema).unwrap_or(serde_json::Value::Null)
+    schema::json_schema().clone()
 }

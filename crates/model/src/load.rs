@@ -87,7 +87,7 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
 
     for (index, doc) in input.values.iter().enumerate() {
         span_maps.push(spans::SpanMap::build(&doc.text));
-        match parse_document(doc) {
+        match parse_document(doc, span_maps.last()) {
             Ok(value) => {
                 record_origins(&value, "", &Origin::Document(index), &mut origins);
                 merge::coalesce(&mut merged, value);
@@ -143,15 +143,44 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
         };
     }
 
-    let config = match deserialize(&merged) {
+    // Every schema violation at once; then repair the flagged values with their defaults so
+    // that the semantic checks can still run on the rest.
+    let violations = crate::schema::validate(&merged);
+    let flagged: Vec<String> = violations.iter().map(|v| v.path.clone()).collect();
+    for v in violations {
+        let mut d = Diagnostic::error(v.code, v.path, v.message);
+        d.hint = v.hint;
+        diagnostics.push(d);
+    }
+    let mut repaired = merged.clone();
+    if !flagged.is_empty() {
+        let defaults = serde_yaml::from_str::<Value>(DEFAULTS_YAML).unwrap_or(Value::Null);
+        for path in &flagged {
+            repair(&mut repaired, &defaults, path);
+        }
+    }
+    let config = match deserialize(&repaired) {
         Ok(config) => Some(config),
         Err(found) => {
-            diagnostics.extend(found);
+            if flagged.is_empty() {
+                diagnostics.extend(found);
+            }
             None
         }
     };
     if let Some(config) = &config {
-        diagnostics.extend(validate::check(config));
+        let under_flagged = |path: &str| {
+            flagged.iter().any(|f| {
+                path == f
+                    || path.starts_with(&format!("{f}."))
+                    || path.starts_with(&format!("{f}["))
+            })
+        };
+        diagnostics.extend(
+            validate::check(config)
+                .into_iter()
+                .filter(|d| !under_flagged(&d.path)),
+        );
     }
     let diagnostics: Vec<Diagnostic> = diagnostics.into_iter().map(locate).collect();
     let config = config.filter(|_| !diagnostics.iter().any(Diagnostic::is_error));
@@ -162,7 +191,39 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
     }
 }
 
-/// Attaches file, line and column to a diagnostic from the value's origin.
+/// Puts the default back at `path` (or removes the value when there is none), so that a
+/// config with a bad value still deserializes for the semantic checks.
+fn repair(root: &mut Value, defaults: &Value, path: &str) {
+    // Work on the map that holds the first list or the final key.
+    let key_path = path.split('[').next().unwrap_or(path);
+    let default = key_path
+        .split('.')
+        .try_fold(defaults, |v, k| v.get(k))
+        .cloned();
+    let mut node = root;
+    let keys: Vec<&str> = key_path.split('.').collect();
+    for (i, key) in keys.iter().enumerate() {
+        let Value::Object(map) = node else { return };
+        if i + 1 == keys.len() {
+            match default {
+                Some(d) => {
+                    map.insert((*key).to_owned(), d);
+                }
+                None => {
+                    map.remove(*key);
+                }
+            }
+            return;
+        }
+        match map.get_mut(*key) {
+            Some(next) => node = next,
+            None => return,
+        }
+    }
+}
+
+/// Attaches file, line and column to a diagnostic from the value's origin: its own path,
+/// or else the first related path that a file or flag set.
 fn locate(
     mut d: Diagnostic,
     docs: &[NamedText],
@@ -172,36 +233,47 @@ fn locate(
     if d.file.is_some() {
         return d;
     }
-    // The deepest recorded ancestor of the path says who set it.
-    let mut probe = d.path.clone();
+    let candidates: Vec<String> = std::iter::once(d.path.clone())
+        .chain(d.related.iter().cloned())
+        .collect();
+    for path in candidates {
+        match origin_of(&path, origins) {
+            Some(Origin::Document(i)) => {
+                if let Some(doc) = docs.get(*i) {
+                    let span = span_maps.get(*i).and_then(|m| {
+                        if d.code == "unknown-key" {
+                            m.key(&path).or_else(|| m.find(&path))
+                        } else {
+                            m.find(&path)
+                        }
+                    });
+                    d.file = Some(doc.name.clone());
+                    d.line = span.map(|s| s.line);
+                    d.column = span.map(|s| s.column);
+                }
+                return d;
+            }
+            Some(Origin::Flag { flag, arg }) => {
+                d.file = Some(format!("{flag} {arg}"));
+                return d;
+            }
+            Some(Origin::Defaults) | None => {}
+        }
+    }
+    d
+}
+
+/// Who set `path`: the deepest recorded ancestor (list indexes count as their list).
+fn origin_of<'a>(path: &str, origins: &'a BTreeMap<String, Origin>) -> Option<&'a Origin> {
+    let mut probe = path.split('[').next().unwrap_or(path).to_owned();
     loop {
         if let Some(origin) = origins.get(&probe) {
-            match origin {
-                Origin::Document(i) => {
-                    if let Some(doc) = docs.get(*i) {
-                        let span = span_maps.get(*i).and_then(|m| {
-                            if d.code == "unknown-key" {
-                                m.key(&d.path).or_else(|| m.find(&d.path))
-                            } else {
-                                m.find(&d.path)
-                            }
-                        });
-                        d.file = Some(doc.name.clone());
-                        d.line = span.map(|s| s.line);
-                        d.column = span.map(|s| s.column);
-                    }
-                }
-                Origin::Flag { flag, arg } => {
-                    d.file = Some(format!("{flag} {arg}"));
-                }
-                Origin::Defaults => {}
-            }
-            return d;
+            return Some(origin);
         }
         match probe.rfind('.') {
             Some(dot) => probe.truncate(dot),
             None if !probe.is_empty() => probe.clear(),
-            None => return d,
+            None => return None,
         }
     }
 }
@@ -223,7 +295,10 @@ fn record_origins(value: &Value, path: &str, origin: &Origin, out: &mut BTreeMap
 }
 
 /// Parses one values document into a JSON map.
-fn parse_document(doc: &NamedText) -> Result<Value, Box<Diagnostic>> {
+fn parse_document(
+    doc: &NamedText,
+    spans: Option<&spans::SpanMap>,
+) -> Result<Value, Box<Diagnostic>> {
     if doc.text.len() > MAX_DOCUMENT_BYTES {
         return Err(Box::new(
             Diagnostic::error(
@@ -244,11 +319,8 @@ fn parse_document(doc: &NamedText) -> Result<Value, Box<Diagnostic>> {
             let (line, column) = e.location().map_or((None, None), |l| {
                 (u32::try_from(l.line()).ok(), u32::try_from(l.column()).ok())
             });
-            let message = strip_location(&e.to_string());
             return Err(Box::new(
-                Diagnostic::error("yaml-syntax", "", message)
-                    .at(&doc.name, line, column)
-                    .with_hint("fix the YAML syntax; a values file is one YAML mapping"),
+                yaml_error(&strip_location(&e.to_string())).at(&doc.name, line, column),
             ));
         }
     };
@@ -273,8 +345,40 @@ fn parse_document(doc: &NamedText) -> Result<Value, Box<Diagnostic>> {
         ));
     }
     yaml_to_json(yaml, "").map_err(|(path, message)| {
-        Box::new(Diagnostic::error("unsupported-yaml", path, message).at(&doc.name, None, None))
+        let span = spans.and_then(|m| m.find(&path));
+        Box::new(
+            Diagnostic::error("unsupported-yaml", path, message)
+                .at(&doc.name, span.map(|s| s.line), span.map(|s| s.column))
+                .with_hint("values are plain YAML: string keys, no tags"),
+        )
     })
+}
+
+/// A serde_yaml error as a diagnostic with a stable code and a useful hint.
+fn yaml_error(message: &str) -> Diagnostic {
+    if let Some((_, key)) = message.split_once("duplicate entry with key ") {
+        let key = key.trim_matches('"');
+        return Diagnostic::error(
+            "duplicate-key",
+            "",
+            format!("the key `{key}` appears twice in the same map"),
+        )
+        .with_hint("remove one of them; YAML keys must be unique");
+    }
+    if message.contains("recursion limit exceeded") {
+        return Diagnostic::error("too-deep", "", "the document nests deeper than 128 levels")
+            .with_hint("a values file is a few levels deep; check for runaway brackets");
+    }
+    if message.contains("repetition limit exceeded") {
+        return Diagnostic::error(
+            "too-many-aliases",
+            "",
+            "aliases expand to too many values (an alias bomb?)",
+        )
+        .with_hint("expand the anchors by hand, or use fewer nested aliases");
+    }
+    Diagnostic::error("yaml-syntax", "", message.to_owned())
+        .with_hint("fix the YAML syntax; a values file is one YAML mapping")
 }
 
 fn strip_location(message: &str) -> String {
@@ -386,7 +490,7 @@ fn classify(path: &str, message: &str) -> Diagnostic {
             join(path, field),
             format!("required key `{field}` is missing"),
         )
-        .with_hint("add it to your values file");
+        .with_hint("add it to your values file, or remove the `null` that deleted it");
     }
     if message.starts_with("invalid type") || message.starts_with("invalid value") {
         return Diagnostic::error("invalid-type", path, redact_type_error(message))

@@ -15,7 +15,7 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-const VALID: &str = "global:\n  domain: matrix.example.org\n  elementDomain: element.example.org\ncoturn:\n  realm: turn.example.org\n  turn_url: turn.example.org\n";
+const VALID: &str = "global:\n  domain: matrix.example.org\n  elementDomain: element.example.org\ncoturn:\n  realm: turn.example.org\n  turn_url: turn.example.org\n  turn_shared_secret: turn-secret-0123456789\nsynapse:\n  registration_shared_secret: reg-secret-0123456789\n  recaptcha: {siteKey: site, secretKey: key-0123456789}\n";
 
 fn render(dir: &Path, files: &[(&str, &str)], extra: &[&str]) -> Output {
     let mut cmd = bin();
@@ -34,7 +34,7 @@ fn stderr(out: &Output) -> String {
 #[test]
 fn unknown_key_points_at_the_line_with_a_suggestion() {
     let dir = scratch("unknown");
-    let text = format!("{VALID}synapse:\n  registration:\n    enabeld: false\n");
+    let text = format!("{VALID}  registration:\n    enabeld: false\n");
     let out = render(&dir, &[("values.yaml", &text)], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
@@ -43,8 +43,8 @@ fn unknown_key_points_at_the_line_with_a_suggestion() {
         err.contains("error[unknown-key]: unknown key `enabeld` in `synapse.registration`"),
         "{err}"
     );
-    assert!(err.contains("--> values.yaml:9:5"), "{err}");
-    assert!(err.contains("9 |     enabeld: false"), "{err}");
+    assert!(err.contains("--> values.yaml:12:5"), "{err}");
+    assert!(err.contains("12 |     enabeld: false"), "{err}");
     assert!(
         err.contains("= path: synapse.registration.enabeld"),
         "{err}"
@@ -56,7 +56,7 @@ fn unknown_key_points_at_the_line_with_a_suggestion() {
 #[test]
 fn wrong_type_is_located_and_never_echoes_a_secret() {
     let dir = scratch("type");
-    let secrets = "synapse:\n  registration_shared_secret: [\"hunter2-very-secret-value\"]\n";
+    let secrets = "synapse:\n  registration_shared_secret: [\"hunter2-very-secret-value\"]\n  recaptcha: {siteKey: hunter2-site}\n";
     let out = render(
         &dir,
         &[("values.yaml", VALID), (".secrets.yaml", secrets)],
@@ -119,7 +119,8 @@ fn missing_required_values_are_reported_together() {
     ] {
         assert!(err.contains(&format!("= path: {path}")), "{path}: {err}");
     }
-    assert!(err.contains("4 errors"), "{err}");
+    // The secrets that registration and coturn need are missing too: all in one run.
+    assert!(err.contains("8 errors"), "{err}");
 }
 
 #[test]

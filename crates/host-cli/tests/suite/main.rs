@@ -7,6 +7,7 @@
 //! the real binary (wasmtime), seed parity, secrets, and error handling.
 
 mod common;
+mod corpus;
 mod errors;
 mod golden;
 mod parity;

@@ -1,0 +1,587 @@
+//! The JSON Schema of a values file, and a validator that reports every schema violation
+//! at once.
+//!
+//! schemars derives the structure from [`Config`]; this module then makes it a schema for
+//! *files*, which may set any subset of keys: structs whose fields all have defaults lose
+//! `required` (list items, such as a footer link, keep it), and every property gets its
+//! `default` (from `defaults.yaml`) and an `examples` entry (from `examples/values.yaml`, or
+//! the default). The same schema drives [`validate`], so editors, the Python `jsonschema`
+//! conformance test and matrix-render agree on what is valid.
+
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::suggest;
+
+/// The example config, whose values become each property's example.
+const EXAMPLES_YAML: &str = include_str!("../../../examples/values.yaml");
+
+/// Examples for settings whose default is empty and which the example config leaves empty.
+const EXTRA_EXAMPLES: &[(&str, &str)] = &[
+    (
+        "ingress.annotations",
+        r#"{"nginx.ingress.kubernetes.io/proxy-body-size": "100m"}"#,
+    ),
+    (
+        "ingress.hosts.synapse.annotations",
+        r#"{"traefik.ingress.kubernetes.io/router.priority": "10"}"#,
+    ),
+    (
+        "ingress.hosts.element.annotations",
+        r#"{"traefik.ingress.kubernetes.io/router.priority": "10"}"#,
+    ),
+    (
+        "ingress.hosts.matrixrtc.annotations",
+        r#"{"traefik.ingress.kubernetes.io/router.priority": "10"}"#,
+    ),
+    ("synapse.storage.storageClassName", r#""local-path""#),
+    ("synapse.recaptcha.siteKey", r#""<recaptcha-site-key>""#),
+    ("synapse.recaptcha.secretKey", r#""<recaptcha-secret-key>""#),
+    (
+        "synapse.registration_shared_secret",
+        r#""<random-long-secret>""#,
+    ),
+    (
+        "synapse.moderation.roomListPublicationRules",
+        r#"[{"user_id": "@admin:example.org", "alias": "*", "room_id": "*", "action": "allow"}]"#,
+    ),
+    (
+        "synapse.moderation.aliasCreationRules",
+        r##"[{"user_id": "*", "alias": "#*", "room_id": "*", "action": "allow"}]"##,
+    ),
+    ("synapse.retention.defaultPolicy.minLifetime", r#""1d""#),
+    ("synapse.retention.defaultPolicy.maxLifetime", r#""1y""#),
+    ("synapse.retention.allowedLifetimeMin", r#""1d""#),
+    ("synapse.retention.allowedLifetimeMax", r#""1y""#),
+    (
+        "synapse.media.urlPreviewIpRangeBlacklist",
+        r#"["198.51.100.0/24"]"#,
+    ),
+    (
+        "synapse.media.urlPreviewIpRangeWhitelist",
+        r#"["192.168.1.10/32"]"#,
+    ),
+    (
+        "synapse.serverNotices.roomAvatarUrl",
+        r#""mxc://example.org/notices-avatar""#,
+    ),
+    (
+        "element.embeddedPages.homeUrl",
+        r#""https://element.example.org/pages/home.html""#,
+    ),
+    (
+        "element.embeddedPages.welcomeUrl",
+        r#""https://element.example.org/pages/welcome.html""#,
+    ),
+    ("element.features", r#"{"feature_video_rooms": true}"#),
+    (
+        "element.extraConfig",
+        r#"{"permalink_prefix": "https://matrix.example.org"}"#,
+    ),
+    ("coturn.turn_shared_secret", r#""<random-long-secret>""#),
+    ("coturn.public_ip_static", r#""203.0.113.10""#),
+    ("matrixrtc.ingressClassName", r#""traefik""#),
+    ("matrixrtc.livekit.key", r#""<livekit-key>""#),
+    (
+        "matrixrtc.livekit.secret",
+        r#""<at-least-32-random-characters>""#,
+    ),
+];
+
+/// The file schema, built once.
+#[must_use]
+pub fn json_schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(build)
+}
+
+fn yaml_value(text: &str) -> Value {
+    serde_yaml::from_str::<Value>(text).unwrap_or(Value::Null)
+}
+
+fn build() -> Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(Config)).unwrap_or(Value::Null);
+    let defaults = yaml_value(crate::load::DEFAULTS_YAML);
+    let examples = yaml_value(EXAMPLES_YAML);
+    if let Value::Object(root) = &mut schema {
+        root.insert(
+            "$id".to_owned(),
+            json!("https://raw.githubusercontent.com/matrix-render/matrix-render/main/schema/matrix-render.schema.json"),
+        );
+        root.insert("title".to_owned(), json!("matrix-render values"));
+        root.insert(
+            "description".to_owned(),
+            json!("A matrix-render values file: the matrix-synapse chart's layout. Files merge in order over the defaults."),
+        );
+    }
+    let defs = schema.get("$defs").cloned().unwrap_or(Value::Null);
+    let mut annotated = schema.clone();
+    annotate(&mut annotated, &defs, &defaults, &examples, "", true);
+    if let Value::Object(root) = &mut annotated {
+        root.remove("$defs");
+        root.remove("definitions");
+    }
+    annotated
+}
+
+fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    if path.is_empty() {
+        return Some(value);
+    }
+    path.split('.').try_fold(value, |v, key| v.get(key))
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Inlines `$ref`s (the config tree has no recursion) so each property can carry its own
+/// default and example, and makes struct fields optional where defaults exist.
+fn annotate(
+    schema: &mut Value,
+    defs: &Value,
+    defaults: &Value,
+    examples: &Value,
+    path: &str,
+    in_config: bool,
+) {
+    if let Some(target) = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/$defs/"))
+        .and_then(|name| defs.get(name))
+        .cloned()
+    {
+        let Value::Object(map) = schema else { return };
+        map.remove("$ref");
+        let Value::Object(target) = target else {
+            return;
+        };
+        for (k, v) in target {
+            // The property's own description wins over the type's.
+            map.entry(k).or_insert(v);
+        }
+    }
+    let Value::Object(map) = schema else { return };
+    if !path.is_empty() {
+        if let Some(default) = lookup(defaults, path) {
+            map.insert("default".to_owned(), default.clone());
+        }
+        let example = EXTRA_EXAMPLES
+            .iter()
+            .find(|(p, _)| *p == path)
+            .and_then(|(_, text)| serde_json::from_str::<Value>(text).ok())
+            .or_else(|| lookup(examples, path).filter(|v| !is_empty(v)).cloned())
+            .or_else(|| lookup(defaults, path).cloned());
+        if let Some(example) = example {
+            map.insert("examples".to_owned(), json!([example]));
+        }
+    }
+    if in_config && map.contains_key("properties") {
+        map.remove("required");
+    }
+    if let Some(Value::Object(props)) = map.get_mut("properties") {
+        for (key, prop) in props.iter_mut() {
+            annotate(prop, defs, defaults, examples, &join(path, key), in_config);
+        }
+    }
+    if let Some(items) = map.get_mut("items") {
+        // List items have no defaults: keep their `required`, give no per-item examples.
+        annotate_items(items, defs);
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(Value::Array(branches)) = map.get_mut(key) {
+            for b in branches {
+                annotate_items(b, defs);
+            }
+        }
+    }
+}
+
+fn annotate_items(schema: &mut Value, defs: &Value) {
+    annotate(schema, defs, &Value::Null, &Value::Null, "", false);
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+/// One schema violation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Dotted path, `a.b[0].c`.
+    pub path: String,
+    /// Diagnostic code.
+    pub code: &'static str,
+    /// Message; never contains the offending value when it could be a secret.
+    pub message: String,
+    /// Hint.
+    pub hint: Option<String>,
+}
+
+/// Every violation of the file schema in `value`.
+#[must_use]
+pub fn validate(value: &Value) -> Vec<Violation> {
+    let mut out = Vec::new();
+    walk(value, json_schema(), "", &mut out);
+    out
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(_) => "a decimal number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}
+
+fn matches_type(v: &Value, ty: &str) -> bool {
+    match ty {
+        "null" => v.is_null(),
+        "boolean" => v.is_boolean(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "number" => v.is_number(),
+        "string" => v.is_string(),
+        "array" => v.is_array(),
+        "object" => v.is_object(),
+        _ => true,
+    }
+}
+
+fn describe_type(ty: &str) -> &str {
+    match ty {
+        "boolean" => "a boolean (true or false)",
+        "integer" => "an integer",
+        "number" => "a number",
+        "string" => "a string",
+        "array" => "a list",
+        "object" => "a map",
+        other => other,
+    }
+}
+
+fn child(path: &str, key: &str) -> String {
+    join(path, key)
+}
+
+fn walk(value: &Value, schema: &Value, path: &str, out: &mut Vec<Violation>) {
+    let Value::Object(s) = schema else {
+        if schema == &Value::Bool(false) {
+            out.push(violation(
+                path,
+                "invalid-type",
+                "no value is allowed here".to_owned(),
+                None,
+            ));
+        }
+        return;
+    };
+    if let Some(types) = s.get("type") {
+        let types: Vec<&str> = match types {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        if !types.is_empty() && !types.iter().any(|t| matches_type(value, t)) {
+            let expected: Vec<&str> = types
+                .iter()
+                .filter(|t| **t != "null")
+                .map(|t| describe_type(t))
+                .collect();
+            out.push(violation(
+                path,
+                "invalid-type",
+                format!(
+                    "expected {}, found {}",
+                    expected.join(" or "),
+                    type_name(value)
+                ),
+                Some(type_hint(value, &types)),
+            ));
+            return;
+        }
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(Value::Array(branches)) = s.get(key) {
+            check_branches(value, branches, path, out);
+        }
+    }
+    if let Some(expected) = s.get("const")
+        && expected != value
+    {
+        out.push(violation(
+            path,
+            "invalid-value",
+            format!("expected `{expected}`"),
+            None,
+        ));
+        return;
+    }
+    if let Some(Value::Array(allowed)) = s.get("enum")
+        && !allowed.contains(value)
+    {
+        let names: Vec<String> = allowed
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            .collect();
+        out.push(not_one_of(path, value, &names));
+    }
+    if let Some(n) = value
+        .as_i64()
+        .or_else(|| value.as_u64().map(|u| i64::try_from(u).unwrap_or(i64::MAX)))
+    {
+        if let Some(min) = s.get("minimum").and_then(Value::as_i64)
+            && n < min
+        {
+            out.push(violation(
+                path,
+                "out-of-range",
+                format!("must be at least {min}, found {n}"),
+                None,
+            ));
+        }
+        if let Some(max) = s.get("maximum").and_then(Value::as_i64)
+            && n > max
+        {
+            out.push(violation(
+                path,
+                "out-of-range",
+                format!("must be at most {max}, found {n}"),
+                None,
+            ));
+        }
+        if s.get("format").and_then(Value::as_str) == Some("int32") && i32::try_from(n).is_err() {
+            out.push(violation(
+                path,
+                "out-of-range",
+                format!("must fit in 32 bits, found {n}"),
+                None,
+            ));
+        }
+    }
+    match value {
+        Value::Object(map) => {
+            let props = s.get("properties").and_then(Value::as_object);
+            let additional = s.get("additionalProperties");
+            for (key, v) in map {
+                let p = child(path, key);
+                if let Some(prop) = props.and_then(|props| props.get(key)) {
+                    walk(v, prop, &p, out);
+                    continue;
+                }
+                match additional {
+                    Some(Value::Bool(false)) => {
+                        let known: Vec<&str> = props
+                            .map(|m| m.keys().map(String::as_str).collect())
+                            .unwrap_or_default();
+                        out.push(unknown_key(&p, path, key, &known));
+                    }
+                    Some(schema @ Value::Object(_)) => walk(v, schema, &p, out),
+                    _ => {}
+                }
+            }
+            if let Some(Value::Array(required)) = s.get("required") {
+                for key in required.iter().filter_map(Value::as_str) {
+                    if !map.contains_key(key) {
+                        out.push(violation(
+                            &child(path, key),
+                            "missing-key",
+                            format!("required key `{key}` is missing"),
+                            Some(format!("add `{key}:` here")),
+                        ));
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = s.get("items") {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, item_schema, &format!("{path}[{i}]"), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn check_branches(value: &Value, branches: &[Value], path: &str, out: &mut Vec<Violation>) {
+    let mut best: Option<Vec<Violation>> = None;
+    for branch in branches {
+        let mut found = Vec::new();
+        walk(value, branch, path, &mut found);
+        if found.is_empty() {
+            return;
+        }
+        if best.as_ref().is_none_or(|b| found.len() < b.len()) {
+            best = Some(found);
+        }
+    }
+    let consts: Vec<String> = branches
+        .iter()
+        .filter_map(|b| b.get("const"))
+        .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_owned))
+        .collect();
+    if !consts.is_empty() && consts.len() == branches.len() {
+        out.push(not_one_of(path, value, &consts));
+    } else {
+        out.extend(best.unwrap_or_default());
+    }
+}
+
+fn not_one_of(path: &str, value: &Value, names: &[String]) -> Violation {
+    let list = names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let hint = value
+        .as_str()
+        .and_then(|v| suggest::closest(v, &names.iter().map(String::as_str).collect::<Vec<_>>()))
+        .map_or_else(
+            || format!("use one of {list}"),
+            |best| format!("did you mean `{best}`?"),
+        );
+    let shown = if crate::config::SECRET_PATHS.contains(&path) {
+        String::new()
+    } else {
+        match value {
+            Value::String(s) => format!(", found `{s}`"),
+            other => format!(", found {}", type_name(other)),
+        }
+    };
+    violation(
+        path,
+        "invalid-value",
+        format!("expected one of {list}{shown}"),
+        Some(hint),
+    )
+}
+
+fn unknown_key(full: &str, parent: &str, key: &str, known: &[&str]) -> Violation {
+    let parent_text = if parent.is_empty() {
+        "the top level".to_owned()
+    } else {
+        format!("`{parent}`")
+    };
+    let hint = match suggest::closest(key, known) {
+        Some(best) => format!("did you mean `{best}`?"),
+        None if known.is_empty() => "remove it".to_owned(),
+        None => format!("known keys here: {}", known.join(", ")),
+    };
+    violation(
+        full,
+        "unknown-key",
+        format!("unknown key `{key}` in {parent_text}"),
+        Some(hint),
+    )
+}
+
+fn type_hint(value: &Value, types: &[&str]) -> String {
+    match (value, types.first().copied()) {
+        (Value::String(_), Some("integer" | "number")) => {
+            "write the number without quotes".to_owned()
+        }
+        (Value::String(_), Some("boolean")) => "write true or false without quotes".to_owned(),
+        (Value::Number(_) | Value::Bool(_), Some("string")) => {
+            "quote the value to make it a string".to_owned()
+        }
+        (Value::Null, _) => "give a value, or remove the key to keep the default".to_owned(),
+        (_, Some("object")) => "write a map of `key: value` lines here".to_owned(),
+        (_, Some("array")) => "write a list here (`- item` lines or `[a, b]`)".to_owned(),
+        _ => "check the type against the schema".to_owned(),
+    }
+}
+
+fn violation(path: &str, code: &'static str, message: String, hint: Option<String>) -> Violation {
+    Violation {
+        path: path.to_owned(),
+        code,
+        message,
+        hint,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_config_property_has_description_default_and_example() {
+        fn check(schema: &Value, path: &str, missing: &mut Vec<String>) {
+            if let Some(Value::Object(props)) = schema.get("properties") {
+                for (k, p) in props {
+                    let here = join(path, k);
+                    for field in ["description", "default", "examples"] {
+                        if p.get(field).is_none() && !path.contains('[') {
+                            missing.push(format!("{here}: {field}"));
+                        }
+                    }
+                    check(p, &here, missing);
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        check(json_schema(), "", &mut missing);
+        // Required settings have no default by design.
+        missing.retain(|m| {
+            ![
+                "global.domain: default",
+                "global.elementDomain: default",
+                "coturn.realm: default",
+                "coturn.turn_url: default",
+            ]
+            .contains(&m.as_str())
+        });
+        assert!(missing.is_empty(), "{missing:#?}");
+    }
+
+    #[test]
+    fn finds_every_violation() {
+        let v = json!({
+            "namespace": 5,
+            "global": {"domian": "x"},
+            "synapse": {"port": 70000, "image": {"pullPolicy": "Sometimes"}, "registration": {"enabled": "yes"}},
+            "element": {"features": {"anything": [1]}, "branding": {"authFooterLinks": [{"text": "t"}]}},
+        });
+        let found: Vec<(String, &str)> =
+            validate(&v).into_iter().map(|v| (v.path, v.code)).collect();
+        assert_eq!(
+            found,
+            vec![
+                ("namespace".to_owned(), "invalid-type"),
+                ("global.domian".to_owned(), "unknown-key"),
+                ("synapse.port".to_owned(), "out-of-range"),
+                ("synapse.image.pullPolicy".to_owned(), "invalid-value"),
+                ("synapse.registration.enabled".to_owned(), "invalid-type"),
+                (
+                    "element.branding.authFooterLinks[0].url".to_owned(),
+                    "missing-key"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_defaults_are_valid() {
+        assert_eq!(
+            validate(&yaml_value(crate::load::DEFAULTS_YAML)),
+            Vec::new()
+        );
+    }
+}

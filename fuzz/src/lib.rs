@@ -1,0 +1,200 @@
+//! Shared invariant checks for the fuzz targets in `fuzz_targets/`.
+//!
+//! Every check panics (which libFuzzer reports as a crash) when an invariant of
+//! `matrix_render_renderer::render` is broken:
+//!
+//! * rendering is deterministic: the same request twice gives byte-identical responses;
+//! * `ok` is false exactly when some diagnostic is an error;
+//! * `ok` implies a non-empty `output`; not `ok` implies an empty `output` and no objects;
+//! * when `ok`, the same request as JSON (with `split`) renders `ok` too, with the same
+//!   diagnostics and objects, its `output` parses as a `List` whose `items` match the
+//!   objects one for one, and every split document is the matching item;
+//! * the YAML output, read back by serde_yaml, equals the JSON items document by document.
+
+use matrix_render_model::Severity;
+use matrix_render_renderer::{Format, RenderRequest, RenderResponse};
+use serde_json::Value;
+
+pub use matrix_render_model::NamedText;
+
+/// A complete, valid values document: with only this (over the defaults) the render is ok.
+pub const FIXED_VALUES: &str = "\
+global:
+  domain: matrix.example.org
+  elementDomain: element.example.org
+synapse:
+  registration_shared_secret: s3cr3t-s3cr3t-s3cr3t-s3cr3t-0123
+  recaptcha:
+    siteKey: site-key-a
+    secretKey: secret-key-b
+coturn:
+  realm: turn.example.org
+  turn_url: turn.example.org
+  turn_shared_secret: turn-s3cr3t-s3cr3t-s3cr3t-0123456
+";
+
+/// Name of the fixed document in requests.
+pub const FIXED_NAME: &str = "fixed.yaml";
+
+/// A values document.
+#[must_use]
+pub fn doc(name: &str, text: &str) -> NamedText {
+    NamedText {
+        name: name.to_owned(),
+        text: text.to_owned(),
+    }
+}
+
+/// The fixed document as a [`NamedText`].
+#[must_use]
+pub fn fixed_doc() -> NamedText {
+    doc(FIXED_NAME, FIXED_VALUES)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("a response always serializes")
+}
+
+/// Renders `request` (its format is taken as is) and checks every invariant. Returns the
+/// first response.
+pub fn check(request: &RenderRequest) -> RenderResponse {
+    let first = matrix_render_renderer::render(request);
+    let second = matrix_render_renderer::render(request);
+    assert_eq!(
+        first.output, second.output,
+        "nondeterministic output for the same request"
+    );
+    assert_eq!(
+        to_json(&first.diagnostics),
+        to_json(&second.diagnostics),
+        "nondeterministic diagnostics for the same request"
+    );
+    assert_eq!(
+        to_json(&first),
+        to_json(&second),
+        "nondeterministic response for the same request"
+    );
+    check_shape(&first);
+
+    if first.ok {
+        let mut json_request = request.clone();
+        json_request.options.format = Format::Json;
+        json_request.options.split = true;
+        let json = matrix_render_renderer::render(&json_request);
+        check_shape(&json);
+        assert!(json.ok, "ok as YAML but not as JSON: {:?}", json.diagnostics);
+        assert_eq!(
+            to_json(&first.diagnostics),
+            to_json(&json.diagnostics),
+            "the output format changed the diagnostics"
+        );
+        assert_eq!(
+            first.objects.len(),
+            json.objects.len(),
+            "the output format changed the object count"
+        );
+        for (a, b) in first.objects.iter().zip(&json.objects) {
+            assert_eq!(
+                (&a.api_version, &a.kind, &a.name, &a.namespace, &a.component),
+                (&b.api_version, &b.kind, &b.name, &b.namespace, &b.component),
+                "the output format changed an object"
+            );
+        }
+        let list: Value = serde_json::from_str(&json.output)
+            .unwrap_or_else(|e| panic!("JSON output does not parse: {e}\n{}", json.output));
+        assert_eq!(list["kind"], "List", "JSON output is not a List");
+        let items = list["items"]
+            .as_array()
+            .expect("JSON output has an `items` array");
+        assert_eq!(
+            items.len(),
+            json.objects.len(),
+            "JSON items and objects differ in number"
+        );
+        for (item, info) in items.iter().zip(&json.objects) {
+            assert_eq!(item["kind"], info.kind.as_str(), "item kind != object kind");
+            assert_eq!(
+                item["apiVersion"],
+                info.api_version.as_str(),
+                "item apiVersion != object apiVersion"
+            );
+            assert_eq!(
+                item["metadata"]["name"],
+                info.name.as_str(),
+                "item name != object name"
+            );
+            let document = info
+                .document
+                .as_deref()
+                .expect("split is set, so every object has its document");
+            let parsed: Value = serde_json::from_str(document)
+                .unwrap_or_else(|e| panic!("split JSON document does not parse: {e}"));
+            assert_eq!(&parsed, item, "split document != its item in the List");
+        }
+        if request.options.format == Format::Yaml {
+            check_yaml_matches(&first.output, items);
+        }
+    }
+    first
+}
+
+/// The YAML stream, read back by a YAML reader (serde_yaml), holds exactly the JSON items.
+fn check_yaml_matches(yaml: &str, items: &[Value]) {
+    use serde::Deserialize as _;
+    let docs: Vec<Value> = serde_yaml::Deserializer::from_str(yaml)
+        .map(|d| {
+            Value::deserialize(d)
+                .unwrap_or_else(|e| panic!("YAML output does not read back: {e}\n{yaml}"))
+        })
+        .collect();
+    assert_eq!(
+        docs.len(),
+        items.len(),
+        "YAML documents and JSON items differ in number"
+    );
+    for (doc, item) in docs.iter().zip(items) {
+        assert_eq!(doc, item, "a YAML document reads back differently from its JSON item");
+    }
+}
+
+/// Checks the invariants of one response on its own.
+pub fn check_shape(response: &RenderResponse) {
+    let has_error = response
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == Severity::Error);
+    assert_eq!(
+        response.ok, !has_error,
+        "ok must be false exactly when a diagnostic is an error: {:?}",
+        response.diagnostics
+    );
+    if response.ok {
+        assert!(!response.output.is_empty(), "ok but the output is empty");
+        assert!(!response.objects.is_empty(), "ok but no objects");
+    } else {
+        assert!(response.output.is_empty(), "not ok but the output is not empty");
+        assert!(response.objects.is_empty(), "not ok but objects were returned");
+    }
+}
+
+/// Checks `render_json` on raw bytes: same bytes twice give the same text, which is a JSON
+/// object with a boolean `ok` consistent with its diagnostics.
+pub fn check_json(bytes: &[u8]) {
+    let first = matrix_render_renderer::render_json(bytes);
+    let second = matrix_render_renderer::render_json(bytes);
+    assert_eq!(first, second, "render_json is nondeterministic");
+    let value: Value = serde_json::from_str(&first)
+        .unwrap_or_else(|e| panic!("render_json returned invalid JSON: {e}\n{first}"));
+    let ok = value["ok"]
+        .as_bool()
+        .unwrap_or_else(|| panic!("render_json returned no boolean `ok`: {first}"));
+    let response: RenderResponse = serde_json::from_value(value)
+        .unwrap_or_else(|e| panic!("render_json returned no RenderResponse: {e}\n{first}"));
+    assert_eq!(ok, response.ok);
+    check_shape(&response);
+    // A request that parses must render exactly like `render` on it.
+    if let Ok(request) = serde_json::from_slice::<RenderRequest>(bytes) {
+        let direct = matrix_render_renderer::render(&request);
+        assert_eq!(to_json(&direct), first, "render_json != render on the same request");
+    }
+}
