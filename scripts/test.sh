@@ -6,7 +6,9 @@
 #      binary running the wasm core, seed parity, secrets, errors, schema freshness;
 #   3. every golden output read back by two independent YAML 1.1 parsers (PyYAML and Go's
 #      gopkg.in/yaml.v2) and compared with the JSON the core produced;
-#   4. every golden output validated by kubernetes-validate --strict for Kubernetes 1.29 and 1.35.
+#   4. the schema checked by an independent validator (Python jsonschema) against every good
+#      fixture and every bad input, agreeing with matrix-render's own verdicts;
+#   5. every golden output validated by kubernetes-validate --strict for Kubernetes 1.29 and 1.35.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -35,6 +37,9 @@ dist/test-venv/bin/python tests/yaml11/roundtrip.py tests/golden
 step "YAML 1.1 round trip: Go gopkg.in/yaml.v2"
 GO111MODULE=off GOPATH=/usr/share/gocode go build -o dist/yaml11-go ./tests/yaml11/go
 dist/yaml11-go tests/golden
+
+step "schema conformance: Python jsonschema agrees with matrix-render"
+dist/test-venv/bin/python tests/schema/conformance.py .
 
 step "kubernetes-validate --strict (1.29, 1.35)"
 bash tests/kube-validate.sh dist/test-venv/bin tests/golden

@@ -11,6 +11,10 @@ use serde_json::{Map, Number, Value};
 /// Upper bound for a list index in a `--set` path; protects against `a[99999999]=x`.
 const MAX_INDEX: usize = 65_536;
 
+/// Upper bound for the segments of a `--set` path; the config is a few levels deep, and
+/// deeper values would only cost stack in the recursive steps after this one.
+const MAX_DEPTH: usize = 32;
+
 /// A path segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
@@ -111,6 +115,9 @@ fn parse_key(chars: &[char], mut pos: usize) -> Result<(Vec<Segment>, usize), St
             segments.push(Segment::Key(key));
         }
         match chars.get(pos) {
+            Some('=') if segments.len() > MAX_DEPTH => {
+                return Err(format!("the path has more than {MAX_DEPTH} segments"));
+            }
             Some('=') => return Ok((segments, pos)),
             Some('.') => pos += 1,
             Some('[') => {

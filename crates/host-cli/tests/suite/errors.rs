@@ -246,3 +246,20 @@ fn validate_reports_and_writes_nothing() {
     assert_eq!(first["column"], 3);
     assert_eq!(first["hint"], "did you mean `domain`?");
 }
+
+#[test]
+fn oversized_and_empty_files() {
+    let dir = scratch("sizes");
+    let big = format!("{VALID}# {}\n", "x".repeat(2 * 1024 * 1024));
+    let out = render(&dir, &[("big.yaml", &big)], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error[file-too-large]") && err.contains("--> big.yaml"),
+        "{err}"
+    );
+
+    // An empty file is an empty layer, as in Helm.
+    let out = render(&dir, &[("values.yaml", VALID), ("empty.yaml", "")], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
