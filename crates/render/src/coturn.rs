@@ -3,15 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, EnvVar, EnvVarSource, PodSpec, Secret, SecretKeySelector,
-    SecretVolumeSource, Volume, VolumeMount,
-};
+use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, PodSpec, Secret, SecretKeySelector};
 use serde_json::json;
 
 use crate::objects::{
-    App, Ctx, DeploymentSpecParts, config_checksum, config_map, container, container_security,
-    deployment, pod_security, resources, secret,
+    App, Ctx, DeploymentSpecParts, config_checksum, config_map, config_map_volume, container,
+    container_security, deployment, mount, pod_security, resources, secret, secret_volume,
 };
 
 pub const CONFIG_MAP: &str = "coturn-config";
@@ -121,18 +118,8 @@ pub fn render(ctx: &mut Ctx<'_>) {
         ..EnvVar::default()
     }]);
     turn.volume_mounts = Some(vec![
-        VolumeMount {
-            name: "config".to_owned(),
-            mount_path: CONF_DIR.to_owned(),
-            read_only: Some(true),
-            ..VolumeMount::default()
-        },
-        VolumeMount {
-            name: "tls".to_owned(),
-            mount_path: TLS_DIR.to_owned(),
-            read_only: Some(true),
-            ..VolumeMount::default()
-        },
+        mount("config", CONF_DIR, true),
+        mount("tls", TLS_DIR, true),
     ]);
     turn.security_context = Some(container_security(false, &[]));
     turn.resources = Some(resources("50m", "64Mi", "1", "512Mi"));
@@ -150,23 +137,8 @@ pub fn render(ctx: &mut Ctx<'_>) {
                 security_context: Some(pod_security(Some(UID))),
                 containers: vec![turn],
                 volumes: Some(vec![
-                    Volume {
-                        name: "config".to_owned(),
-                        config_map: Some(ConfigMapVolumeSource {
-                            name: CONFIG_MAP.to_owned(),
-                            ..ConfigMapVolumeSource::default()
-                        }),
-                        ..Volume::default()
-                    },
-                    Volume {
-                        name: "tls".to_owned(),
-                        secret: Some(SecretVolumeSource {
-                            secret_name: Some(t.tls_secret_name.clone()),
-                            default_mode: Some(0o440),
-                            ..SecretVolumeSource::default()
-                        }),
-                        ..Volume::default()
-                    },
+                    config_map_volume("config", CONFIG_MAP),
+                    secret_volume("tls", &t.tls_secret_name),
                 ]),
                 ..PodSpec::default()
             },

@@ -4,17 +4,15 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, ContainerPort, EnvVar, HTTPGetAction, KeyToPath, PodSpec, Probe, Volume,
-    VolumeMount,
+    ConfigMapVolumeSource, EnvVar, KeyToPath, PodSpec, Volume, VolumeMount,
 };
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use matrix_render_model::Config;
 use serde_json::{Map, Value, json};
 
 use crate::ingress::{IngressOverrides, Route, ingress};
 use crate::objects::{
-    App, Ctx, DeploymentSpecParts, ServicePortSpec, config_checksum, config_map, container,
-    container_security, deployment, pod_security, resources, service,
+    App, Ctx, DeploymentSpecParts, config_checksum, config_map, container, container_port,
+    container_security, deployment, http_probe, http_service, pod_security, resources,
 };
 use crate::static_pages;
 
@@ -47,12 +45,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         value: Some(CONTAINER_PORT.to_string()),
         ..EnvVar::default()
     }]);
-    web.ports = Some(vec![ContainerPort {
-        name: Some("http".to_owned()),
-        container_port: i32::from(CONTAINER_PORT),
-        protocol: Some("TCP".to_owned()),
-        ..ContainerPort::default()
-    }]);
+    web.ports = Some(vec![container_port("http", CONTAINER_PORT, "TCP")]);
     web.volume_mounts = Some(vec![VolumeMount {
         name: "config".to_owned(),
         mount_path: "/app/config.json".to_owned(),
@@ -60,17 +53,8 @@ pub fn render(ctx: &mut Ctx<'_>) {
         read_only: Some(true),
         ..VolumeMount::default()
     }]);
-    let probe = || Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some("/config.json".to_owned()),
-            port: IntOrString::String("http".to_owned()),
-            ..HTTPGetAction::default()
-        }),
-        period_seconds: Some(10),
-        ..Probe::default()
-    };
-    web.readiness_probe = Some(probe());
-    web.liveness_probe = Some(probe());
+    web.readiness_probe = Some(http_probe("/config.json"));
+    web.liveness_probe = Some(http_probe("/config.json"));
     web.security_context = Some(container_security(false, &[]));
     web.resources = Some(resources("10m", "32Mi", "200m", "128Mi"));
 
@@ -101,16 +85,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             },
         },
     );
-    let svc = service(
-        ctx,
-        &app,
-        &[ServicePortSpec {
-            name: "http",
-            port: c.element.port,
-            target: "http",
-            protocol: "TCP",
-        }],
-    );
+    let svc = http_service(ctx, &app, c.element.port);
     let mut routes = vec![Route::new("/", "element", c.element.port)];
     if c.element.static_pages.enabled {
         let sp = &c.element.static_pages;

@@ -3,18 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, PodSpec, Probe,
-    SecretKeySelector, TCPSocketAction, Volume, VolumeMount,
-};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, PodSpec, SecretKeySelector};
 use matrix_render_model::Config;
 use serde_json::json;
 
 use crate::ingress::{IngressOverrides, Route, ingress};
 use crate::objects::{
-    App, Ctx, DeploymentSpecParts, ServicePortSpec, config_checksum, config_map, container,
-    container_security, deployment, pod_security, resources, secret, service,
+    App, Ctx, DeploymentSpecParts, ServicePortSpec, config_checksum, config_map, config_map_volume,
+    container, container_port, container_security, deployment, http_probe, http_service, mount,
+    pod_security, resources, secret, service, tcp_probe,
 };
 use crate::yaml;
 
@@ -84,15 +81,6 @@ fn env(name: &str, value: String) -> EnvVar {
     }
 }
 
-fn port(name: &str, number: u16, protocol: &str) -> ContainerPort {
-    ContainerPort {
-        name: Some(name.to_owned()),
-        container_port: i32::from(number),
-        protocol: Some(protocol.to_owned()),
-        ..ContainerPort::default()
-    }
-}
-
 pub fn render(ctx: &mut Ctx<'_>) {
     let c = ctx.config;
     let rtc = &c.matrixrtc;
@@ -134,23 +122,10 @@ pub fn render(ctx: &mut Ctx<'_>) {
         ),
     ]);
     sfu.ports = Some(vec![
-        port("http", rtc.livekit.service.port, "TCP"),
-        port("rtc-tcp", rtc.livekit.rtc.tcp_port, "TCP"),
+        container_port("http", rtc.livekit.service.port, "TCP"),
+        container_port("rtc-tcp", rtc.livekit.rtc.tcp_port, "TCP"),
     ]);
-    sfu.volume_mounts = Some(vec![VolumeMount {
-        name: "config".to_owned(),
-        mount_path: "/etc/livekit".to_owned(),
-        read_only: Some(true),
-        ..VolumeMount::default()
-    }]);
-    let tcp_probe = || Probe {
-        tcp_socket: Some(TCPSocketAction {
-            port: IntOrString::String("http".to_owned()),
-            ..TCPSocketAction::default()
-        }),
-        period_seconds: Some(10),
-        ..Probe::default()
-    };
+    sfu.volume_mounts = Some(vec![mount("config", "/etc/livekit", true)]);
     sfu.readiness_probe = Some(tcp_probe());
     sfu.liveness_probe = Some(tcp_probe());
     sfu.security_context = Some(container_security(true, &[]));
@@ -171,14 +146,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
                 enable_service_links: Some(false),
                 security_context: Some(pod_security(None)),
                 containers: vec![sfu],
-                volumes: Some(vec![Volume {
-                    name: "config".to_owned(),
-                    config_map: Some(ConfigMapVolumeSource {
-                        name: LIVEKIT_CONFIG.to_owned(),
-                        ..ConfigMapVolumeSource::default()
-                    }),
-                    ..Volume::default()
-                }]),
+                volumes: Some(vec![config_map_volume("config", LIVEKIT_CONFIG)]),
                 ..PodSpec::default()
             },
         },
@@ -208,18 +176,9 @@ pub fn render(ctx: &mut Ctx<'_>) {
         secret_env("LIVEKIT_SECRET", "LIVEKIT_SECRET"),
         env("LIVEKIT_FULL_ACCESS_HOMESERVERS", c.global.domain.clone()),
     ]);
-    auth.ports = Some(vec![port("http", JWT_CONTAINER_PORT, "TCP")]);
-    let http_probe = || Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some("/healthz".to_owned()),
-            port: IntOrString::String("http".to_owned()),
-            ..HTTPGetAction::default()
-        }),
-        period_seconds: Some(10),
-        ..Probe::default()
-    };
-    auth.readiness_probe = Some(http_probe());
-    auth.liveness_probe = Some(http_probe());
+    auth.ports = Some(vec![container_port("http", JWT_CONTAINER_PORT, "TCP")]);
+    auth.readiness_probe = Some(http_probe("/healthz"));
+    auth.liveness_probe = Some(http_probe("/healthz"));
     auth.security_context = Some(container_security(true, &[]));
     auth.resources = Some(resources("10m", "32Mi", "200m", "128Mi"));
     let jwt_dep = deployment(
@@ -237,16 +196,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             },
         },
     );
-    let jwt_svc = service(
-        ctx,
-        &jwt,
-        &[ServicePortSpec {
-            name: "http",
-            port: rtc.jwt.service.port,
-            target: "http",
-            protocol: "TCP",
-        }],
-    );
+    let jwt_svc = http_service(ctx, &jwt, rtc.jwt.service.port);
 
     let overrides = IngressOverrides {
         class: (!rtc.ingress_class_name.is_empty()).then(|| rtc.ingress_class_name.clone()),

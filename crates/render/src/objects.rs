@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMap, Container, PodSecurityContext, PodSpec, PodTemplateSpec,
-    ResourceRequirements, SeccompProfile, Secret, SecurityContext, Service, ServicePort,
-    ServiceSpec,
+    Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
+    HTTPGetAction, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
+    SeccompProfile, Secret, SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec,
+    TCPSocketAction, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -282,6 +283,20 @@ pub fn service(ctx: &Ctx<'_>, app: &App, ports: &[ServicePortSpec]) -> Service {
     }
 }
 
+/// A Service with one TCP port named `http` that targets the pods' `http` port.
+pub fn http_service(ctx: &Ctx<'_>, app: &App, port: u16) -> Service {
+    service(
+        ctx,
+        app,
+        &[ServicePortSpec {
+            name: "http",
+            port,
+            target: "http",
+            protocol: "TCP",
+        }],
+    )
+}
+
 pub struct DeploymentSpecParts {
     pub replicas: i32,
     /// `Recreate` for workloads on a ReadWriteOnce volume or the host network.
@@ -381,5 +396,80 @@ pub fn container(name: &str, image: &matrix_render_model::config::Image) -> Cont
         image: Some(image.reference()),
         image_pull_policy: Some(image.pull_policy.as_str().to_owned()),
         ..Container::default()
+    }
+}
+
+/// An HTTP GET probe on the container's `http` port.
+pub fn http_probe(path: &str) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.to_owned()),
+            port: IntOrString::String("http".to_owned()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(10),
+        ..Probe::default()
+    }
+}
+
+/// A TCP probe on the container's `http` port.
+pub fn tcp_probe() -> Probe {
+    Probe {
+        tcp_socket: Some(TCPSocketAction {
+            port: IntOrString::String("http".to_owned()),
+            ..TCPSocketAction::default()
+        }),
+        period_seconds: Some(10),
+        ..Probe::default()
+    }
+}
+
+pub fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
+    VolumeMount {
+        name: name.to_owned(),
+        mount_path: path.to_owned(),
+        read_only: read_only.then_some(true),
+        ..VolumeMount::default()
+    }
+}
+
+pub fn config_map_volume(name: &str, config_map: &str) -> Volume {
+    Volume {
+        name: name.to_owned(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: config_map.to_owned(),
+            ..ConfigMapVolumeSource::default()
+        }),
+        ..Volume::default()
+    }
+}
+
+/// A Secret volume readable by the pod's group only.
+pub fn secret_volume(name: &str, secret: &str) -> Volume {
+    Volume {
+        name: name.to_owned(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(secret.to_owned()),
+            default_mode: Some(0o440),
+            ..SecretVolumeSource::default()
+        }),
+        ..Volume::default()
+    }
+}
+
+pub fn empty_dir(name: &str) -> Volume {
+    Volume {
+        name: name.to_owned(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Volume::default()
+    }
+}
+
+pub fn container_port(name: &str, port: u16, protocol: &str) -> ContainerPort {
+    ContainerPort {
+        name: Some(name.to_owned()),
+        container_port: i32::from(port),
+        protocol: Some(protocol.to_owned()),
+        ..ContainerPort::default()
     }
 }

@@ -3,16 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, ContainerPort, EmptyDirVolumeSource, HTTPGetAction, PodSpec, Probe,
-    Volume, VolumeMount,
-};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::api::core::v1::PodSpec;
 use matrix_render_model::Diagnostic;
 
 use crate::objects::{
-    App, Ctx, DeploymentSpecParts, ServicePortSpec, config_checksum, config_map, container,
-    container_security, deployment, pod_security, resources, service,
+    App, Ctx, DeploymentSpecParts, config_checksum, config_map, config_map_volume, container,
+    container_port, container_security, deployment, empty_dir, http_probe, http_service, mount,
+    pod_security, resources,
 };
 
 pub const NAME: &str = "element-static";
@@ -179,46 +176,18 @@ pub fn render(ctx: &mut Ctx<'_>) {
         .map(str::to_owned)
         .to_vec(),
     );
-    web.ports = Some(vec![ContainerPort {
-        name: Some("http".to_owned()),
-        container_port: i32::from(CONTAINER_PORT),
-        protocol: Some("TCP".to_owned()),
-        ..ContainerPort::default()
-    }]);
-    let mount = |name: &str, path: &str, ro: bool| VolumeMount {
-        name: name.to_owned(),
-        mount_path: path.to_owned(),
-        read_only: ro.then_some(true),
-        ..VolumeMount::default()
-    };
+    web.ports = Some(vec![container_port("http", CONTAINER_PORT, "TCP")]);
     web.volume_mounts = Some(vec![
         mount("pages", &format!("{ROOT}/pages"), true),
         mount("assets", &format!("{ROOT}/static-assets"), true),
         mount("nginx-conf", "/etc/nginx/custom", true),
         mount("tmp", "/tmp", false),
     ]);
-    let probe = || Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some("/healthz".to_owned()),
-            port: IntOrString::String("http".to_owned()),
-            ..HTTPGetAction::default()
-        }),
-        period_seconds: Some(10),
-        ..Probe::default()
-    };
-    web.readiness_probe = Some(probe());
-    web.liveness_probe = Some(probe());
+    web.readiness_probe = Some(http_probe("/healthz"));
+    web.liveness_probe = Some(http_probe("/healthz"));
     web.security_context = Some(container_security(true, &[]));
     web.resources = Some(resources("10m", "16Mi", "100m", "64Mi"));
 
-    let cm_volume = |name: &str, cm: &str| Volume {
-        name: name.to_owned(),
-        config_map: Some(ConfigMapVolumeSource {
-            name: cm.to_owned(),
-            ..ConfigMapVolumeSource::default()
-        }),
-        ..Volume::default()
-    };
     let dep = deployment(
         ctx,
         &app,
@@ -230,29 +199,16 @@ pub fn render(ctx: &mut Ctx<'_>) {
                 security_context: Some(pod_security(Some(UID))),
                 containers: vec![web],
                 volumes: Some(vec![
-                    cm_volume("pages", PAGES),
-                    cm_volume("assets", ASSETS),
-                    cm_volume("nginx-conf", NGINX),
-                    Volume {
-                        name: "tmp".to_owned(),
-                        empty_dir: Some(EmptyDirVolumeSource::default()),
-                        ..Volume::default()
-                    },
+                    config_map_volume("pages", PAGES),
+                    config_map_volume("assets", ASSETS),
+                    config_map_volume("nginx-conf", NGINX),
+                    empty_dir("tmp"),
                 ]),
                 ..PodSpec::default()
             },
         },
     );
-    let svc = service(
-        ctx,
-        &app,
-        &[ServicePortSpec {
-            name: "http",
-            port: sp.port,
-            target: "http",
-            protocol: "TCP",
-        }],
-    );
+    let svc = http_service(ctx, &app, sp.port);
     ctx.push(&app, PAGES, &pages_cm);
     ctx.push(&app, ASSETS, &assets_cm);
     ctx.push(&app, NGINX, &nginx_cm);

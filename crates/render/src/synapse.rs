@@ -5,9 +5,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, ContainerPort, EmptyDirVolumeSource, HTTPGetAction,
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSpec,
-    Probe, SecretVolumeSource, Volume, VolumeMount, VolumeResourceRequirements,
+    HTTPGetAction, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PersistentVolumeClaimVolumeSource, PodSpec, Probe, Volume, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -15,8 +14,9 @@ use matrix_render_model::config::RuleAction;
 use serde_json::{Map, Value, json};
 
 use crate::objects::{
-    App, Ctx, DeploymentSpecParts, ServicePortSpec, config_checksum, config_map, container,
-    container_security, deployment, pod_security, resources, secret, service,
+    App, Ctx, DeploymentSpecParts, config_checksum, config_map, config_map_volume, container,
+    container_port, container_security, deployment, empty_dir, http_service, mount, pod_security,
+    resources, secret, secret_volume,
 };
 use crate::{coturn, ingress, yaml};
 
@@ -131,20 +131,9 @@ pub fn render(ctx: &mut Ctx<'_>) {
             }),
             ..Volume::default()
         },
-        Volume {
-            name: "config".to_owned(),
-            config_map: Some(ConfigMapVolumeSource {
-                name: CONFIG_MAP.to_owned(),
-                ..ConfigMapVolumeSource::default()
-            }),
-            ..Volume::default()
-        },
+        config_map_volume("config", CONFIG_MAP),
         secret_volume("secrets", SECRET),
-        Volume {
-            name: "tmp".to_owned(),
-            empty_dir: Some(EmptyDirVolumeSource::default()),
-            ..Volume::default()
-        },
+        empty_dir("tmp"),
     ];
     if c.coturn.enabled {
         mounts.push(mount("turn-secret", TURN_SECRETS_DIR, true));
@@ -181,12 +170,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         .map(str::to_owned)
         .to_vec(),
     );
-    main.ports = Some(vec![ContainerPort {
-        name: Some("http".to_owned()),
-        container_port: i32::from(c.synapse.port),
-        protocol: Some("TCP".to_owned()),
-        ..ContainerPort::default()
-    }]);
+    main.ports = Some(vec![container_port("http", c.synapse.port, "TCP")]);
     main.volume_mounts = Some(mounts);
     main.security_context = Some(container_security(true, &[]));
     main.resources = Some(resources("100m", "256Mi", "500m", "1Gi"));
@@ -221,16 +205,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             },
         },
     );
-    let svc = service(
-        ctx,
-        &app,
-        &[ServicePortSpec {
-            name: "http",
-            port: c.synapse.port,
-            target: "http",
-            protocol: "TCP",
-        }],
-    );
+    let svc = http_service(ctx, &app, c.synapse.port);
     let ing = ingress::ingress(
         ctx,
         &app,
@@ -247,27 +222,6 @@ pub fn render(ctx: &mut Ctx<'_>) {
     ctx.push(&app, "synapse", &dep);
     ctx.push(&app, "synapse", &svc);
     ctx.push(&app, "synapse", &ing);
-}
-
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.to_owned(),
-        mount_path: path.to_owned(),
-        read_only: read_only.then_some(true),
-        ..VolumeMount::default()
-    }
-}
-
-fn secret_volume(name: &str, secret: &str) -> Volume {
-    Volume {
-        name: name.to_owned(),
-        secret: Some(SecretVolumeSource {
-            secret_name: Some(secret.to_owned()),
-            default_mode: Some(0o440),
-            ..SecretVolumeSource::default()
-        }),
-        ..Volume::default()
-    }
 }
 
 fn non_empty(s: &str) -> Option<&str> {
