@@ -8,7 +8,10 @@
 #      gopkg.in/yaml.v2) and compared with the JSON the core produced;
 #   4. the schema checked by an independent validator (Python jsonschema) against every good
 #      fixture and every bad input, agreeing with matrix-render's own verdicts;
-#   5. every golden output validated by kubernetes-validate --strict for Kubernetes 1.29 and 1.35.
+#   5. every golden output validated by kubernetes-validate --strict for Kubernetes 1.29 and 1.35;
+#   6. the real programs on the rendered configs: Synapse 1.162 boots, serves its well-known
+#      files and registers a user with the rendered secret; coturn accepts a TURN allocation
+#      with the credentials Synapse hands out; nginx serves the rendered pages.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -43,5 +46,11 @@ dist/test-venv/bin/python tests/schema/conformance.py .
 
 step "kubernetes-validate --strict (1.29, 1.35)"
 bash tests/kube-validate.sh dist/test-venv/bin tests/golden
+
+step "real programs: Synapse, coturn and nginx run the rendered configs (loopback only)"
+bash scripts/real-deps.sh
+cargo build --locked -p matrix-render
+dist/real-venv/bin/python tests/real/run.py --cli target/debug/matrix-render \
+  --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom
 
 step "all checks passed"

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Install what tests/real/run.py needs to run the REAL programs on the
+# rendered config (idempotent; makes no network call when all is there):
+#
+#   - Debian: coturn (turnserver, turnutils_uclient) and nginx-light (nginx)
+#   - a Python venv at ${MR_REAL_VENV:-<repo>/dist/real-venv} with a pinned
+#     matrix-synapse (python -m synapse.app.homeserver, register_new_matrix_user)
+#     and its url-preview extra (lxml): the rendered homeserver.yaml may set
+#     url_preview_enabled, which Synapse refuses to start without lxml; the
+#     official matrixdotorg/synapse image ships every extra.
+#
+# The Debian packages would start coturn and nginx as system services
+# (listening on every address). The tests start their own instances on
+# 127.0.0.1 only, so the services are kept from starting during the install
+# (policy-rc.d), and stopped and disabled afterwards should they run anyway.
+#
+# Runs as root on Debian 12.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${MR_REAL_VENV:-$REPO/dist/real-venv}"
+
+APT_PACKAGES=(coturn nginx-light)
+# Pinned so that the config Synapse accepts does not change under the tests.
+PIP_PACKAGES=("matrix-synapse[url-preview]==1.162.0" lxml)
+SERVICES=(coturn nginx)
+
+log() { echo "real-deps: $*"; }
+
+is_installed() {
+  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
+}
+
+# --- Debian packages -------------------------------------------------------
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  is_installed "$pkg" || missing+=("$pkg")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  # Keep the package scripts from starting the services (Debian's standard
+  # policy-rc.d hook: exit 101 = action forbidden). Only if there is none yet,
+  # and removed again whatever happens.
+  policy=/usr/sbin/policy-rc.d
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  log "apt-get update"
+  DEBIAN_FRONTEND=noninteractive apt-get update -q
+  log "apt-get install -y ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if [[ -e $policy ]] && grep -qx 'exit 101' "$policy" && [[ $(wc -l <"$policy") -eq 2 ]]; then
+    rm -f "$policy"
+    trap - EXIT
+  fi
+else
+  log "apt: ${APT_PACKAGES[*]} already installed"
+fi
+
+# Make sure no system instance of coturn or nginx runs or starts at boot.
+for svc in "${SERVICES[@]}"; do
+  if [[ -d /run/systemd/system ]]; then
+    systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  else
+    if [[ -x /etc/init.d/$svc ]]; then
+      # Only stop when the service's pid file names a live process.
+      case $svc in
+        coturn) pidfiles=(/run/turnserver/turnserver.pid /var/run/turnserver.pid /run/turnserver.pid) ;;
+        nginx) pidfiles=(/run/nginx.pid) ;;
+      esac
+      for pf in "${pidfiles[@]}"; do
+        if [[ -s $pf ]] && kill -0 "$(cat "$pf")" 2>/dev/null; then
+          log "stopping the system $svc service"
+          /etc/init.d/"$svc" stop >/dev/null 2>&1 || true
+          break
+        fi
+      done
+    fi
+    if command -v update-rc.d >/dev/null 2>&1 && ls /etc/rc2.d/S*"$svc" >/dev/null 2>&1; then
+      update-rc.d "$svc" disable >/dev/null 2>&1 || true
+    fi
+    systemctl disable "$svc" >/dev/null 2>&1 || true
+  fi
+done
+for tool in turnserver turnutils_uclient nginx; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "real-deps: $tool missing after install" >&2; exit 1; }
+done
+
+# --- Python venv -------------------------------------------------------------
+if [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+  log "venv: $VENV exists"
+else
+  [[ -e "$VENV" ]] && { log "venv: $VENV is broken, recreating"; rm -rf "$VENV"; }
+  log "venv: creating $VENV"
+  mkdir -p "$(dirname "$VENV")"
+  if ! python3 -m venv "$VENV"; then
+    rm -rf "$VENV"
+    is_installed python3-venv || {
+      DEBIAN_FRONTEND=noninteractive apt-get update -q
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv
+    }
+    /usr/bin/python3 -m venv "$VENV"
+  fi
+fi
+
+pip_missing=()
+while IFS= read -r spec; do
+  if [[ -n "$spec" ]]; then pip_missing+=("$spec"); fi
+done < <("$VENV/bin/python" - "${PIP_PACKAGES[@]}" <<'PY'
+import sys
+from importlib import metadata
+
+for spec in sys.argv[1:]:
+    name, _, want = spec.partition("==")
+    name = name.split("[", 1)[0]
+    try:
+        have = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        have = None
+    if have is None or (want and have != want):
+        print(spec)
+PY
+)
+if [[ ${#pip_missing[@]} -gt 0 ]]; then
+  log "missing or at another version: ${pip_missing[*]}"
+  log "pip install ${PIP_PACKAGES[*]}"
+  "$VENV/bin/python" -m pip install --disable-pip-version-check -q "${PIP_PACKAGES[@]}"
+else
+  log "pip: ${PIP_PACKAGES[*]} already installed in $VENV"
+fi
+for tool in python register_new_matrix_user; do
+  [[ -x "$VENV/bin/$tool" ]] || { echo "real-deps: $VENV/bin/$tool missing" >&2; exit 1; }
+done
+"$VENV/bin/python" -c 'import synapse.app.homeserver, lxml' \
+  || { echo "real-deps: synapse or lxml does not import in $VENV" >&2; exit 1; }
+
+log "done (venv: $VENV)"
