@@ -11,7 +11,9 @@
 #   5. every golden output validated by kubernetes-validate --strict for Kubernetes 1.29 and 1.35;
 #   6. the real programs on the rendered configs: Synapse 1.162 boots, serves its well-known
 #      files and registers a user with the rendered secret; coturn accepts a TURN allocation
-#      with the credentials Synapse hands out; nginx serves the rendered pages.
+#      with the credentials Synapse hands out; nginx serves the rendered pages;
+#   7. cargo-fuzz targets over load + validate + render, for a bounded time: no panic, the same
+#      bytes twice, the YAML and JSON outputs agreeing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -52,5 +54,8 @@ bash scripts/real-deps.sh
 cargo build --locked -p matrix-render
 dist/real-venv/bin/python tests/real/run.py --cli target/debug/matrix-render \
   --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom
+
+step "fuzzing the core (bounded: ${MR_FUZZ_SECONDS:-20} s per target)"
+bash scripts/fuzz.sh "${MR_FUZZ_SECONDS:-20}"
 
 step "all checks passed"

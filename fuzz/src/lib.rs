@@ -82,7 +82,11 @@ pub fn check(request: &RenderRequest) -> RenderResponse {
         json_request.options.split = true;
         let json = matrix_render_renderer::render(&json_request);
         check_shape(&json);
-        assert!(json.ok, "ok as YAML but not as JSON: {:?}", json.diagnostics);
+        assert!(
+            json.ok,
+            "ok as YAML but not as JSON: {:?}",
+            json.diagnostics
+        );
         assert_eq!(
             to_json(&first.diagnostics),
             to_json(&json.diagnostics),
@@ -153,7 +157,10 @@ fn check_yaml_matches(yaml: &str, items: &[Value]) {
         "YAML documents and JSON items differ in number"
     );
     for (doc, item) in docs.iter().zip(items) {
-        assert_eq!(doc, item, "a YAML document reads back differently from its JSON item");
+        assert_eq!(
+            doc, item,
+            "a YAML document reads back differently from its JSON item"
+        );
     }
 }
 
@@ -172,13 +179,20 @@ pub fn check_shape(response: &RenderResponse) {
         assert!(!response.output.is_empty(), "ok but the output is empty");
         assert!(!response.objects.is_empty(), "ok but no objects");
     } else {
-        assert!(response.output.is_empty(), "not ok but the output is not empty");
-        assert!(response.objects.is_empty(), "not ok but objects were returned");
+        assert!(
+            response.output.is_empty(),
+            "not ok but the output is not empty"
+        );
+        assert!(
+            response.objects.is_empty(),
+            "not ok but objects were returned"
+        );
     }
 }
 
 /// Checks `render_json` on raw bytes: same bytes twice give the same text, which is a JSON
-/// object with a boolean `ok` consistent with its diagnostics.
+/// object with a boolean `ok` consistent with its diagnostics; a request that parses also
+/// passes [`check`] and `render` on it gives the same response.
 pub fn check_json(bytes: &[u8]) {
     let first = matrix_render_renderer::render_json(bytes);
     let second = matrix_render_renderer::render_json(bytes);
@@ -194,7 +208,11 @@ pub fn check_json(bytes: &[u8]) {
     check_shape(&response);
     // A request that parses must render exactly like `render` on it.
     if let Ok(request) = serde_json::from_slice::<RenderRequest>(bytes) {
-        let direct = matrix_render_renderer::render(&request);
-        assert_eq!(to_json(&direct), first, "render_json != render on the same request");
+        let direct = check(&request);
+        assert_eq!(
+            to_json(&direct),
+            first,
+            "render_json != render on the same request"
+        );
     }
 }
