@@ -13,6 +13,14 @@ static CORE_CWASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/core.cwasm"
 #[derive(Debug)]
 pub struct CoreError(pub String);
 
+impl CoreError {
+    /// Whether a resource limit (fuel or memory) stopped the core, rather than a bug.
+    #[must_use]
+    pub fn is_limit(&self) -> bool {
+        self.0.starts_with("the core ran out of")
+    }
+}
+
 impl std::fmt::Display for CoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -25,10 +33,29 @@ fn internal(what: &str, e: impl std::fmt::Display) -> CoreError {
     CoreError(format!("{what}: {e}"))
 }
 
+/// Per-render resource limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Fuel (roughly, wasm instructions) per render.
+    pub fuel: u64,
+    /// Linear memory per render, in bytes.
+    pub memory: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            fuel: engine_config::FUEL,
+            memory: engine_config::MEMORY_LIMIT,
+        }
+    }
+}
+
 /// The loaded core; cheap to call repeatedly.
 pub struct Core {
     engine: Engine,
     module: Module,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for Core {
@@ -46,7 +73,7 @@ impl Core {
     ///
     /// # Errors
     /// When the embedded artifact does not match this wasmtime build.
-    pub fn load() -> Result<Self, CoreError> {
+    pub fn load(limits: Limits) -> Result<Self, CoreError> {
         let config =
             engine_config::config(None).map_err(|e| internal("configuring wasmtime", e))?;
         let engine = Engine::new(&config).map_err(|e| internal("starting wasmtime", e))?;
@@ -59,7 +86,11 @@ impl Core {
         // version in build.rs and cannot be replaced at run time.
         let module = unsafe { Module::deserialize(&engine, CORE_CWASM) }
             .map_err(|e| internal("loading the embedded core", e))?;
-        Ok(Self { engine, module })
+        Ok(Self {
+            engine,
+            module,
+            limits,
+        })
     }
 
     /// Sends a RenderRequest JSON and returns the RenderResponse JSON.
@@ -68,13 +99,13 @@ impl Core {
     /// A trap (a panic in the core, exhausted fuel or memory) or an ABI mismatch.
     pub fn call(&self, request: &[u8]) -> Result<Vec<u8>, CoreError> {
         let limits = StoreLimitsBuilder::new()
-            .memory_size(engine_config::MEMORY_LIMIT)
+            .memory_size(self.limits.memory)
             .instances(1)
             .build();
         let mut store = Store::new(&self.engine, State { limits });
         store.limiter(|s| &mut s.limits);
         store
-            .set_fuel(engine_config::FUEL)
+            .set_fuel(self.limits.fuel)
             .map_err(|e| internal("setting fuel", e))?;
         let instance = Instance::new(&mut store, &self.module, &[])
             .map_err(|e| internal("instantiating the core", e))?;
@@ -92,13 +123,13 @@ impl Core {
             .map_err(|_| CoreError("the request is larger than 4 GiB".to_owned()))?;
         let ptr = alloc
             .call(&mut store, len)
-            .map_err(|e| trap_error(&instance, &mut store, e))?;
+            .map_err(|e| trap_error(&instance, &mut store, e, self.limits))?;
         memory
             .write(&mut store, ptr as usize, request)
             .map_err(|e| internal("writing the request", e))?;
         let packed = render
             .call(&mut store, (ptr, len))
-            .map_err(|e| trap_error(&instance, &mut store, e))?;
+            .map_err(|e| trap_error(&instance, &mut store, e, self.limits))?;
         read_packed(&memory, &store, packed)
     }
 }
@@ -116,7 +147,12 @@ fn read_packed(
 }
 
 /// Explains a trap, with the core's panic message when it panicked.
-fn trap_error(instance: &Instance, store: &mut Store<State>, error: wasmtime::Error) -> CoreError {
+fn trap_error(
+    instance: &Instance,
+    store: &mut Store<State>,
+    error: wasmtime::Error,
+    limits: Limits,
+) -> CoreError {
     if let Some(trap) = error.downcast_ref::<Trap>() {
         match trap {
             Trap::OutOfFuel => {
@@ -137,9 +173,18 @@ fn trap_error(instance: &Instance, store: &mut Store<State>, error: wasmtime::Er
                     })
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .filter(|m| !m.is_empty());
+                let used = instance
+                    .get_memory(&mut *store, "memory")
+                    .map_or(0, |m| m.data_size(&*store));
                 return CoreError(match message {
                     Some(m) => format!("the core panicked: {m}"),
-                    None => "the core trapped (unreachable code)".to_owned(),
+                    // Rust aborts without a panic message when an allocation fails.
+                    None if used + 16 * 1024 * 1024 >= limits.memory => format!(
+                        "the core ran out of memory ({} MiB in use, limit {} MiB)",
+                        used / 1024 / 1024,
+                        limits.memory / 1024 / 1024
+                    ),
+                    None => "the core aborted (unreachable code reached)".to_owned(),
                 });
             }
             other => return CoreError(format!("the core trapped: {other}")),

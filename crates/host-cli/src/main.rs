@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use matrix_render::engine::Core;
+use matrix_render::engine::{Core, Limits};
 use matrix_render::input::{self, Inputs};
 use matrix_render::{SCHEMA, output, report};
 use matrix_render_model::api::{Format, RenderResponse};
@@ -108,6 +108,13 @@ fn internal(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+fn limit_reached(message: &str) -> ExitCode {
+    eprint(&format!(
+        "error[internal]: {message}\n = note: if the input is legitimate, raise MATRIX_RENDER_FUEL or MATRIX_RENDER_MEMORY_MIB\n"
+    ));
+    ExitCode::from(2)
+}
+
 fn run(args: &ValuesArgs, output_dir: Option<PathBuf>, validate_only: bool) -> ExitCode {
     let format = match args.format {
         OutputFormat::Yaml => Format::Yaml,
@@ -135,7 +142,8 @@ fn run(args: &ValuesArgs, output_dir: Option<PathBuf>, validate_only: bool) -> E
         .collect();
     let response = match render(&request) {
         Ok(r) => r,
-        Err(message) => return internal(&message),
+        Err(RenderError::Limit(message)) => return limit_reached(&message),
+        Err(RenderError::Internal(message)) => return internal(&message),
     };
 
     let json_diagnostics = validate_only && matches!(args.format, OutputFormat::Json);
@@ -190,9 +198,45 @@ fn run(args: &ValuesArgs, output_dir: Option<PathBuf>, validate_only: bool) -> E
     }
 }
 
-fn render(request: &matrix_render_model::api::RenderRequest) -> Result<RenderResponse, String> {
-    let body = serde_json::to_vec(request).map_err(|e| format!("encoding the request: {e}"))?;
-    let core = Core::load().map_err(|e| e.to_string())?;
-    let bytes = core.call(&body).map_err(|e| e.to_string())?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("decoding the core's response: {e}"))
+/// The core's limits, adjustable for hosts with unusual inputs (and for testing the
+/// failure path): `MATRIX_RENDER_FUEL` (instructions, roughly) and `MATRIX_RENDER_MEMORY_MIB`.
+fn limits() -> Result<Limits, String> {
+    let mut limits = Limits::default();
+    if let Ok(fuel) = std::env::var("MATRIX_RENDER_FUEL") {
+        limits.fuel = fuel
+            .parse()
+            .map_err(|_| format!("MATRIX_RENDER_FUEL={fuel} is not a number"))?;
+    }
+    if let Ok(mib) = std::env::var("MATRIX_RENDER_MEMORY_MIB") {
+        let mib: usize = mib
+            .parse()
+            .map_err(|_| format!("MATRIX_RENDER_MEMORY_MIB={mib} is not a number"))?;
+        limits.memory = mib.saturating_mul(1024 * 1024);
+    }
+    Ok(limits)
+}
+
+enum RenderError {
+    /// The core hit its fuel or memory limit.
+    Limit(String),
+    /// Anything else: a bug.
+    Internal(String),
+}
+
+fn render(
+    request: &matrix_render_model::api::RenderRequest,
+) -> Result<RenderResponse, RenderError> {
+    let body = serde_json::to_vec(request)
+        .map_err(|e| RenderError::Internal(format!("encoding the request: {e}")))?;
+    let core = Core::load(limits().map_err(RenderError::Internal)?)
+        .map_err(|e| RenderError::Internal(e.to_string()))?;
+    let bytes = core.call(&body).map_err(|e| {
+        if e.is_limit() {
+            RenderError::Limit(e.to_string())
+        } else {
+            RenderError::Internal(e.to_string())
+        }
+    })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| RenderError::Internal(format!("decoding the core's response: {e}")))
 }

@@ -263,3 +263,44 @@ fn oversized_and_empty_files() {
     let out = render(&dir, &[("values.yaml", VALID), ("empty.yaml", "")], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+#[test]
+fn core_traps_are_internal_errors_with_a_message() {
+    let dir = scratch("traps");
+    std::fs::write(dir.join("values.yaml"), VALID).unwrap();
+    let run = |var: &str, value: &str| {
+        bin()
+            .current_dir(&dir)
+            .env(var, value)
+            .args(["render", "-f", "values.yaml", "--output-dir", "out"])
+            .output()
+            .unwrap()
+    };
+    let out = run("MATRIX_RENDER_FUEL", "100000");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error[internal]: the core ran out of its compute budget"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty() && !dir.join("out").exists());
+
+    // A 900 kB value needs more than 2 MiB of linear memory to parse and render.
+    let big = format!(
+        "{VALID}element:\n  extraConfig:\n    big: \"{}\"\n",
+        "x".repeat(900_000)
+    );
+    std::fs::write(dir.join("values.yaml"), big).unwrap();
+    let out = run("MATRIX_RENDER_MEMORY_MIB", "2");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error[internal]: the core ran out of memory")
+            && err.contains("MATRIX_RENDER_MEMORY_MIB"),
+        "{err}"
+    );
+    assert!(!dir.join("out").exists());
+
+    let out = run("MATRIX_RENDER_FUEL", "lots");
+    assert_eq!(out.status.code(), Some(2));
+}
