@@ -578,6 +578,39 @@ mod tests {
     }
 
     #[test]
+    fn only_deliberate_maps_accept_unknown_keys() {
+        fn walk(node: &Value, path: &str, open: &mut Vec<String>) {
+            let is_map =
+                node.get("properties").is_some() || node.get("type") == Some(&json!("object"));
+            if is_map && node.get("additionalProperties") != Some(&Value::Bool(false)) {
+                open.push(path.to_owned());
+            }
+            if let Some(Value::Object(props)) = node.get("properties") {
+                for (k, v) in props {
+                    walk(v, &join(path, k), open);
+                }
+            }
+            if let Some(items) = node.get("items") {
+                walk(items, &format!("{path}[]"), open);
+            }
+        }
+        let mut open = Vec::new();
+        walk(json_schema(), "", &mut open);
+        assert_eq!(
+            open,
+            [
+                "ingress.annotations",
+                "ingress.hosts.synapse.annotations",
+                "ingress.hosts.element.annotations",
+                "ingress.hosts.matrixrtc.annotations",
+                "element.features",
+                "element.settingDefaults",
+                "element.extraConfig",
+            ]
+        );
+    }
+
+    #[test]
     fn the_defaults_are_valid() {
         assert_eq!(
             validate(&yaml_value(crate::load::DEFAULTS_YAML)),
