@@ -62,7 +62,39 @@ fn var(name: &str) -> Result<String, String> {
     env::var(name).map_err(|_| format!("cargo did not set {name}"))
 }
 
+/// rustup installs the toolchain that rust-toolchain.toml names, but not a target missing from
+/// an already installed toolchain: add wasm32-unknown-unknown here so that a plain
+/// `cargo build` works on a fresh machine. Without rustup, the nested build reports it.
+fn ensure_wasm_target(workspace: &Path) -> Result<(), String> {
+    let Ok(listed) = Command::new("rustup")
+        .current_dir(workspace)
+        .args(["target", "list", "--installed"])
+        .output()
+    else {
+        return Ok(());
+    };
+    if !listed.status.success()
+        || String::from_utf8_lossy(&listed.stdout)
+            .lines()
+            .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        return Ok(());
+    }
+    println!("cargo:warning=installing the wasm32-unknown-unknown target with rustup (once)");
+    let status = Command::new("rustup")
+        .current_dir(workspace)
+        .args(["target", "add", "wasm32-unknown-unknown"])
+        .status()
+        .map_err(|e| format!("running rustup: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("`rustup target add wasm32-unknown-unknown` failed; run it by hand".to_owned())
+    }
+}
+
 fn build_core(workspace: &Path, target_dir: &Path) -> Result<PathBuf, String> {
+    ensure_wasm_target(workspace)?;
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace).args([
