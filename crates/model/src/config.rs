@@ -19,6 +19,10 @@ pub struct Config {
     pub global: Global,
     /// Ingress settings shared by every host.
     pub ingress: Ingress,
+    /// How HTTP traffic reaches the stack: Ingress objects or Gateway API HTTPRoutes.
+    pub routing: Routing,
+    /// NetworkPolicies: deny by default, allow exactly the stack's flows.
+    pub network_policies: NetworkPolicies,
     /// Synapse, the homeserver.
     pub synapse: Synapse,
     /// Element Web, the client, and its static pages.
@@ -40,6 +44,83 @@ pub struct Global {
     /// Element Web's host name. Required.
     #[serde(default)]
     pub element_domain: String,
+    /// The Matrix server name (the part after `:` in user IDs) when it differs from
+    /// `domain`, e.g. `example.org` while Synapse runs at `matrix.example.org`. Empty: the
+    /// same as `domain`. When set, the `.well-known/matrix` files are served on this host.
+    #[serde(default)]
+    pub server_name: String,
+}
+
+impl Global {
+    /// The Matrix server name: `serverName`, or `domain` when that is empty.
+    #[must_use]
+    pub fn server_name(&self) -> &str {
+        if self.server_name.is_empty() {
+            &self.domain
+        } else {
+            &self.server_name
+        }
+    }
+
+    /// Whether the server name differs from Synapse's host (delegation).
+    #[must_use]
+    pub fn delegates(&self) -> bool {
+        !self.server_name.is_empty() && self.server_name != self.domain
+    }
+}
+
+/// How HTTP traffic reaches the stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Routing {
+    /// `ingress` (Ingress objects, class `ingress.className`) or `gateway` (Gateway API
+    /// HTTPRoutes attached to `routing.gateway`).
+    pub mode: RoutingMode,
+    /// The Gateway the HTTPRoutes attach to, in `gateway` mode. TLS is the Gateway's job.
+    pub gateway: GatewayRef,
+}
+
+/// Ingress or Gateway API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RoutingMode {
+    /// networking.k8s.io/v1 Ingress.
+    Ingress,
+    /// gateway.networking.k8s.io/v1 HTTPRoute.
+    Gateway,
+}
+
+/// A Gateway (`parentRefs` of the HTTPRoutes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GatewayRef {
+    /// The Gateway's name. Required in `gateway` mode.
+    pub name: String,
+    /// The Gateway's namespace; empty for the stack's namespace.
+    pub namespace: String,
+    /// The Gateway listener to attach to; empty for every listener that accepts the routes.
+    pub section_name: String,
+}
+
+/// NetworkPolicies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NetworkPolicies {
+    /// Render a default-deny policy plus one policy per workload with exactly its flows.
+    /// Pods on the host network (coturn, LiveKit with `hostNetwork`) are not subject to them.
+    pub enabled: bool,
+    /// Where the ingress controller or Gateway runs: only these pods may reach the web ports.
+    pub ingress_controller: PeerSelector,
+}
+
+/// Pods in one namespace, by label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PeerSelector {
+    /// The namespace (k3s runs Traefik in `kube-system`; ingress-nginx uses `ingress-nginx`).
+    pub namespace: String,
+    /// Labels of the controller's pods; empty for every pod in the namespace.
+    pub pod_labels: StringMap,
 }
 
 /// Ingress settings.
@@ -66,6 +147,8 @@ pub struct IngressHosts {
     pub element: IngressHost,
     /// The MatrixRTC host (`matrixrtc.host`).
     pub matrixrtc: IngressHost,
+    /// The server-name host (`global.serverName`), when it differs from `global.domain`.
+    pub server_name: IngressHost,
 }
 
 /// One host's ingress settings.
@@ -132,6 +215,8 @@ pub struct Synapse {
     pub storage: Storage,
     /// Synapse image.
     pub image: Image,
+    /// The database: SQLite on the data volume (the seed's) or an external PostgreSQL.
+    pub database: Database,
     /// HTTP port of the client and federation listener.
     pub port: u16,
     /// Pod replicas. Synapse with SQLite and one ReadWriteOnce volume runs one.
@@ -144,7 +229,7 @@ pub struct Synapse {
     pub recaptcha: Recaptcha,
     /// Shared secret for admin registration with `register_new_matrix_user` (secret).
     #[serde(rename = "registration_shared_secret")]
-    pub registration_shared_secret: String,
+    pub registration_shared_secret: SecretValue,
     /// Account registration.
     pub registration: Registration,
     /// `.well-known` delegation.
@@ -167,6 +252,146 @@ pub struct Synapse {
     pub server_notices: ServerNotices,
 }
 
+/// Synapse's database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Database {
+    /// `sqlite` (at /data/homeserver.db on the data volume) or `postgresql`.
+    #[serde(rename = "type")]
+    pub kind: DatabaseKind,
+    /// The PostgreSQL server, when `type` is `postgresql`.
+    pub postgresql: Postgresql,
+}
+
+/// The database engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseKind {
+    /// SQLite on the data volume: one replica, fine for small servers.
+    Sqlite,
+    /// An external PostgreSQL server.
+    Postgresql,
+}
+
+/// An external PostgreSQL server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Postgresql {
+    /// Host name or address of the server. Required with `type: postgresql`.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Database name; create it with `ENCODING 'UTF8' LC_COLLATE='C' LC_CTYPE='C'`.
+    pub database: String,
+    /// Database user.
+    pub user: String,
+    /// The user's password (secret): inline, or `existingSecret: {name, key}`.
+    pub password: SecretValue,
+    /// libpq `sslmode`.
+    pub sslmode: SslMode,
+    /// Smallest connection pool size (`cp_min`).
+    pub cp_min: u16,
+    /// Largest connection pool size (`cp_max`).
+    pub cp_max: u16,
+}
+
+/// libpq's `sslmode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    /// No TLS.
+    Disable,
+    /// TLS only if the server insists.
+    Allow,
+    /// TLS when the server offers it (libpq's default).
+    Prefer,
+    /// TLS, without checking the certificate.
+    Require,
+    /// TLS, with a certificate signed by a trusted CA.
+    VerifyCa,
+    /// TLS, with a trusted certificate for the host name.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// libpq's spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Allow => "allow",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+        }
+    }
+}
+
+/// A secret value: written inline (keep it in .secrets.yaml), or read from a key of a
+/// Secret that already exists in the namespace. An empty string means "not set".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SecretValue {
+    /// The value itself.
+    Inline(String),
+    /// A key of an existing Secret.
+    External(ExternalSecret),
+}
+
+/// `existingSecret: {name, key}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExternalSecret {
+    /// The Secret that holds the value (same namespace), and its key.
+    pub existing_secret: SecretKeyRef,
+}
+
+/// A key of a Secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretKeyRef {
+    /// The Secret's name.
+    pub name: String,
+    /// The key in its `data`.
+    pub key: String,
+}
+
+impl SecretValue {
+    /// Whether a value is given (a non-empty string or a reference).
+    #[must_use]
+    pub fn is_set(&self) -> bool {
+        match self {
+            Self::Inline(s) => !s.is_empty(),
+            Self::External(_) => true,
+        }
+    }
+
+    /// The inline value, when there is a non-empty one.
+    #[must_use]
+    pub fn inline(&self) -> Option<&str> {
+        match self {
+            Self::Inline(s) if !s.is_empty() => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The existing Secret's key, when the value is a reference.
+    #[must_use]
+    pub fn external(&self) -> Option<&SecretKeyRef> {
+        match self {
+            Self::External(e) => Some(&e.existing_secret),
+            Self::Inline(_) => None,
+        }
+    }
+}
+
+impl Default for SecretValue {
+    fn default() -> Self {
+        Self::Inline(String::new())
+    }
+}
+
 /// A PersistentVolumeClaim's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -182,9 +407,9 @@ pub struct Storage {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Recaptcha {
     /// reCAPTCHA site (public) key.
-    pub site_key: String,
+    pub site_key: SecretValue,
     /// reCAPTCHA secret (private) key.
-    pub secret_key: String,
+    pub secret_key: SecretValue,
 }
 
 /// Account registration.
@@ -207,8 +432,12 @@ pub struct Registration {
 pub struct WellKnown {
     /// Serve `/.well-known/matrix/server` (`serve_server_wellknown`).
     pub serve_server: bool,
-    /// Federation delegation target `host:port` (`m.server`); empty for Synapse's own host.
+    /// Federation target `host:port` announced as `m.server` on the server-name host;
+    /// empty for `<global.domain>:443`. Used when `global.serverName` differs from
+    /// `global.domain`.
     pub delegated_server: String,
+    /// nginx image that serves the `.well-known/matrix` files on the server-name host.
+    pub image: Image,
 }
 
 /// Federation.
@@ -505,7 +734,7 @@ pub struct Coturn {
     pub relay_ip: String,
     /// TURN REST shared secret, shared with Synapse (secret).
     #[serde(rename = "turn_shared_secret")]
-    pub turn_shared_secret: String,
+    pub turn_shared_secret: SecretValue,
     /// Public IP advertised to clients (`external-ip`); empty for none.
     #[serde(rename = "public_ip_static")]
     pub public_ip_static: String,
@@ -554,9 +783,9 @@ pub struct Livekit {
     /// WebRTC media ports.
     pub rtc: LivekitRtc,
     /// API key (secret).
-    pub key: String,
+    pub key: SecretValue,
     /// API secret, at least 32 characters (secret).
-    pub secret: String,
+    pub secret: SecretValue,
 }
 
 /// WebRTC media ports.
@@ -606,6 +835,7 @@ pub struct RtcElement {
 /// Config paths whose values are secrets: they only ever reach Secret objects, and no
 /// diagnostic or log shows them.
 pub const SECRET_PATHS: &[&str] = &[
+    "synapse.database.postgresql.password",
     "synapse.recaptcha.siteKey",
     "synapse.recaptcha.secretKey",
     "synapse.registration_shared_secret",

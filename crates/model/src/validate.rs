@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use crate::config::{Config, Image};
+use crate::config::{Config, DatabaseKind, Image, RoutingMode, SecretValue};
 use crate::diag::Diagnostic;
 
 /// LiveKit refuses API secrets shorter than this.
@@ -54,12 +54,105 @@ fn required(out: &mut Vec<Diagnostic>, c: &Config) {
             "the MatrixRTC host name",
         );
     }
+    let db = &c.synapse.database;
+    if db.kind == DatabaseKind::Postgresql {
+        need(
+            "synapse.database.postgresql.host",
+            &db.postgresql.host,
+            "the PostgreSQL host",
+        );
+        need(
+            "synapse.database.postgresql.database",
+            &db.postgresql.database,
+            "the PostgreSQL database name",
+        );
+        need(
+            "synapse.database.postgresql.user",
+            &db.postgresql.user,
+            "the PostgreSQL user",
+        );
+        if db.postgresql.port == 0 {
+            out.push(
+                Diagnostic::error(
+                    "out-of-range",
+                    "synapse.database.postgresql.port",
+                    "port 0 is not a TCP port",
+                )
+                .with_hint("PostgreSQL listens on 5432 unless told otherwise"),
+            );
+        }
+        if db.postgresql.cp_min > db.postgresql.cp_max {
+            out.push(
+                Diagnostic::error(
+                    "invalid-range",
+                    "synapse.database.postgresql.cpMin",
+                    format!(
+                        "the pool's minimum ({}) is larger than its maximum ({})",
+                        db.postgresql.cp_min, db.postgresql.cp_max
+                    ),
+                )
+                .with_hint("make `cpMin` at most `cpMax`")
+                .related(&["synapse.database.postgresql.cpMax"]),
+            );
+        }
+    }
+    for (path, value) in secret_values(c) {
+        if let Some(r) = value.external() {
+            if !r.name.is_empty() && (r.name.len() > 253 || !r.name.split('.').all(is_dns_label)) {
+                out.push(
+                    Diagnostic::error(
+                        "invalid-name",
+                        format!("{path}.existingSecret.name"),
+                        format!("`{}` is not a valid Secret name", r.name),
+                    )
+                    .with_hint("use lowercase letters, digits, `-` and `.`"),
+                );
+            }
+            if !r.key.is_empty()
+                && !r
+                    .key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+            {
+                out.push(
+                    Diagnostic::error(
+                        "invalid-name",
+                        format!("{path}.existingSecret.key"),
+                        format!("`{}` is not a valid Secret key", r.key),
+                    )
+                    .with_hint("keys are letters, digits, `-`, `_` and `.`"),
+                );
+            }
+        }
+    }
     if !c.namespace.is_empty() && !is_dns_label(&c.namespace) {
         out.push(
             Diagnostic::error("invalid-name", "namespace", format!("`{}` is not a valid namespace name", c.namespace))
                 .with_hint("use lowercase letters, digits and `-`, at most 63 characters, starting and ending with a letter or digit"),
         );
     }
+}
+
+/// Every secret setting with its path, in a stable order.
+pub fn secret_values(c: &Config) -> [(&'static str, &SecretValue); 7] {
+    [
+        (
+            "synapse.database.postgresql.password",
+            &c.synapse.database.postgresql.password,
+        ),
+        ("synapse.recaptcha.siteKey", &c.synapse.recaptcha.site_key),
+        (
+            "synapse.recaptcha.secretKey",
+            &c.synapse.recaptcha.secret_key,
+        ),
+        (
+            "synapse.registration_shared_secret",
+            &c.synapse.registration_shared_secret,
+        ),
+        ("coturn.turn_shared_secret", &c.coturn.turn_shared_secret),
+        ("matrixrtc.livekit.key", &c.matrixrtc.livekit.key),
+        ("matrixrtc.livekit.secret", &c.matrixrtc.livekit.secret),
+    ]
 }
 
 /// RFC 1123 label: lowercase alphanumerics and `-`, 1..=63, no leading or trailing `-`.
@@ -83,6 +176,7 @@ fn hosts(out: &mut Vec<Diagnostic>, c: &Config) {
     let mut names = vec![
         ("global.domain", c.global.domain.as_str()),
         ("global.elementDomain", c.global.element_domain.as_str()),
+        ("global.serverName", c.global.server_name.as_str()),
     ];
     if c.coturn.enabled {
         names.push(("coturn.realm", c.coturn.realm.as_str()));
@@ -113,6 +207,69 @@ fn hosts(out: &mut Vec<Diagnostic>, c: &Config) {
                 format!("`{name}` is not a valid DNS host name"),
             )
             .with_hint(hint),
+        );
+    }
+    if c.global.delegates() && c.global.server_name == c.global.element_domain {
+        out.push(
+            Diagnostic::error(
+                "host-conflict",
+                "global.serverName",
+                "the server name and Element's host are the same: the `.well-known/matrix` route would \
+                 shadow Element's own paths",
+            )
+            .with_hint("serve Element on its own host, e.g. `element.example.org`")
+            .related(&["global.elementDomain"]),
+        );
+    }
+    if !c.synapse.well_known.delegated_server.is_empty() && !c.global.delegates() {
+        out.push(
+            Diagnostic::warning(
+                "unused-setting",
+                "synapse.wellKnown.delegatedServer",
+                "`delegatedServer` is announced only on the server-name host, and the server name \
+                 is Synapse's own host here",
+            )
+            .with_hint("set `global.serverName` (e.g. `example.org`) to delegate from it to `global.domain`")
+            .related(&["global.serverName"]),
+        );
+    }
+    if c.routing.mode == RoutingMode::Gateway && c.routing.gateway.name.is_empty() {
+        out.push(
+            Diagnostic::error(
+                "missing-value",
+                "routing.gateway.name",
+                "`routing.mode: gateway` needs the Gateway the routes attach to",
+            )
+            .with_hint("set `routing.gateway.name` (and `namespace` if it lives elsewhere)")
+            .related(&["routing.mode"]),
+        );
+    }
+    for (path, ns) in [
+        ("routing.gateway.namespace", &c.routing.gateway.namespace),
+        (
+            "networkPolicies.ingressController.namespace",
+            &c.network_policies.ingress_controller.namespace,
+        ),
+    ] {
+        if !ns.is_empty() && !is_dns_label(ns) {
+            out.push(
+                Diagnostic::error(
+                    "invalid-name",
+                    path,
+                    format!("`{ns}` is not a valid namespace name"),
+                )
+                .with_hint("use lowercase letters, digits and `-`, at most 63 characters"),
+            );
+        }
+    }
+    if c.network_policies.enabled && c.network_policies.ingress_controller.namespace.is_empty() {
+        out.push(
+            Diagnostic::error(
+                "missing-value",
+                "networkPolicies.ingressController.namespace",
+                "the NetworkPolicies need the namespace of the ingress controller or Gateway",
+            )
+            .with_hint("k3s runs Traefik in `kube-system`; ingress-nginx runs in `ingress-nginx`"),
         );
     }
     if c.global.domain == c.global.element_domain && !c.global.domain.is_empty() {
@@ -673,6 +830,9 @@ fn images_and_quantities(out: &mut Vec<Diagnostic>, c: &Config) {
     if c.coturn.enabled {
         images.push(("coturn.image", &c.coturn.image));
     }
+    if c.global.delegates() {
+        images.push(("synapse.wellKnown.image", &c.synapse.well_known.image));
+    }
     if c.matrixrtc.enabled {
         images.push(("matrixrtc.livekit.image", &c.matrixrtc.livekit.image));
         images.push(("matrixrtc.jwt.image", &c.matrixrtc.jwt.image));
@@ -765,8 +925,23 @@ fn images_and_quantities(out: &mut Vec<Diagnostic>, c: &Config) {
     }
 }
 
-fn need_secret(out: &mut Vec<Diagnostic>, path: &str, value: &str, why: &str) {
-    if value.is_empty() {
+fn need_secret(out: &mut Vec<Diagnostic>, path: &str, value: &SecretValue, why: &str) {
+    if let Some(r) = value.external() {
+        for (field, v) in [("name", &r.name), ("key", &r.key)] {
+            if v.is_empty() {
+                out.push(
+                    Diagnostic::error(
+                        "missing-value",
+                        format!("{path}.existingSecret.{field}"),
+                        format!("`existingSecret` needs a `{field}`"),
+                    )
+                    .with_hint("write the Secret's name and the key that holds the value"),
+                );
+            }
+        }
+        return;
+    }
+    if !value.is_set() {
         out.push(
             Diagnostic::error("missing-secret", path, format!("{why} needs `{path}`"))
                 .with_hint("set it in .secrets.yaml (generate one with `openssl rand -hex 32`)"),
@@ -775,7 +950,7 @@ fn need_secret(out: &mut Vec<Diagnostic>, path: &str, value: &str, why: &str) {
 }
 
 fn secrets(out: &mut Vec<Diagnostic>, c: &Config) {
-    let need = |out: &mut Vec<Diagnostic>, path: &str, value: &str, why: &str| {
+    let need = |out: &mut Vec<Diagnostic>, path: &str, value: &SecretValue, why: &str| {
         need_secret(out, path, value, why)
     };
     need(
@@ -805,7 +980,12 @@ fn secrets(out: &mut Vec<Diagnostic>, c: &Config) {
             &c.matrixrtc.livekit.secret,
             "MatrixRTC",
         );
-        let len = c.matrixrtc.livekit.secret.chars().count();
+        let len = c
+            .matrixrtc
+            .livekit
+            .secret
+            .inline()
+            .map_or(0, |s| s.chars().count());
         if len > 0 && len < LIVEKIT_MIN_SECRET {
             out.push(
                 Diagnostic::error(
@@ -816,6 +996,15 @@ fn secrets(out: &mut Vec<Diagnostic>, c: &Config) {
                 .with_hint("generate one with `openssl rand -hex 32`"),
             );
         }
+    }
+    let db = &c.synapse.database;
+    if db.kind == DatabaseKind::Postgresql {
+        need(
+            out,
+            "synapse.database.postgresql.password",
+            &db.postgresql.password,
+            "PostgreSQL",
+        );
     }
     let r = &c.synapse.registration;
     if r.enabled && r.captcha_enabled {

@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, PodSpec, Secret, SecretKeySelector};
+use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, PodSpec};
 use serde_json::json;
 
 use crate::objects::{
     App, Ctx, DeploymentSpecParts, config_checksum, config_map, config_map_volume, container,
-    container_security, deployment, mount, pod_security, resources, secret, secret_volume,
+    container_security, deployment, mount, pod_security, resources, secret_volume,
 };
+use crate::secrets::SecretSet;
 
 pub const CONFIG_MAP: &str = "coturn-config";
 pub const SECRET: &str = "coturn-secret";
@@ -24,14 +25,12 @@ pub fn app() -> App {
     App::new("coturn", "turn", "coturn", ("app", "coturn"))
 }
 
-/// The Secret with the TURN shared secret (Synapse mounts it too).
-pub fn secret_object(ctx: &Ctx<'_>) -> Secret {
-    let value = &ctx.config.coturn.turn_shared_secret;
-    let mut data = BTreeMap::new();
-    if !value.is_empty() {
-        data.insert(SECRET_KEY.to_owned(), value.clone());
-    }
-    secret(ctx, SECRET, &app(), data)
+/// The TURN shared secret (Synapse mounts it too).
+pub fn secret_set<'a>(ctx: &Ctx<'a>) -> SecretSet<'a> {
+    SecretSet::new(
+        SECRET,
+        &[(SECRET_KEY, &ctx.config.coturn.turn_shared_secret)],
+    )
 }
 
 /// turnserver.conf. The shared secret is passed on the command line from the Secret.
@@ -95,8 +94,9 @@ pub fn render(ctx: &mut Ctx<'_>) {
         &app,
         BTreeMap::from([("turnserver.conf".to_owned(), turnserver_conf(ctx))]),
     );
-    let sec = secret_object(ctx);
-    let checksum = config_checksum(&[&cm], &[&sec]);
+    let set = secret_set(ctx);
+    let sec = set.object(ctx, &app);
+    let checksum = config_checksum(&[&cm], &sec.iter().collect::<Vec<_>>());
 
     let mut turn = container("coturn", &t.image);
     turn.command = Some(vec!["turnserver".to_owned()]);
@@ -108,11 +108,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
     turn.env = Some(vec![EnvVar {
         name: SECRET_KEY.to_owned(),
         value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector {
-                name: SECRET.to_owned(),
-                key: SECRET_KEY.to_owned(),
-                ..SecretKeySelector::default()
-            }),
+            secret_key_ref: set.key_ref(SECRET_KEY),
             ..EnvVarSource::default()
         }),
         ..EnvVar::default()
@@ -145,7 +141,9 @@ pub fn render(ctx: &mut Ctx<'_>) {
         },
     );
     ctx.push(&app, CONFIG_MAP, &cm);
-    ctx.push(&app, SECRET, &sec);
+    if let Some(sec) = &sec {
+        ctx.push(&app, SECRET, sec);
+    }
     ctx.push(&app, "coturn", &dep);
 
     if !c.ingress.cluster_issuer.is_empty() {

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{
 use matrix_render_model::Config;
 use serde_json::{Map, Value, json};
 
-use crate::ingress::{IngressOverrides, Route, ingress};
+use crate::ingress::{IngressOverrides, Route, expose};
 use crate::objects::{
     App, Ctx, DeploymentSpecParts, config_checksum, config_map, container, container_port,
     container_security, deployment, http_probe, http_service, pod_security, resources,
@@ -96,7 +96,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             sp.port,
         ));
     }
-    let ing = ingress(
+    expose(
         ctx,
         &app,
         "element",
@@ -108,7 +108,6 @@ pub fn render(ctx: &mut Ctx<'_>) {
     ctx.push(&app, CONFIG_MAP, &cm);
     ctx.push(&app, "element", &dep);
     ctx.push(&app, "element", &svc);
-    ctx.push(&app, "element", &ing);
 }
 
 /// The URL of a static page or asset on the Element host.
@@ -141,7 +140,7 @@ pub fn element_config(c: &Config) -> Value {
     put(
         "default_server_config",
         json!({
-            "m.homeserver": {"base_url": format!("https://{domain}"), "server_name": domain},
+            "m.homeserver": {"base_url": format!("https://{domain}"), "server_name": c.global.server_name()},
             "m.identity_server": {"base_url": "https://vector.im"},
         }),
     );
@@ -172,7 +171,7 @@ pub fn element_config(c: &Config) -> Value {
     put("default_federate", json!(e.ui.default_federate));
     put("default_theme", json!(e.ui.default_theme));
     let servers = if e.ui.room_directory_servers.is_empty() {
-        vec![domain.clone()]
+        vec![c.global.server_name().to_owned()]
     } else {
         e.ui.room_directory_servers.clone()
     };

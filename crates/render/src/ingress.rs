@@ -1,4 +1,5 @@
-//! Ingress objects, with cert-manager TLS and per-controller path-prefix stripping.
+//! How each host is exposed: an Ingress (cert-manager TLS, per-controller path-prefix
+//! stripping) or, with `routing.mode: gateway`, a Gateway API HTTPRoute (URLRewrite).
 
 use std::collections::BTreeMap;
 
@@ -7,8 +8,8 @@ use k8s_openapi::api::networking::v1::{
     IngressServiceBackend, IngressSpec, IngressTLS, ServiceBackendPort,
 };
 use matrix_render_model::Diagnostic;
-use matrix_render_model::config::IngressHost;
-use serde_json::json;
+use matrix_render_model::config::{IngressHost, RoutingMode};
+use serde_json::{Map, Value, json};
 
 use crate::objects::{App, Ctx};
 
@@ -41,8 +42,83 @@ pub struct IngressOverrides {
     pub strip_prefix: bool,
 }
 
+/// Exposes `routes` on `host`: an Ingress, or an HTTPRoute in gateway mode.
+pub fn expose(
+    ctx: &mut Ctx<'_>,
+    app: &App,
+    name: &str,
+    host: &str,
+    host_cfg: &IngressHost,
+    overrides: &IngressOverrides,
+    routes: &[Route],
+) {
+    if ctx.config.routing.mode == RoutingMode::Gateway {
+        let route = http_route(ctx, app, name, host, overrides, routes);
+        ctx.push_value(app, GATEWAY_API_VERSION, "HTTPRoute", name, route);
+    } else {
+        let ing = ingress(ctx, app, name, host, host_cfg, overrides, routes);
+        ctx.push(app, name, &ing);
+    }
+}
+
+const GATEWAY_API_VERSION: &str = "gateway.networking.k8s.io/v1";
+
+/// An HTTPRoute for `host` attached to `routing.gateway`; prefixes are stripped with a
+/// URLRewrite filter, which every conformant Gateway implements.
+fn http_route(
+    ctx: &Ctx<'_>,
+    app: &App,
+    name: &str,
+    host: &str,
+    overrides: &IngressOverrides,
+    routes: &[Route],
+) -> Value {
+    let gw = &ctx.config.routing.gateway;
+    let mut parent = Map::new();
+    parent.insert("name".to_owned(), json!(gw.name));
+    if !gw.namespace.is_empty() {
+        parent.insert("namespace".to_owned(), json!(gw.namespace));
+    }
+    if !gw.section_name.is_empty() {
+        parent.insert("sectionName".to_owned(), json!(gw.section_name));
+    }
+    let rules: Vec<Value> = routes
+        .iter()
+        .map(|r| {
+            let mut rule = Map::new();
+            rule.insert(
+                "matches".to_owned(),
+                json!([{"path": {"type": "PathPrefix", "value": r.path}}]),
+            );
+            if overrides.strip_prefix && r.path != "/" {
+                rule.insert(
+                    "filters".to_owned(),
+                    json!([{"type": "URLRewrite", "urlRewrite": {
+                        "path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}
+                    }}]),
+                );
+            }
+            rule.insert(
+                "backendRefs".to_owned(),
+                json!([{"name": r.service, "port": r.port}]),
+            );
+            Value::Object(rule)
+        })
+        .collect();
+    json!({
+        "apiVersion": GATEWAY_API_VERSION,
+        "kind": "HTTPRoute",
+        "metadata": ctx.meta(name, app),
+        "spec": {
+            "parentRefs": [Value::Object(parent)],
+            "hostnames": [host],
+            "rules": rules,
+        },
+    })
+}
+
 /// Builds an Ingress for `host`. Stripping prefixes may add a Traefik Middleware to `ctx`.
-pub fn ingress(
+fn ingress(
     ctx: &mut Ctx<'_>,
     app: &App,
     name: &str,

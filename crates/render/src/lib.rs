@@ -14,8 +14,11 @@ mod element;
 mod ingress;
 mod matrixrtc;
 mod objects;
+mod policies;
+mod secrets;
 mod static_pages;
 mod synapse;
+mod wellknown;
 pub mod yaml;
 
 pub use matrix_render_model as model;

@@ -3,16 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, PodSpec, SecretKeySelector};
+use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, PodSpec};
 use matrix_render_model::Config;
 use serde_json::json;
 
-use crate::ingress::{IngressOverrides, Route, ingress};
+use crate::ingress::{IngressOverrides, Route, expose};
 use crate::objects::{
     App, Ctx, DeploymentSpecParts, ServicePortSpec, config_checksum, config_map, config_map_volume,
     container, container_port, container_security, deployment, http_probe, http_service, mount,
-    pod_security, resources, secret, service, tcp_probe,
+    pod_security, resources, service, tcp_probe,
 };
+use crate::secrets::{SecretSet, projected_volume};
 use crate::yaml;
 
 pub const LIVEKIT: &str = "livekit";
@@ -22,6 +23,10 @@ pub const INGRESS: &str = "matrix-rtc";
 const SFU_PATH: &str = "/livekit/sfu";
 const JWT_PATH: &str = "/livekit/jwt";
 const JWT_CONTAINER_PORT: u16 = 8080;
+const JWT_SECRETS_DIR: &str = "/secrets/livekit";
+/// A non-root user for the static Go binaries of LiveKit and lk-jwt-service (the
+/// distroless `nonroot` user); neither writes files nor binds ports below 1024.
+const NONROOT_UID: i64 = 65532;
 
 pub fn livekit_app() -> App {
     App::new(LIVEKIT, "sfu", "matrixrtc", ("app", LIVEKIT))
@@ -58,15 +63,11 @@ pub fn livekit_config(c: &Config) -> String {
     }))
 }
 
-fn secret_env(name: &str, key: &str) -> EnvVar {
+fn secret_env(name: &str, set: &SecretSet<'_>, file: &str) -> EnvVar {
     EnvVar {
         name: name.to_owned(),
         value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector {
-                name: JWT.to_owned(),
-                key: key.to_owned(),
-                ..SecretKeySelector::default()
-            }),
+            secret_key_ref: set.key_ref(file),
             ..EnvVarSource::default()
         }),
         ..EnvVar::default()
@@ -87,19 +88,15 @@ pub fn render(ctx: &mut Ctx<'_>) {
     let lk = livekit_app();
     let jwt = jwt_app();
 
-    let keys_secret = secret(
-        ctx,
+    let keys = SecretSet::new(
         JWT,
-        &jwt,
-        [
+        &[
             ("LIVEKIT_KEY", &rtc.livekit.key),
             ("LIVEKIT_SECRET", &rtc.livekit.secret),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k.to_owned(), v.clone()))
-        .collect(),
+        ],
     );
+    let keys_secret = keys.object(ctx, &jwt);
+    let keys_secrets: Vec<_> = keys_secret.iter().collect();
     let lk_cm = config_map(
         ctx,
         LIVEKIT_CONFIG,
@@ -114,8 +111,8 @@ pub fn render(ctx: &mut Ctx<'_>) {
         "/etc/livekit/config.yaml".to_owned(),
     ]);
     sfu.env = Some(vec![
-        secret_env("LIVEKIT_API_KEY", "LIVEKIT_KEY"),
-        secret_env("LIVEKIT_API_SECRET", "LIVEKIT_SECRET"),
+        secret_env("LIVEKIT_API_KEY", &keys, "LIVEKIT_KEY"),
+        secret_env("LIVEKIT_API_SECRET", &keys, "LIVEKIT_SECRET"),
         env(
             "LIVEKIT_KEYS",
             "$(LIVEKIT_API_KEY): $(LIVEKIT_API_SECRET)".to_owned(),
@@ -136,7 +133,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         DeploymentSpecParts {
             replicas: 1,
             recreate: rtc.livekit.host_network,
-            checksum: config_checksum(&[&lk_cm], &[&keys_secret]),
+            checksum: config_checksum(&[&lk_cm], &keys_secrets),
             pod: PodSpec {
                 host_network: rtc.livekit.host_network.then_some(true),
                 dns_policy: rtc
@@ -144,7 +141,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
                     .host_network
                     .then(|| "ClusterFirstWithHostNet".to_owned()),
                 enable_service_links: Some(false),
-                security_context: Some(pod_security(None)),
+                security_context: Some(pod_security(Some(NONROOT_UID))),
                 containers: vec![sfu],
                 volumes: Some(vec![config_map_volume("config", LIVEKIT_CONFIG)]),
                 ..PodSpec::default()
@@ -172,11 +169,21 @@ pub fn render(ctx: &mut Ctx<'_>) {
     auth.env = Some(vec![
         env("LIVEKIT_JWT_PORT", JWT_CONTAINER_PORT.to_string()),
         env("LIVEKIT_URL", format!("wss://{}{SFU_PATH}", rtc.host)),
-        secret_env("LIVEKIT_KEY", "LIVEKIT_KEY"),
-        secret_env("LIVEKIT_SECRET", "LIVEKIT_SECRET"),
+        env(
+            "LIVEKIT_KEY_FROM_FILE",
+            format!("{JWT_SECRETS_DIR}/LIVEKIT_KEY"),
+        ),
+        env(
+            "LIVEKIT_SECRET_FROM_FILE",
+            format!("{JWT_SECRETS_DIR}/LIVEKIT_SECRET"),
+        ),
         env("LIVEKIT_FULL_ACCESS_HOMESERVERS", c.global.domain.clone()),
     ]);
     auth.ports = Some(vec![container_port("http", JWT_CONTAINER_PORT, "TCP")]);
+    let jwt_secrets = projected_volume("keys", keys.projections());
+    if jwt_secrets.is_some() {
+        auth.volume_mounts = Some(vec![mount("keys", JWT_SECRETS_DIR, true)]);
+    }
     auth.readiness_probe = Some(http_probe("/healthz"));
     auth.liveness_probe = Some(http_probe("/healthz"));
     auth.security_context = Some(container_security(true, &[]));
@@ -187,11 +194,12 @@ pub fn render(ctx: &mut Ctx<'_>) {
         DeploymentSpecParts {
             replicas: rtc.jwt.replicas,
             recreate: false,
-            checksum: config_checksum(&[], &[&keys_secret]),
+            checksum: config_checksum(&[], &keys_secrets),
             pod: PodSpec {
                 enable_service_links: Some(false),
-                security_context: Some(pod_security(None)),
+                security_context: Some(pod_security(Some(NONROOT_UID))),
                 containers: vec![auth],
+                volumes: jwt_secrets.map(|v| vec![v]),
                 ..PodSpec::default()
             },
         },
@@ -204,7 +212,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             .then(|| rtc.cert_manager_cluster_issuer.clone()),
         strip_prefix: true,
     };
-    let ing = ingress(
+    expose(
         ctx,
         &lk,
         INGRESS,
@@ -217,11 +225,12 @@ pub fn render(ctx: &mut Ctx<'_>) {
         ],
     );
 
-    ctx.push(&jwt, JWT, &keys_secret);
+    if let Some(sec) = &keys_secret {
+        ctx.push(&jwt, JWT, sec);
+    }
     ctx.push(&lk, LIVEKIT_CONFIG, &lk_cm);
     ctx.push(&lk, LIVEKIT, &lk_dep);
     ctx.push(&lk, LIVEKIT, &lk_svc);
     ctx.push(&jwt, JWT, &jwt_dep);
     ctx.push(&jwt, JWT, &jwt_svc);
-    ctx.push(&lk, INGRESS, &ing);
 }

@@ -84,6 +84,11 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// The objects rendered so far.
+    pub fn objects(&self) -> &[Object] {
+        &self.objects
+    }
+
     pub fn ns(&self) -> String {
         self.config.namespace.clone()
     }
@@ -130,6 +135,10 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// The user nginx runs as where the whole nginx config is ours (static pages, well-known):
+/// any UID works, and a high one keeps clear of host users.
+pub const NGINX_UID: i64 = 10101;
+
 /// Renders every component and orders the result.
 pub fn build(
     config: &Config,
@@ -153,6 +162,10 @@ pub fn build(
     if config.matrixrtc.enabled {
         crate::matrixrtc::render(&mut ctx);
     }
+    if config.global.delegates() {
+        crate::wellknown::render(&mut ctx);
+    }
+    crate::policies::render(&mut ctx);
     if !ctx.errors.is_empty() {
         return Err(ctx.errors);
     }

@@ -7,9 +7,9 @@ use k8s_openapi::api::core::v1::PodSpec;
 use matrix_render_model::Diagnostic;
 
 use crate::objects::{
-    App, Ctx, DeploymentSpecParts, config_checksum, config_map, config_map_volume, container,
-    container_port, container_security, deployment, empty_dir, http_probe, http_service, mount,
-    pod_security, resources,
+    App, Ctx, DeploymentSpecParts, NGINX_UID, config_checksum, config_map, config_map_volume,
+    container, container_port, container_security, deployment, empty_dir, http_probe, http_service,
+    mount, pod_security, resources,
 };
 
 pub const NAME: &str = "element-static";
@@ -17,8 +17,6 @@ pub const PAGES: &str = "element-static-pages";
 pub const ASSETS: &str = "element-static-assets";
 pub const NGINX: &str = "element-static-nginx";
 const CONTAINER_PORT: u16 = 8080;
-/// The nginx user of the official nginx images.
-const UID: i64 = 101;
 const ROOT: &str = "/usr/share/nginx/html";
 
 const BUILTIN_PAGES: &[(&str, &str)] = &[
@@ -196,7 +194,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             recreate: false,
             checksum,
             pod: PodSpec {
-                security_context: Some(pod_security(Some(UID))),
+                security_context: Some(pod_security(Some(NGINX_UID))),
                 containers: vec![web],
                 volumes: Some(vec![
                     config_map_volume("pages", PAGES),

@@ -5,19 +5,21 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    HTTPGetAction, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PersistentVolumeClaimVolumeSource, PodSpec, Probe, Volume, VolumeResourceRequirements,
+    EnvVar, EnvVarSource, HTTPGetAction, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PersistentVolumeClaimVolumeSource, PodSpec, Probe, Secret, Volume, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use matrix_render_model::config::RuleAction;
+use matrix_render_model::Config;
+use matrix_render_model::config::{DatabaseKind, RuleAction};
 use serde_json::{Map, Value, json};
 
 use crate::objects::{
     App, Ctx, DeploymentSpecParts, config_checksum, config_map, config_map_volume, container,
     container_port, container_security, deployment, empty_dir, http_service, mount, pod_security,
-    resources, secret, secret_volume,
+    resources,
 };
+use crate::secrets::{SecretSet, projected_volume};
 use crate::{coturn, ingress, yaml};
 
 pub const CONFIG_MAP: &str = "synapse-extra-config";
@@ -27,7 +29,6 @@ pub const PVC: &str = "synapse-data";
 const UID: i64 = 991;
 const CONFIG_DIR: &str = "/config";
 const SECRETS_DIR: &str = "/secrets/synapse";
-const TURN_SECRETS_DIR: &str = "/secrets/turn";
 /// Private and special-purpose ranges URL previews must never reach (Synapse requires a
 /// list whenever previews are on).
 const DEFAULT_PREVIEW_BLACKLIST: &[&str] = &[
@@ -61,28 +62,30 @@ pub fn app() -> App {
     )
 }
 
-/// The secret files Synapse reads, by key in the `synapse-recaptcha` Secret.
-fn secret_data(ctx: &Ctx<'_>) -> BTreeMap<String, String> {
+const POSTGRES_PASSWORD: &str = "POSTGRES_PASSWORD";
+
+/// Synapse's own secrets (the `synapse-recaptcha` Secret holds the inline ones).
+fn secret_set<'a>(ctx: &Ctx<'a>) -> SecretSet<'a> {
     let s = &ctx.config.synapse;
-    let mut data = BTreeMap::new();
-    for (key, value) in [
+    let postgres = s.database.kind == DatabaseKind::Postgresql;
+    let mut entries = vec![
         ("RECAPTCHA_SITE_KEY", &s.recaptcha.site_key),
         ("RECAPTCHA_SECRET_KEY", &s.recaptcha.secret_key),
         ("REGISTRATION_SHARED_SECRET", &s.registration_shared_secret),
-    ] {
-        if !value.is_empty() {
-            data.insert(key.to_owned(), value.clone());
-        }
+    ];
+    if postgres {
+        entries.push((POSTGRES_PASSWORD, &s.database.postgresql.password));
     }
-    data
+    SecretSet::new(SECRET, &entries)
 }
 
 pub fn render(ctx: &mut Ctx<'_>) {
     let app = app();
     let c = ctx.config;
-    let secret_data = secret_data(ctx);
+    let secret_set = secret_set(ctx);
+    let turn_set = c.coturn.enabled.then(|| coturn::secret_set(ctx));
 
-    let homeserver = homeserver_config(ctx, &secret_data);
+    let homeserver = homeserver_config(ctx, &secret_set);
     let data = BTreeMap::from([
         ("homeserver.yaml".to_owned(), yaml::document(&homeserver)),
         (
@@ -91,11 +94,11 @@ pub fn render(ctx: &mut Ctx<'_>) {
         ),
     ]);
     let cm = config_map(ctx, CONFIG_MAP, &app, data);
-    let sec = secret(ctx, SECRET, &app, secret_data);
-    let turn_secret = c.coturn.enabled.then(|| coturn::secret_object(ctx));
-
-    let mut secrets = vec![&sec];
-    secrets.extend(turn_secret.as_ref());
+    let sec = secret_set.object(ctx, &app);
+    let turn_secret = turn_set
+        .as_ref()
+        .and_then(|t| t.object(ctx, &coturn::app()));
+    let secrets: Vec<&Secret> = sec.iter().chain(turn_secret.iter()).collect();
     let checksum = config_checksum(&[&cm], &secrets);
 
     let pvc = PersistentVolumeClaim {
@@ -116,12 +119,17 @@ pub fn render(ctx: &mut Ctx<'_>) {
         ..PersistentVolumeClaim::default()
     };
 
+    let mut projections = secret_set.projections();
+    projections.extend(turn_set.iter().flat_map(SecretSet::projections));
+    let secrets_volume = projected_volume("secrets", projections);
     let mut mounts = vec![
         mount("data", "/data", false),
         mount("config", CONFIG_DIR, true),
-        mount("secrets", SECRETS_DIR, true),
         mount("tmp", "/tmp", false),
     ];
+    if secrets_volume.is_some() {
+        mounts.push(mount("secrets", SECRETS_DIR, true));
+    }
     let mut volumes = vec![
         Volume {
             name: "data".to_owned(),
@@ -132,13 +140,9 @@ pub fn render(ctx: &mut Ctx<'_>) {
             ..Volume::default()
         },
         config_map_volume("config", CONFIG_MAP),
-        secret_volume("secrets", SECRET),
         empty_dir("tmp"),
     ];
-    if c.coturn.enabled {
-        mounts.push(mount("turn-secret", TURN_SECRETS_DIR, true));
-        volumes.push(secret_volume("turn-secret", coturn::SECRET));
-    }
+    volumes.extend(secrets_volume);
 
     let config_path = format!("{CONFIG_DIR}/homeserver.yaml");
     let mut init = container("generate-signing-key", &c.synapse.image);
@@ -171,6 +175,17 @@ pub fn render(ctx: &mut Ctx<'_>) {
         .to_vec(),
     );
     main.ports = Some(vec![container_port("http", c.synapse.port, "TCP")]);
+    if let Some(password) = secret_set.key_ref(POSTGRES_PASSWORD) {
+        // libpq reads the password from PGPASSWORD; Synapse has no file option for it.
+        main.env = Some(vec![EnvVar {
+            name: "PGPASSWORD".to_owned(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(password),
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        }]);
+    }
     main.volume_mounts = Some(mounts);
     main.security_context = Some(container_security(true, &[]));
     main.resources = Some(resources("100m", "256Mi", "500m", "1Gi"));
@@ -206,7 +221,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         },
     );
     let svc = http_service(ctx, &app, c.synapse.port);
-    let ing = ingress::ingress(
+    ingress::expose(
         ctx,
         &app,
         "synapse",
@@ -217,11 +232,25 @@ pub fn render(ctx: &mut Ctx<'_>) {
     );
 
     ctx.push(&app, CONFIG_MAP, &cm);
-    ctx.push(&app, SECRET, &sec);
+    if let Some(sec) = &sec {
+        ctx.push(&app, SECRET, sec);
+    }
     ctx.push(&app, PVC, &pvc);
     ctx.push(&app, "synapse", &dep);
     ctx.push(&app, "synapse", &svc);
-    ctx.push(&app, "synapse", &ing);
+}
+
+/// What `/.well-known/matrix/client` announces beyond the homeserver: the MatrixRTC focus.
+pub fn extra_client(c: &Config) -> Option<Map<String, Value>> {
+    c.matrixrtc.enabled.then(|| {
+        let url = crate::matrixrtc::jwt_service_url(c);
+        let mut m = Map::new();
+        m.insert(
+            "org.matrix.msc4143.rtc_foci".to_owned(),
+            json!([{"type": "livekit", "livekit_service_url": url}]),
+        );
+        m
+    })
 }
 
 fn non_empty(s: &str) -> Option<&str> {
@@ -233,12 +262,13 @@ fn insert(map: &mut Map<String, Value>, key: &str, value: Value) {
 }
 
 /// The whole homeserver.yaml. Secrets are referenced by path, never inlined.
-fn homeserver_config(ctx: &Ctx<'_>, secrets: &BTreeMap<String, String>) -> Value {
+fn homeserver_config(ctx: &Ctx<'_>, secrets: &SecretSet<'_>) -> Value {
     let c = ctx.config;
     let s = &c.synapse;
     let domain = &c.global.domain;
     let mut m = Map::new();
-    insert(&mut m, "server_name", json!(domain));
+    let server_name = c.global.server_name();
+    insert(&mut m, "server_name", json!(server_name));
     insert(
         &mut m,
         "public_baseurl",
@@ -257,11 +287,25 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &BTreeMap<String, String>) -> Value
             "resources": [{"names": ["client", "federation"], "compress": false}],
         }]),
     );
-    insert(
-        &mut m,
-        "database",
-        json!({"name": "sqlite3", "args": {"database": "/data/homeserver.db"}}),
-    );
+    let database = match s.database.kind {
+        DatabaseKind::Sqlite => {
+            json!({"name": "sqlite3", "args": {"database": "/data/homeserver.db"}})
+        }
+        DatabaseKind::Postgresql => {
+            let p = &s.database.postgresql;
+            // No password here: libpq takes it from PGPASSWORD (set from the Secret).
+            json!({"name": "psycopg2", "args": {
+                "user": p.user,
+                "dbname": p.database,
+                "host": p.host,
+                "port": p.port,
+                "sslmode": p.sslmode.as_str(),
+                "cp_min": p.cp_min,
+                "cp_max": p.cp_max,
+            }})
+        }
+    };
+    insert(&mut m, "database", database);
     insert(
         &mut m,
         "log_config",
@@ -271,7 +315,7 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &BTreeMap<String, String>) -> Value
     insert(
         &mut m,
         "signing_key_path",
-        json!(format!("/data/{domain}.signing.key")),
+        json!(format!("/data/{server_name}.signing.key")),
     );
     insert(
         &mut m,
@@ -281,7 +325,7 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &BTreeMap<String, String>) -> Value
     insert(&mut m, "suppress_key_server_warning", json!(true));
 
     // Registration.
-    if secrets.contains_key("REGISTRATION_SHARED_SECRET") {
+    if secrets.has("REGISTRATION_SHARED_SECRET") {
         insert(
             &mut m,
             "registration_shared_secret_path",
@@ -300,14 +344,14 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &BTreeMap<String, String>) -> Value
         json!(s.registration.captcha_enabled),
     );
     if s.registration.captcha_enabled {
-        if secrets.contains_key("RECAPTCHA_SITE_KEY") {
+        if secrets.has("RECAPTCHA_SITE_KEY") {
             insert(
                 &mut m,
                 "recaptcha_public_key_path",
                 json!(format!("{SECRETS_DIR}/RECAPTCHA_SITE_KEY")),
             );
         }
-        if secrets.contains_key("RECAPTCHA_SECRET_KEY") {
+        if secrets.has("RECAPTCHA_SECRET_KEY") {
             insert(
                 &mut m,
                 "recaptcha_private_key_path",
@@ -349,12 +393,11 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &BTreeMap<String, String>) -> Value
         "serve_server_wellknown",
         json!(s.well_known.serve_server),
     );
-    if c.matrixrtc.enabled {
-        let url = crate::matrixrtc::jwt_service_url(c);
+    if let Some(extra) = extra_client(c) {
         insert(
             &mut m,
             "extra_well_known_client_content",
-            json!({"org.matrix.msc4143.rtc_foci": [{"type": "livekit", "livekit_service_url": url}]}),
+            Value::Object(extra),
         );
     }
     if !s.federation.whitelist.is_empty() {
@@ -382,7 +425,7 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &BTreeMap<String, String>) -> Value
         insert(
             &mut m,
             "turn_shared_secret_path",
-            json!(format!("{TURN_SECRETS_DIR}/{}", coturn::SECRET_KEY)),
+            json!(format!("{SECRETS_DIR}/{}", coturn::SECRET_KEY)),
         );
         insert(&mut m, "turn_user_lifetime", json!(86_400_000));
         insert(&mut m, "turn_allow_guests", json!(true));

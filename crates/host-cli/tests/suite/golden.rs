@@ -98,6 +98,6 @@ fn output_dir_holds_one_file_per_object_in_install_order() {
             .iter()
             .all(|n| n.ends_with(".yaml") && !n.starts_with('.'))
     );
-    assert_eq!(names[0], "01-secret-coturn-secret.yaml");
+    assert_eq!(names[0], "01-networkpolicy-acme-http01-solver.yaml");
     std::fs::remove_dir_all(&out_dir).unwrap();
 }

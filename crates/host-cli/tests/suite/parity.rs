@@ -13,6 +13,36 @@ const EXTRAS: &[(&str, &str, &str)] = &[
         "our nginx config for the static pages (non-root, port 8080)",
     ),
     (
+        "NetworkPolicy",
+        "default-deny",
+        "deny all traffic that no other policy allows",
+    ),
+    (
+        "NetworkPolicy",
+        "synapse",
+        "the ingress controller may reach Synapse; Synapse may reach the internet (federation)",
+    ),
+    (
+        "NetworkPolicy",
+        "element",
+        "only the ingress controller may reach Element; it sends nothing",
+    ),
+    (
+        "NetworkPolicy",
+        "element-static",
+        "only the ingress controller may reach the static pages; they send nothing",
+    ),
+    (
+        "NetworkPolicy",
+        "matrixrtc-jwt",
+        "the ingress controller may reach lk-jwt-service; it may reach homeservers and LiveKit",
+    ),
+    (
+        "NetworkPolicy",
+        "acme-http01-solver",
+        "the ingress controller may reach cert-manager's HTTP-01 solver pods",
+    ),
+    (
         "Middleware",
         "matrix-rtc-strip-prefix",
         "Traefik strips /livekit/sfu and /livekit/jwt before the backends",

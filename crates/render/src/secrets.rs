@@ -1,0 +1,118 @@
+//! Secret values on their way into pods. Inline values go into a Secret we render; references
+//! (`existingSecret: {name, key}`) point at Secrets that already exist. Pods see both the same
+//! way: as files of one projected volume, or as an env var from a `secretKeyRef`. When every
+//! value of a set is a reference, the set renders no Secret at all.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    KeyToPath, ProjectedVolumeSource, Secret, SecretKeySelector, SecretProjection, Volume,
+    VolumeProjection,
+};
+use matrix_render_model::config::SecretValue;
+
+use crate::objects::{App, Ctx, secret};
+
+/// The values one component owns: the Secret we render for the inline ones, and each value's
+/// file name (also its key in that Secret).
+#[derive(Debug)]
+pub struct SecretSet<'a> {
+    /// Name of the Secret that holds the inline values.
+    pub name: &'static str,
+    entries: Vec<(&'static str, &'a SecretValue)>,
+}
+
+impl<'a> SecretSet<'a> {
+    /// The set; values that are not set are left out.
+    pub fn new(name: &'static str, entries: &[(&'static str, &'a SecretValue)]) -> Self {
+        Self {
+            name,
+            entries: entries
+                .iter()
+                .filter(|(_, v)| v.is_set())
+                .copied()
+                .collect(),
+        }
+    }
+
+    /// Whether the value stored under `file` is set.
+    pub fn has(&self, file: &str) -> bool {
+        self.entries.iter().any(|(f, _)| *f == file)
+    }
+
+    /// The Secret with the inline values, or `None` when there are none.
+    pub fn object(&self, ctx: &Ctx<'_>, app: &App) -> Option<Secret> {
+        let data: BTreeMap<String, String> = self
+            .entries
+            .iter()
+            .filter_map(|(f, v)| v.inline().map(|s| ((*f).to_owned(), s.to_owned())))
+            .collect();
+        (!data.is_empty()).then(|| secret(ctx, self.name, app, data))
+    }
+
+    /// Where the value of `file` lives, for an env var's `secretKeyRef`.
+    pub fn key_ref(&self, file: &str) -> Option<SecretKeySelector> {
+        let (f, value) = self.entries.iter().find(|(f, _)| *f == file)?;
+        let (name, key) = match value.external() {
+            Some(r) => (r.name.clone(), r.key.clone()),
+            None => (self.name.to_owned(), (*f).to_owned()),
+        };
+        Some(SecretKeySelector {
+            name,
+            key,
+            ..SecretKeySelector::default()
+        })
+    }
+
+    /// Projections that put every value of the set at `<mount>/<file>`.
+    pub fn projections(&self) -> Vec<VolumeProjection> {
+        let project = |name: &str, items: Vec<KeyToPath>| VolumeProjection {
+            secret: Some(SecretProjection {
+                name: name.to_owned(),
+                items: Some(items),
+                ..SecretProjection::default()
+            }),
+            ..VolumeProjection::default()
+        };
+        let inline: Vec<KeyToPath> = self
+            .entries
+            .iter()
+            .filter(|(_, v)| v.inline().is_some())
+            .map(|(f, _)| KeyToPath {
+                key: (*f).to_owned(),
+                path: (*f).to_owned(),
+                ..KeyToPath::default()
+            })
+            .collect();
+        let mut out = Vec::new();
+        if !inline.is_empty() {
+            out.push(project(self.name, inline));
+        }
+        for (f, v) in &self.entries {
+            if let Some(r) = v.external() {
+                out.push(project(
+                    &r.name,
+                    vec![KeyToPath {
+                        key: r.key.clone(),
+                        path: (*f).to_owned(),
+                        ..KeyToPath::default()
+                    }],
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// A projected volume of secret files, readable by the pod's group only; `None` when there
+/// is nothing to project.
+pub fn projected_volume(name: &str, sources: Vec<VolumeProjection>) -> Option<Volume> {
+    (!sources.is_empty()).then(|| Volume {
+        name: name.to_owned(),
+        projected: Some(ProjectedVolumeSource {
+            sources: Some(sources),
+            default_mode: Some(0o440),
+        }),
+        ..Volume::default()
+    })
+}
