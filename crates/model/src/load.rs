@@ -146,7 +146,7 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
     // Every schema violation at once; then repair the flagged values with their defaults so
     // that the semantic checks can still run on the rest.
     let violations = crate::schema::validate(&merged);
-    let flagged: Vec<String> = violations.iter().map(|v| v.path.clone()).collect();
+    let mut flagged: Vec<String> = violations.iter().map(|v| v.path.clone()).collect();
     for v in violations {
         let mut d = Diagnostic::error(v.code, v.path, v.message);
         d.hint = v.hint;
@@ -155,9 +155,11 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
     let mut repaired = merged.clone();
     if !flagged.is_empty() {
         let defaults = serde_yaml::from_str::<Value>(DEFAULTS_YAML).unwrap_or(Value::Null);
+        let mut repaired_paths = Vec::new();
         for path in &flagged {
-            repair(&mut repaired, &defaults, path);
+            repaired_paths.push(repair(&mut repaired, &defaults, path));
         }
+        flagged.extend(repaired_paths);
     }
     let config = match deserialize(&repaired) {
         Ok(config) => Some(config),
@@ -193,17 +195,29 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
 
 /// Puts the default back at `path` (or removes the value when there is none), so that a
 /// config with a bad value still deserializes for the semantic checks.
-fn repair(root: &mut Value, defaults: &Value, path: &str) {
+fn repair(root: &mut Value, defaults: &Value, path: &str) -> String {
     // Work on the map that holds the first list or the final key.
     let key_path = path.split('[').next().unwrap_or(path);
-    let default = key_path
-        .split('.')
-        .try_fold(defaults, |v, k| v.get(k))
+    let mut keys: Vec<&str> = key_path.split('.').collect();
+    // Inside a value whose default is a scalar (a secret given as a malformed
+    // `existingSecret` map), repair the whole value.
+    for n in 1..keys.len() {
+        let prefix = keys[..n].iter().try_fold(defaults, |v, k| v.get(*k));
+        if prefix.is_some_and(|v| !v.is_object()) {
+            keys.truncate(n);
+            break;
+        }
+    }
+    let default = keys
+        .iter()
+        .try_fold(defaults, |v, k| v.get(*k))
         .cloned();
+    let repaired = keys.join(".");
     let mut node = root;
-    let keys: Vec<&str> = key_path.split('.').collect();
     for (i, key) in keys.iter().enumerate() {
-        let Value::Object(map) = node else { return };
+        let Value::Object(map) = node else {
+            return repaired;
+        };
         if i + 1 == keys.len() {
             match default {
                 Some(d) => {
@@ -213,13 +227,14 @@ fn repair(root: &mut Value, defaults: &Value, path: &str) {
                     map.remove(*key);
                 }
             }
-            return;
+            return repaired;
         }
         match map.get_mut(*key) {
             Some(next) => node = next,
-            None => return,
+            None => return repaired,
         }
     }
+    repaired
 }
 
 /// Attaches file, line and column to a diagnostic from the value's origin: its own path,

@@ -422,15 +422,54 @@ fn walk(value: &Value, schema: &Value, path: &str, out: &mut Vec<Violation>) {
 
 fn check_branches(value: &Value, branches: &[Value], path: &str, out: &mut Vec<Violation>) {
     let mut best: Option<Vec<Violation>> = None;
+    // Branches of another type than the value's only say "wrong type"; prefer a branch of
+    // the value's own type, whose findings are specific (a missing or misspelled key).
+    let mut wrong_type: Vec<Vec<Violation>> = Vec::new();
     for branch in branches {
         let mut found = Vec::new();
         walk(value, branch, path, &mut found);
         if found.is_empty() {
             return;
         }
+        if let [only] = found.as_slice()
+            && only.path == path
+            && only.code == "invalid-type"
+        {
+            wrong_type.push(found);
+            continue;
+        }
         if best.as_ref().is_none_or(|b| found.len() < b.len()) {
             best = Some(found);
         }
+    }
+    if best.is_none() && wrong_type.len() > 1 {
+        let mut types: Vec<&str> = Vec::new();
+        let mut expected: Vec<&str> = Vec::new();
+        for b in branches {
+            if let Some(t) = b.get("type").and_then(Value::as_str)
+                && t != "null"
+                && !expected.contains(&describe_type(t))
+            {
+                types.push(t);
+                expected.push(describe_type(t));
+            }
+        }
+        if expected.len() == wrong_type.len() {
+            out.push(violation(
+                path,
+                "invalid-type",
+                format!(
+                    "expected {}, found {}",
+                    expected.join(" or "),
+                    type_name(value)
+                ),
+                Some(type_hint(value, &types)),
+            ));
+            return;
+        }
+    }
+    if best.is_none() {
+        best = wrong_type.into_iter().next();
     }
     let consts: Vec<String> = branches
         .iter()
