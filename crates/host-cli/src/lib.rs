@@ -4,6 +4,7 @@
 pub mod engine;
 #[path = "engine_config.rs"]
 mod engine_config;
+pub mod init;
 pub mod input;
 pub mod output;
 pub mod report;

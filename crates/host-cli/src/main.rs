@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use matrix_render::engine::{Core, Limits};
 use matrix_render::input::{self, Inputs};
-use matrix_render::{SCHEMA, output, report};
+use matrix_render::{SCHEMA, init, output, report};
 use matrix_render_model::api::{Format, RenderResponse};
 
 #[derive(Debug, Parser)]
@@ -29,6 +29,8 @@ enum Command {
     Validate(ValuesArgs),
     /// Print the JSON Schema of a values file.
     Schema,
+    /// Write a starter values.yaml and a .secrets.yaml with fresh random secrets.
+    Init(init::InitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +83,16 @@ fn main() -> ExitCode {
         Command::Schema => write_stdout(SCHEMA),
         Command::Validate(args) => run(&args, None, true),
         Command::Render(args) => run(&args.values, args.output_dir, false),
+        Command::Init(args) => match init::run(&args) {
+            Ok(written) => {
+                eprint(&written.message());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprint(&format!("matrix-render: error: {e:#}\n"));
+                ExitCode::from(1)
+            }
+        },
     }
 }
 
