@@ -51,7 +51,6 @@ pub fn livekit_config(c: &Config) -> String {
     let l = &c.matrixrtc.livekit;
     yaml::document(&json!({
         "port": l.service.port,
-        "bind_addresses": ["0.0.0.0"],
         "rtc": {
             "tcp_port": l.rtc.tcp_port,
             "port_range_start": l.rtc.port_range_start,
@@ -106,10 +105,12 @@ pub fn render(ctx: &mut Ctx<'_>) {
 
     // LiveKit.
     let mut sfu = container("livekit", &rtc.livekit.image);
-    sfu.args = Some(vec![
-        "--config".to_owned(),
-        "/etc/livekit/config.yaml".to_owned(),
-    ]);
+    // `--bind` is LiveKit's documented way to listen beyond 127.0.0.1.
+    sfu.args = Some(
+        ["--config", "/etc/livekit/config.yaml", "--bind", "0.0.0.0"]
+            .map(str::to_owned)
+            .to_vec(),
+    );
     sfu.env = Some(vec![
         secret_env("LIVEKIT_API_KEY", &keys, "LIVEKIT_KEY"),
         secret_env("LIVEKIT_API_SECRET", &keys, "LIVEKIT_SECRET"),

@@ -6,10 +6,12 @@
 )]
 //! the real binary (wasmtime), seed parity, secrets, and error handling.
 
+mod allowlist;
 mod common;
 mod corpus;
 mod errors;
 mod golden;
+mod init;
 mod parity;
 mod schema;
 mod secrets;
