@@ -116,5 +116,8 @@ fn secret_values_only_reach_secret_objects() {
         }
     }
     assert!(checked > 100);
-    assert!(external_only >= 1, "no fixture takes every secret from existing Secrets");
+    assert!(
+        external_only >= 1,
+        "no fixture takes every secret from existing Secrets"
+    );
 }
