@@ -208,10 +208,7 @@ fn repair(root: &mut Value, defaults: &Value, path: &str) -> String {
             break;
         }
     }
-    let default = keys
-        .iter()
-        .try_fold(defaults, |v, k| v.get(*k))
-        .cloned();
+    let default = keys.iter().try_fold(defaults, |v, k| v.get(*k)).cloned();
     let repaired = keys.join(".");
     let mut node = root;
     for (i, key) in keys.iter().enumerate() {

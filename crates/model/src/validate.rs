@@ -943,11 +943,10 @@ fn need_secret(out: &mut Vec<Diagnostic>, path: &str, value: &SecretValue, why: 
     }
     if !value.is_set() {
         out.push(
-            Diagnostic::error("missing-secret", path, format!("{why} needs `{path}`"))
-                .with_hint(
-                    "set it in .secrets.yaml (generate one with `openssl rand -hex 32`), or use \
+            Diagnostic::error("missing-secret", path, format!("{why} needs `{path}`")).with_hint(
+                "set it in .secrets.yaml (generate one with `openssl rand -hex 32`), or use \
                      `existingSecret: {name, key}`",
-                ),
+            ),
         );
     }
 }
