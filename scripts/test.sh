@@ -9,6 +9,8 @@
 #   4. the schema checked by an independent validator (Python jsonschema) against every good
 #      fixture and every bad input, agreeing with matrix-render's own verdicts;
 #   5. every golden output validated by kubernetes-validate --strict for Kubernetes 1.29 and 1.35;
+#   5b. every golden output scanned by checkov (Kubernetes checks): no failure, and every
+#      skip is annotated in the manifest with its reason;
 #   6. the real programs on the rendered configs: Synapse 1.162 boots, serves its well-known
 #      files and registers a user with the rendered secret; coturn accepts a TURN allocation
 #      with the credentials Synapse hands out; nginx serves the rendered pages;
@@ -48,6 +50,11 @@ dist/test-venv/bin/python tests/schema/conformance.py .
 
 step "kubernetes-validate --strict (1.29, 1.35)"
 bash tests/kube-validate.sh dist/test-venv/bin tests/golden
+
+step "checkov: Kubernetes security checks on every golden output"
+bash scripts/checkov-deps.sh
+dist/checkov-venv/bin/python tests/checkov/run.py --checkov dist/checkov-venv/bin/checkov \
+  --summary-json dist/checkov-summary.json tests/golden/*.yaml
 
 step "real programs: Synapse, coturn and nginx run the rendered configs (loopback only)"
 bash scripts/real-deps.sh

@@ -172,15 +172,21 @@ pub struct Image {
     pub repository: String,
     /// Image tag; pin a version.
     pub tag: String,
+    /// Image digest (`sha256:<64 hex>`), pinned in addition to the tag; empty for none.
+    pub digest: String,
     /// Kubernetes image pull policy.
     pub pull_policy: PullPolicy,
 }
 
 impl Image {
-    /// `repository:tag`.
+    /// `repository:tag`, with `@digest` when one is pinned.
     #[must_use]
     pub fn reference(&self) -> String {
-        format!("{}:{}", self.repository, self.tag)
+        if self.digest.is_empty() {
+            format!("{}:{}", self.repository, self.tag)
+        } else {
+            format!("{}:{}@{}", self.repository, self.tag, self.digest)
+        }
     }
 }
 

@@ -848,6 +848,23 @@ fn images_and_quantities(out: &mut Vec<Diagnostic>, c: &Config) {
                 .with_hint("write e.g. `matrixdotorg/synapse` or `ghcr.io/org/name`, lowercase, without a tag"),
             );
         }
+        let hex = image.digest.strip_prefix("sha256:").unwrap_or("");
+        let digest_ok = hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !image.digest.is_empty() && !digest_ok {
+            out.push(
+                Diagnostic::error(
+                    "invalid-image",
+                    format!("{path}.digest"),
+                    "an image digest is `sha256:` and 64 lowercase hex digits",
+                )
+                .with_hint(
+                    "copy it from `docker buildx imagetools inspect <image>` or the registry page",
+                ),
+            );
+        }
         if !is_tag(&image.tag) {
             out.push(
                 Diagnostic::error(

@@ -3,12 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, PodSpec};
+use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, PodSpec, Probe, TCPSocketAction};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::json;
 
 use crate::objects::{
     App, Ctx, DeploymentSpecParts, config_checksum, config_map, config_map_volume, container,
-    container_security, deployment, mount, pod_security, resources, secret_volume,
+    container_port, container_security, deployment, empty_dir, mount, pod_security, resources,
+    secret_volume,
 };
 use crate::secrets::SecretSet;
 
@@ -116,8 +118,24 @@ pub fn render(ctx: &mut Ctx<'_>) {
     turn.volume_mounts = Some(vec![
         mount("config", CONF_DIR, true),
         mount("tls", TLS_DIR, true),
+        mount("tmp", "/tmp", false),
     ]);
-    turn.security_context = Some(container_security(false, &[]));
+    turn.ports = Some(vec![
+        container_port("turn-udp", t.listening_port, "UDP"),
+        container_port("turn-tcp", t.listening_port, "TCP"),
+        container_port("turns", t.tls_listening_port, "TCP"),
+    ]);
+    let listening = Probe {
+        tcp_socket: Some(TCPSocketAction {
+            port: IntOrString::String("turn-tcp".to_owned()),
+            ..TCPSocketAction::default()
+        }),
+        period_seconds: Some(20),
+        ..Probe::default()
+    };
+    turn.readiness_probe = Some(listening.clone());
+    turn.liveness_probe = Some(listening);
+    turn.security_context = Some(container_security(true, &[]));
     turn.resources = Some(resources("50m", "64Mi", "1", "512Mi"));
 
     let dep = deployment(
@@ -127,6 +145,17 @@ pub fn render(ctx: &mut Ctx<'_>) {
             replicas: 1,
             recreate: true,
             checksum,
+            skips: vec![
+                (
+                    "CKV_K8S_19",
+                    "TURN relays media on the node's own ports and addresses; hostNetwork avoids NAT",
+                ),
+                (
+                    "CKV_K8S_35",
+                    "coturn takes static-auth-secret only from its config file or command line; the \
+                     env var feeds the command line so the ConfigMap holds no secret",
+                ),
+            ],
             pod: PodSpec {
                 host_network: Some(true),
                 dns_policy: Some("ClusterFirstWithHostNet".to_owned()),
@@ -135,6 +164,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
                 volumes: Some(vec![
                     config_map_volume("config", CONFIG_MAP),
                     secret_volume("tls", &t.tls_secret_name),
+                    empty_dir("tmp"),
                 ]),
                 ..PodSpec::default()
             },

@@ -3,24 +3,70 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, EnvVar, KeyToPath, PodSpec, Volume, VolumeMount,
-};
+use k8s_openapi::api::core::v1::{ConfigMapVolumeSource, KeyToPath, PodSpec, Volume, VolumeMount};
 use matrix_render_model::Config;
 use serde_json::{Map, Value, json};
 
 use crate::ingress::{IngressOverrides, Route, expose};
 use crate::objects::{
-    App, Ctx, DeploymentSpecParts, config_checksum, config_map, container, container_port,
-    container_security, deployment, http_probe, http_service, pod_security, resources,
+    App, Ctx, DeploymentSpecParts, NGINX_UID, config_checksum, config_map, config_map_volume,
+    container, container_port, container_security, deployment, empty_dir, http_probe, http_service,
+    mount, pod_security, resources,
 };
 use crate::static_pages;
 
 pub const CONFIG_MAP: &str = "element-config";
 /// The port Element's nginx listens on inside the pod; unprivileged, so it runs as non-root.
 const CONTAINER_PORT: u16 = 8080;
-/// The nginx user of the Element image.
-const UID: i64 = 101;
+
+pub const NGINX_CONFIG_MAP: &str = "element-nginx";
+
+/// nginx for the Element bundle in `/app`: non-root, temp paths under /tmp, the security
+/// headers Element's own image sets, and no caching of the files that change on upgrade.
+fn nginx_conf() -> String {
+    format!(
+        "worker_processes 1;
+pid /tmp/nginx.pid;
+error_log /dev/stderr warn;
+
+events {{
+    worker_connections 1024;
+}}
+
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log /dev/stdout;
+    server_tokens off;
+    sendfile on;
+    client_body_temp_path /tmp/client_body;
+    proxy_temp_path /tmp/proxy;
+    fastcgi_temp_path /tmp/fastcgi;
+    uwsgi_temp_path /tmp/uwsgi;
+    scgi_temp_path /tmp/scgi;
+
+    server {{
+        listen {CONTAINER_PORT};
+        root /app;
+        index index.html;
+        absolute_redirect off;
+        add_header X-Frame-Options SAMEORIGIN always;
+        add_header X-Content-Type-Options nosniff always;
+        add_header X-XSS-Protection \"1; mode=block\" always;
+        add_header Content-Security-Policy \"frame-ancestors 'self'\" always;
+
+        location ~ ^/(index\\.html|config.*\\.json|i18n/.*|version)?$ {{
+            add_header Cache-Control \"no-cache\";
+            add_header X-Frame-Options SAMEORIGIN always;
+            add_header X-Content-Type-Options nosniff always;
+            add_header X-XSS-Protection \"1; mode=block\" always;
+            add_header Content-Security-Policy \"frame-ancestors 'self'\" always;
+        }}
+    }}
+}}
+"
+    )
+}
 
 pub fn app() -> App {
     App::new("element", "web-client", "element", ("app", "element"))
@@ -37,50 +83,73 @@ pub fn render(ctx: &mut Ctx<'_>) {
         &app,
         BTreeMap::from([("config.json".to_owned(), config_json)]),
     );
-    let checksum = config_checksum(&[&cm], &[]);
 
+    let nginx_cm = config_map(
+        ctx,
+        NGINX_CONFIG_MAP,
+        &app,
+        BTreeMap::from([("nginx.conf".to_owned(), nginx_conf())]),
+    );
+    let checksum = config_checksum(&[&cm, &nginx_cm], &[]);
+    // Our own nginx config instead of the image's entrypoint (which writes its config into
+    // the image at start): the root filesystem stays read-only and any user works.
     let mut web = container("element", &c.element.image);
-    web.env = Some(vec![EnvVar {
-        name: "ELEMENT_WEB_PORT".to_owned(),
-        value: Some(CONTAINER_PORT.to_string()),
-        ..EnvVar::default()
-    }]);
+    web.command = Some(
+        [
+            "nginx",
+            "-c",
+            "/etc/nginx/custom/nginx.conf",
+            "-g",
+            "daemon off;",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    );
     web.ports = Some(vec![container_port("http", CONTAINER_PORT, "TCP")]);
-    web.volume_mounts = Some(vec![VolumeMount {
-        name: "config".to_owned(),
-        mount_path: "/app/config.json".to_owned(),
-        sub_path: Some("config.json".to_owned()),
-        read_only: Some(true),
-        ..VolumeMount::default()
-    }]);
+    web.volume_mounts = Some(vec![
+        VolumeMount {
+            name: "config".to_owned(),
+            mount_path: "/app/config.json".to_owned(),
+            sub_path: Some("config.json".to_owned()),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        },
+        mount("nginx-conf", "/etc/nginx/custom", true),
+        mount("tmp", "/tmp", false),
+    ]);
     web.readiness_probe = Some(http_probe("/config.json"));
     web.liveness_probe = Some(http_probe("/config.json"));
-    web.security_context = Some(container_security(false, &[]));
+    web.security_context = Some(container_security(true, &[]));
     web.resources = Some(resources("10m", "32Mi", "200m", "128Mi"));
 
     let dep = deployment(
         ctx,
         &app,
         DeploymentSpecParts {
+            skips: Vec::new(),
             replicas: c.element.replicas,
             recreate: false,
             checksum,
             pod: PodSpec {
-                security_context: Some(pod_security(Some(UID))),
+                security_context: Some(pod_security(Some(NGINX_UID))),
                 containers: vec![web],
-                volumes: Some(vec![Volume {
-                    name: "config".to_owned(),
-                    config_map: Some(ConfigMapVolumeSource {
-                        name: CONFIG_MAP.to_owned(),
-                        items: Some(vec![KeyToPath {
-                            key: "config.json".to_owned(),
-                            path: "config.json".to_owned(),
-                            ..KeyToPath::default()
-                        }]),
-                        ..ConfigMapVolumeSource::default()
-                    }),
-                    ..Volume::default()
-                }]),
+                volumes: Some(vec![
+                    Volume {
+                        name: "config".to_owned(),
+                        config_map: Some(ConfigMapVolumeSource {
+                            name: CONFIG_MAP.to_owned(),
+                            items: Some(vec![KeyToPath {
+                                key: "config.json".to_owned(),
+                                path: "config.json".to_owned(),
+                                ..KeyToPath::default()
+                            }]),
+                            ..ConfigMapVolumeSource::default()
+                        }),
+                        ..Volume::default()
+                    },
+                    config_map_volume("nginx-conf", NGINX_CONFIG_MAP),
+                    empty_dir("tmp"),
+                ]),
                 ..PodSpec::default()
             },
         },
@@ -106,6 +175,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         &routes,
     );
     ctx.push(&app, CONFIG_MAP, &cm);
+    ctx.push(&app, NGINX_CONFIG_MAP, &nginx_cm);
     ctx.push(&app, "element", &dep);
     ctx.push(&app, "element", &svc);
 }

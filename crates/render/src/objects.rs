@@ -312,6 +312,9 @@ pub fn http_service(ctx: &Ctx<'_>, app: &App, port: u16) -> Service {
 
 pub struct DeploymentSpecParts {
     pub replicas: i32,
+    /// checkov checks this workload cannot pass, each with the reason (no `=` in it).
+    /// Image pinning is added by [`deployment`] itself.
+    pub skips: Vec<(&'static str, &'static str)>,
     /// `Recreate` for workloads on a ReadWriteOnce volume or the host network.
     pub recreate: bool,
     pub checksum: String,
@@ -324,8 +327,13 @@ pub fn deployment(ctx: &Ctx<'_>, app: &App, parts: DeploymentSpecParts) -> Deplo
     if pod.security_context.is_none() {
         pod.security_context = Some(pod_security(None));
     }
+    let mut meta = ctx.meta(app.name, app);
+    let skips = checkov_skips(&pod, &parts.skips);
+    if !skips.is_empty() {
+        meta.annotations = Some(skips);
+    }
     Deployment {
-        metadata: ctx.meta(app.name, app),
+        metadata: meta,
         spec: Some(DeploymentSpec {
             replicas: Some(parts.replicas),
             revision_history_limit: Some(5),
@@ -352,6 +360,49 @@ pub fn deployment(ctx: &Ctx<'_>, app: &App, parts: DeploymentSpecParts) -> Deplo
         }),
         ..Deployment::default()
     }
+}
+
+/// `checkov.io/skipN` annotations: the workload's own exceptions, then image pinning. Images
+/// pinned by tag only cannot pass the digest checks (and `IfNotPresent` is right for them);
+/// a `latest` tag is the values' choice, already warned about by `latest-tag`.
+fn checkov_skips(pod: &PodSpec, own: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let images: Vec<&str> = pod
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(&pod.containers)
+        .filter_map(|c| c.image.as_deref())
+        .collect();
+    let mut skips: Vec<(&str, &str)> = own.to_vec();
+    if images.iter().any(|i| !i.contains('@')) {
+        skips.push((
+            "CKV_K8S_43",
+            "images are pinned by version tag; set image.digest to pin them by digest",
+        ));
+        skips.push((
+            "CKV_K8S_15",
+            "a pinned version tag does not move, so IfNotPresent is safe; with image.digest checkov passes",
+        ));
+    }
+    if images.iter().any(|i| {
+        !i.contains('@')
+            && (i.ends_with(":latest") || !i.rsplit('/').next().unwrap_or(i).contains(':'))
+    }) {
+        skips.push((
+            "CKV_K8S_14",
+            "the values choose the latest tag (matrix-render validate warns: latest-tag); pin a version",
+        ));
+    }
+    skips
+        .into_iter()
+        .enumerate()
+        .map(|(i, (check, reason))| {
+            (
+                format!("checkov.io/skip{}", i + 1),
+                format!("{check}={reason}"),
+            )
+        })
+        .collect()
 }
 
 /// Pod-level security: a fixed non-root user when the image's is known, seccomp always.

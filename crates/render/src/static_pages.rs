@@ -190,6 +190,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         ctx,
         &app,
         DeploymentSpecParts {
+            skips: Vec::new(),
             replicas: sp.replicas,
             recreate: false,
             checksum,

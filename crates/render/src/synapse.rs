@@ -208,6 +208,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         ctx,
         &app,
         DeploymentSpecParts {
+            skips: synapse_skips(c),
             replicas: c.synapse.replicas,
             recreate: true,
             checksum,
@@ -238,6 +239,21 @@ pub fn render(ctx: &mut Ctx<'_>) {
     ctx.push(&app, PVC, &pvc);
     ctx.push(&app, "synapse", &dep);
     ctx.push(&app, "synapse", &svc);
+}
+
+/// The checkov checks Synapse cannot pass, with the reasons.
+fn synapse_skips(c: &Config) -> Vec<(&'static str, &'static str)> {
+    let mut skips = vec![(
+        "CKV_K8S_40",
+        "UID 991 is the Synapse image's user and owns the data on the existing synapse-data volume",
+    )];
+    if c.synapse.database.kind == DatabaseKind::Postgresql {
+        skips.push((
+            "CKV_K8S_35",
+            "Synapse has no file option for the database password; libpq reads PGPASSWORD",
+        ));
+    }
+    skips
 }
 
 /// What `/.well-known/matrix/client` announces beyond the homeserver: the MatrixRTC focus.

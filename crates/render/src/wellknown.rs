@@ -139,6 +139,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         ctx,
         &app,
         DeploymentSpecParts {
+            skips: Vec::new(),
             replicas: 1,
             recreate: false,
             checksum,

@@ -13,6 +13,11 @@ const EXTRAS: &[(&str, &str, &str)] = &[
         "our nginx config for the static pages (non-root, port 8080)",
     ),
     (
+        "ConfigMap",
+        "element-nginx",
+        "our nginx config for Element (any non-root user, read-only root filesystem)",
+    ),
+    (
         "NetworkPolicy",
         "default-deny",
         "deny all traffic that no other policy allows",
