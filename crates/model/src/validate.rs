@@ -1168,4 +1168,25 @@ mod tests {
         );
         assert!(is_mxc("mxc://example.org/abc") && !is_mxc("https://example.org/abc"));
     }
+
+    #[test]
+    fn secret_values_cover_exactly_the_secret_paths() {
+        let loaded = crate::load(crate::LoadInput {
+            values: &[crate::load::NamedText {
+                name: "v.yaml".to_owned(),
+                text: "global: {domain: matrix.example.org, elementDomain: element.example.org}\n\
+                       coturn: {realm: turn.example.org, turn_url: turn.example.org, turn_shared_secret: t}\n\
+                       synapse: {registration_shared_secret: r, registration: {captchaEnabled: false, requiresToken: true}}\n"
+                    .to_owned(),
+            }],
+            set: &[],
+            set_string: &[],
+        });
+        let config = loaded.config.expect("a config that needs only its secrets");
+        let mut paths: Vec<&str> = secret_values(&config).iter().map(|(p, _)| *p).collect();
+        let mut expected = crate::config::SECRET_PATHS.to_vec();
+        paths.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(paths, expected);
+    }
 }
