@@ -13,5 +13,6 @@ mod errors;
 mod golden;
 mod init;
 mod parity;
+mod policies;
 mod schema;
 mod secrets;
