@@ -9,6 +9,8 @@
 #   4. the schema checked by an independent validator (Python jsonschema) against every good
 #      fixture and every bad input, agreeing with matrix-render's own verdicts;
 #   5. every golden output validated by kubernetes-validate --strict for Kubernetes 1.29 and 1.35;
+#   5a. every custom resource (HTTPRoute, Certificate, Middleware) validated against its CRD's
+#      schema, unknown fields being errors;
 #   5b. every golden output scanned by checkov (Kubernetes checks): no failure, and every
 #      skip is annotated in the manifest with its reason;
 #   6. the real programs on the rendered configs: Synapse 1.162 boots, serves its well-known
@@ -51,6 +53,10 @@ dist/test-venv/bin/python tests/schema/conformance.py .
 step "kubernetes-validate --strict (1.29, 1.35)"
 bash tests/kube-validate.sh dist/test-venv/bin tests/golden
 
+step "CRD schemas: custom resources validated strictly against their CRDs"
+bash scripts/crd-deps.sh
+dist/test-venv/bin/python tests/crd/validate.py --node-modules dist/crd-node/node_modules tests/golden/*.yaml
+
 step "checkov: Kubernetes security checks on every golden output"
 bash scripts/checkov-deps.sh
 dist/checkov-venv/bin/python tests/checkov/run.py --checkov dist/checkov-venv/bin/checkov \
@@ -60,7 +66,7 @@ step "real programs: Synapse, coturn and nginx run the rendered configs (loopbac
 bash scripts/real-deps.sh
 cargo build --locked -p matrix-render
 dist/real-venv/bin/python tests/real/run.py --cli target/debug/matrix-render \
-  --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom
+  --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom,delegation
 
 step "fuzzing the core (bounded: ${MR_FUZZ_SECONDS:-20} s per target)"
 bash scripts/fuzz.sh "${MR_FUZZ_SECONDS:-20}"

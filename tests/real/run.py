@@ -5,13 +5,21 @@ Usage (from the repository root, after `bash scripts/real-deps.sh`):
 
     dist/real-venv/bin/python tests/real/run.py \\
         --cli target/debug/matrix-render \\
-        --fixtures seed-rtc,example,registration-off,static-off
+        --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom,delegation
 
 For each fixture the CLI is run in tests/fixtures/<name>/ with the arguments
 in its render.args plus `--format json`, and the Kubernetes List it prints is
 turned into the files the pods would see: every volume of a Deployment
-(ConfigMap, Secret, emptyDir, PVC) is written under a temporary directory at
-<tmp>/<pod>/<mountPath>, exactly as the kubelet would mount it. Then:
+(ConfigMap, Secret, projected Secrets/ConfigMaps with their `items`
+key -> path, emptyDir, PVC) is written under a temporary directory at
+<tmp>/<pod>/<mountPath>, exactly as the kubelet would mount it. The fixture's
+values (the -f files and --set/--set-string of render.args, merged) give the
+expectations that come from the input (global.domain, global.serverName,
+synapse.wellKnown.delegatedServer, matrixrtc.enabled) and tell which Secrets
+are existingSecret references. Such a Secret exists only in a cluster: a pod
+that needs it (and Synapse on PostgreSQL) is NOT RUNNABLE here, which is a
+FAIL with that message, never a silent skip (e.g. the fixture
+external-secrets). Then:
 
   a. Synapse runs on the rendered homeserver.yaml (unchanged, first -c) plus one
      override file (second -c) that only moves the listener to 127.0.0.1 and
@@ -20,7 +28,13 @@ turned into the files the pods would see: every volume of a Deployment
      of the coturn Deployment, with loopback-only overrides; turnutils_uclient
      allocates relays with the TURN REST credentials that Synapse handed out.
   c. nginx runs on a copy of the rendered nginx.conf with only paths and the
-     listen address substituted, and every rendered page and asset is fetched.
+     listen address substituted, and every rendered page and asset is fetched
+     (the Deployment with app.kubernetes.io/component: static-pages).
+  d. with delegation (a `matrix-wellknown` ConfigMap: global.serverName is not
+     global.domain), the matrix-wellknown Deployment's nginx runs the same way
+     on its rendered nginx.conf: /.well-known/matrix/server and /client are
+     checked against the values and against what Synapse itself served, and an
+     Ingress/HTTPRoute must route them on the server-name host.
 
 Everything listens on and talks to 127.0.0.1 only, every process and request is
 bounded in time, and every process started here is stopped before the next
@@ -51,9 +65,9 @@ Every override, in one place (each is also commented where it is made):
     --allow-loopback-peers --allowed-peer-ip=127.0.0.1 (the rendered
       denied-peer-ip=127.0.0.0-127.255.255.255 stays in the file)
     --pidfile, --userdb    in the temporary directory; --log-file=stdout
-  nginx (a copy of nginx.conf, by text substitution):
-    every volume mountPath (pages, static-assets, /etc/nginx/custom, /tmp) ->
-      the same directory in the temporary pod tree
+  nginx, static pages and well-known (a copy of nginx.conf, by text substitution):
+    every volume mountPath (pages, static-assets, /etc/nginx/custom,
+      /etc/nginx/well-known, /tmp) -> the same directory in the temporary pod tree
     `listen 8080` -> `listen 127.0.0.1:<free port>`
     /etc/nginx/mime.types stays (Debian's nginx-common has it)
     and `-e <error log>` on the command line.
@@ -333,12 +347,136 @@ def load_yaml(path: str, python: str):
 
 
 # --------------------------------------------------------------------------
+# The fixture's values: its -f files and --set/--set-string options, merged in
+# order as matrix-render does (later wins, mappings merged key by key). Used
+# only for expectations that come from the input (global.domain,
+# global.serverName, synapse.wellKnown.delegatedServer, matrixrtc.enabled) and
+# to recognise existingSecret references; the render itself is the CLI's.
+
+
+def _merge(dst: dict, src: dict) -> dict:
+    for k, v in src.items():
+        if isinstance(v, dict) and isinstance(dst.get(k), dict):
+            _merge(dst[k], v)
+        else:
+            dst[k] = copy.deepcopy(v)
+    return dst
+
+
+def _split_unescaped(text: str, sep: str) -> list[str]:
+    parts, cur, depth, i = [], "", 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            cur += text[i:i + 2]
+            i += 2
+            continue
+        depth += ch == "{"
+        depth -= ch == "}"
+        if ch == sep and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+        i += 1
+    parts.append(cur)
+    return parts
+
+
+def _typed(val: str, as_string: bool):
+    """Helm's --set typing (strvals): true/false, null, integers; else a string."""
+    if as_string:
+        return val
+    if val.startswith("{") and val.endswith("}"):
+        return [_typed(v, False) for v in _split_unescaped(val[1:-1], ",") if v != ""]
+    if val.lower() in ("true", "false"):
+        return val.lower() == "true"
+    if val == "null":
+        return None
+    if re.fullmatch(r"-?(0|[1-9]\d*)", val):
+        return int(val)
+    return val
+
+
+def _set_path(values: dict, expr: str, as_string: bool) -> None:
+    for assignment in _split_unescaped(expr, ","):
+        path, eq, val = assignment.partition("=")
+        if not eq:
+            raise ValueError(f"--set {assignment!r}: no '='")
+        keys = [k.replace("\\.", ".") for k in re.split(r"(?<!\\)\.", path)]
+        node = values
+        for n, key in enumerate(keys):
+            m = re.fullmatch(r"(.*)\[(\d+)\]", key)
+            last = n == len(keys) - 1
+            value = _typed(val.replace("\\,", ","), as_string)
+            if m:
+                lst = node.setdefault(m.group(1), [])
+                idx = int(m.group(2))
+                while len(lst) <= idx:
+                    lst.append(None)
+                if last:
+                    lst[idx] = value
+                else:
+                    if not isinstance(lst[idx], dict):
+                        lst[idx] = {}
+                    node = lst[idx]
+            elif last:
+                node[key] = value
+            else:
+                if not isinstance(node.get(key), dict):
+                    node[key] = {}
+                node = node[key]
+
+
+def fixture_values(fdir: str, argv: list[str], python: str) -> dict:
+    """The merged values of render.args (raises ValueError on what it cannot read)."""
+    values: dict = {}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        opt, eq, inline = a.partition("=") if a.startswith("--") else (a, "", "")
+        if opt in ("-f", "--values", "--set", "--set-string", "--static-dir", "--format", "--output-dir"):
+            if eq:
+                val = inline
+            elif i + 1 < len(argv):
+                val = argv[i + 1]
+                i += 1
+            else:
+                raise ValueError(f"{opt} without a value")
+            if opt in ("-f", "--values"):
+                if val == "-":
+                    raise ValueError("-f - (stdin) cannot be read back by this test")
+                doc = load_yaml(os.path.join(fdir, val), python)
+                if doc is not None and not isinstance(doc, dict):
+                    raise ValueError(f"{val}: not a mapping")
+                _merge(values, doc or {})
+            elif opt in ("--set", "--set-string"):
+                _set_path(values, val, opt == "--set-string")
+        i += 1
+    return values
+
+
+def vget(values: dict, path: str, default=None):
+    node = values
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return default
+        node = node[key]
+    return default if node is None else node
+
+
+# --------------------------------------------------------------------------
 # The rendered List
 
 
 class Rendered:
-    def __init__(self, items: list[dict]):
+    def __init__(self, items: list[dict], values: dict | None = None):
         self.items = items
+        # The fixture's values (its -f files and --set options merged), for the
+        # expectations that come from the input (server name, delegated server)
+        # and to tell an existingSecret reference from a missing object.
+        self.values = values if isinstance(values, dict) else {}
+        self.existing_secrets = existing_secret_refs(self.values)
 
     def get(self, kind: str, name: str) -> dict | None:
         for it in self.items:
@@ -349,13 +487,28 @@ class Rendered:
     def of_kind(self, kind: str) -> list[dict]:
         return [it for it in self.items if it.get("kind") == kind]
 
-    def deployment_running(self, pred) -> tuple[dict, dict] | tuple[None, None]:
-        """The first Deployment with a container for which pred(command+args)."""
+    def deployment_running(self, pred, exclude: tuple[str, ...] = ()) -> tuple[dict, dict] | tuple[None, None]:
+        """The first Deployment (not named in `exclude`) with a container for
+        which pred(command+args)."""
         for dep in self.of_kind("Deployment"):
+            if dep["metadata"]["name"] in exclude:
+                continue
             for c in dep["spec"]["template"]["spec"].get("containers", []):
                 if pred(list(c.get("command", [])) + list(c.get("args", []))):
                     return dep, c
         return None, None
+
+    def deployments_mounting_configmap(self, name: str) -> list[dict]:
+        """Deployments with a volume (plain or projected) of ConfigMap `name`."""
+        out = []
+        for dep in self.of_kind("Deployment"):
+            for v in dep["spec"]["template"]["spec"].get("volumes", []):
+                names = [(v.get("configMap") or {}).get("name")]
+                names += [(s.get("configMap") or {}).get("name") for s in (v.get("projected") or {}).get("sources", [])]
+                if name in names:
+                    out.append(dep)
+                    break
+        return out
 
     def secret_value(self, key: str) -> tuple[str | None, bytes | None]:
         """(Secret name, decoded value) of the only rendered Secret with `key`."""
@@ -369,41 +522,113 @@ class Rendered:
             return None, None
         return found[0]
 
+    def object_data(self, kind: str, name: str) -> dict[str, bytes] | None:
+        """The decoded keys of a rendered ConfigMap/Secret; None if not rendered."""
+        obj = self.get(kind, name)
+        if obj is None:
+            return None
+        if kind == "ConfigMap":
+            data = {k: v.encode() for k, v in (obj.get("data") or {}).items()}
+            data.update({k: base64.b64decode(v) for k, v in (obj.get("binaryData") or {}).items()})
+        else:
+            data = {k: base64.b64decode(v) for k, v in (obj.get("data") or {}).items()}
+            data.update({k: v.encode() for k, v in (obj.get("stringData") or {}).items()})
+        return data
 
-def secret_or_configmap_files(rendered: Rendered, vol: dict) -> tuple[dict[str, bytes], int] | None:
-    """Files of a configMap/secret volume as the kubelet lays them out, and the
-    file mode. None when the object is not in the render."""
-    if "configMap" in vol:
-        src = vol["configMap"]
-        obj = rendered.get("ConfigMap", src["name"])
-        if obj is None:
-            return None
-        data = {k: v.encode() for k, v in (obj.get("data") or {}).items()}
-        data.update({k: base64.b64decode(v) for k, v in (obj.get("binaryData") or {}).items()})
+    def missing_reason(self, kind: str, name: str) -> tuple[str, str]:
+        """Why a referenced ConfigMap/Secret is not in the render:
+        ("cert-manager" | "external" | "missing", explanation)."""
+        if kind == "Secret":
+            if name in {c["spec"].get("secretName") for c in self.of_kind("Certificate")}:
+                return "cert-manager", f"Secret {name} is made by cert-manager (Certificate), not rendered"
+            if name in self.existing_secrets:
+                return "external", (f"Secret {name} is an existingSecret reference of the values, not "
+                                    "rendered: cannot be resolved here")
+        return "missing", f"{kind} {name} is not in the render"
+
+
+def existing_secret_refs(values) -> dict[str, list[str]]:
+    """{Secret name: [values paths]} of every `existingSecret: {name: ...}` in the values."""
+    refs: dict[str, list[str]] = {}
+
+    def walk(node, path: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                sub = f"{path}.{k}" if path else str(k)
+                if k == "existingSecret" and isinstance(v, dict) and v.get("name"):
+                    key = f" key {v['key']}" if v.get("key") else ""
+                    refs.setdefault(str(v["name"]), []).append(f"{sub}.name{key}")
+                else:
+                    walk(v, sub)
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{path}[{i}]")
+
+    walk(values, "")
+    return refs
+
+
+def volume_files(rendered: Rendered, vol: dict) -> tuple[dict[str, tuple[bytes, int]], list[tuple[str, str, str]]]:
+    """Files of a configMap, secret or projected volume as the kubelet lays them
+    out: ({relative path: (content, mode)}, unresolved), where unresolved lists
+    (reason kind, message, its items) for each source that cannot be materialized:
+    "cert-manager" / "external" / "missing" for an object that is not rendered
+    (see Rendered.missing_reason), "key" for an `items` key the object lacks.
+    An `optional: true` source that is missing is left out, as the kubelet does."""
+    files: dict[str, tuple[bytes, int]] = {}
+    unresolved: list[tuple[str, str]] = []
+    if "projected" in vol:
+        default_mode = vol["projected"].get("defaultMode", 0o644)
+        sources = vol["projected"].get("sources") or []
     else:
-        src = vol["secret"]
-        obj = rendered.get("Secret", src["secretName"])
-        if obj is None:
-            return None
-        data = {k: base64.b64decode(v) for k, v in (obj.get("data") or {}).items()}
-        data.update({k: v.encode() for k, v in (obj.get("stringData") or {}).items()})
-    mode = src.get("defaultMode", 0o644)
-    if src.get("items"):
-        data = {i["path"]: data[i["key"]] for i in src["items"] if i["key"] in data}
-    return data, mode
+        src = vol.get("configMap") or vol.get("secret") or {}
+        default_mode = src.get("defaultMode", 0o644)
+        sources = [{"configMap" if "configMap" in vol else "secret": src}]
+    for source in sources:
+        if "configMap" in source:
+            kind, src = "ConfigMap", source["configMap"]
+            name = src.get("name")
+        elif "secret" in source:
+            kind, src = "Secret", source["secret"]
+            name = src.get("secretName") or src.get("name")  # secretName in a volume, name in a projection
+        else:
+            unresolved.append(("unsupported", f"projected source {sorted(source)} is not supported by this test", ""))
+            continue
+        data = rendered.object_data(kind, name)
+        if data is None:
+            if not src.get("optional", False):
+                why, msg = rendered.missing_reason(kind, name)
+                items = ", ".join(f"{i['key']} -> {i['path']}" for i in src.get("items") or [])
+                unresolved.append((why, msg, items))
+            continue
+        if src.get("items"):
+            for item in src["items"]:
+                if item["key"] in data:
+                    files[item["path"]] = (data[item["key"]], item.get("mode", default_mode))
+                elif not src.get("optional", False):
+                    unresolved.append(("key", f"{kind} {name} has no key {item['key']!r}",
+                                       f"{item['key']} -> {item['path']}"))
+        else:
+            for k, v in data.items():
+                files[k] = (v, default_mode)
+    return files, unresolved
 
 
 class Pod:
-    """The files a Deployment's pod sees, laid out under `root`."""
+    """The files a Deployment's pod sees, laid out under `root`.
+
+    problems: volumes that cannot be laid out because the render is wrong
+    (a missing object, a missing key, an unknown volume kind); external: the
+    ones that cannot be laid out because they come from Secrets that exist only
+    in the cluster (existingSecret references): the pod is not runnable here."""
 
     def __init__(self, rendered: Rendered, dep: dict, root: str, fixture: str, res: Results):
         self.root = root
         self.mounts: dict[str, str] = {}  # mountPath -> volume name
-        self.volumes: dict[str, dict] = {}
         spec = dep["spec"]["template"]["spec"]
-        self.volumes = {v["name"]: v for v in spec.get("volumes", [])}
-        certs = {c["spec"].get("secretName") for c in rendered.of_kind("Certificate")}
-        problems = []
+        self.volumes: dict[str, dict] = {v["name"]: v for v in spec.get("volumes", [])}
+        problems: list[str] = []
+        external: list[str] = []
         for c in spec.get("initContainers", []) + spec.get("containers", []):
             for m in c.get("volumeMounts", []):
                 mp = m["mountPath"]
@@ -415,28 +640,31 @@ class Pod:
                 if vol is None:
                     problems.append(f"volumeMount {mp} names no volume {m['name']!r}")
                     continue
-                if "configMap" in vol or "secret" in vol:
-                    got = secret_or_configmap_files(rendered, vol)
-                    if got is None:
-                        ref = vol.get("configMap", {}).get("name") or vol.get("secret", {}).get("secretName")
-                        optional = (vol.get("configMap") or vol.get("secret")).get("optional", False)
-                        if "secret" in vol and ref in certs:
-                            res.info(fixture, f"{mp}: Secret {ref} is made by cert-manager (Certificate), "
-                                              "not rendered: left empty")
-                        elif not optional:
-                            problems.append(f"{mp}: {('ConfigMap' if 'configMap' in vol else 'Secret')} "
-                                            f"{ref} is not in the render")
-                        os.makedirs(host, exist_ok=True)
-                        continue
-                    files, mode = got
+                if "configMap" in vol or "secret" in vol or "projected" in vol:
+                    files, unresolved = volume_files(rendered, vol)
+                    grouped: dict[tuple[str, str], list[str]] = {}  # one line per object
+                    for why, msg, items in unresolved:
+                        grouped.setdefault((why, msg), []).extend([items] if items else [])
+                    for (why, msg), items in grouped.items():
+                        line = f"{mp}: {msg}" + (f" (items {', '.join(items)})" if items else "")
+                        if why == "cert-manager":
+                            res.info(fixture, f"{line}: left empty")
+                        elif why == "external":
+                            external.append(line)
+                        else:
+                            problems.append(line)
                     if m.get("subPath"):
                         os.makedirs(os.path.dirname(host), exist_ok=True)
-                        with open(host, "wb") as f:
-                            f.write(files[m["subPath"]])
-                        os.chmod(host, mode)
+                        if m["subPath"] in files:
+                            content, mode = files[m["subPath"]]
+                            with open(host, "wb") as f:
+                                f.write(content)
+                            os.chmod(host, mode)
+                        elif not unresolved:
+                            problems.append(f"{mp}: subPath {m['subPath']!r} is not a file of volume {m['name']!r}")
                         continue
                     os.makedirs(host, exist_ok=True)
-                    for name, content in files.items():
+                    for name, (content, mode) in files.items():
                         path = os.path.join(host, name)
                         os.makedirs(os.path.dirname(path), exist_ok=True)
                         with open(path, "wb") as f:
@@ -447,6 +675,7 @@ class Pod:
                 else:
                     problems.append(f"{mp}: volume kind {sorted(vol)} not supported by this test")
         self.problems = problems
+        self.external = external
 
     def host(self, pod_path: str) -> str:
         return os.path.join(self.root, pod_path.lstrip("/"))
@@ -459,27 +688,28 @@ class Pod:
         return None
 
 
-def expand_k8s_vars(args: list[str], container: dict, rendered: Rendered) -> list[str]:
+def expand_k8s_vars(args: list[str], container: dict, rendered: Rendered) -> tuple[list[str], dict[str, str]]:
     """Expand $(VAR) in command/args like the kubelet does, from the
-    container's env (value, secretKeyRef, configMapKeyRef)."""
+    container's env (value, secretKeyRef, configMapKeyRef). Also returns why
+    each env var that could not be set is unset."""
     env: dict[str, str] = {}
+    unset: dict[str, str] = {}
     for e in container.get("env", []):
         if "value" in e:
             env[e["name"]] = e["value"]
             continue
         vf = e.get("valueFrom", {})
-        if "secretKeyRef" in vf:
-            ref = vf["secretKeyRef"]
-            s = rendered.get("Secret", ref["name"])
-            if s is not None and ref["key"] in (s.get("data") or {}):
-                env[e["name"]] = base64.b64decode(s["data"][ref["key"]]).decode()
-            elif s is not None and ref["key"] in (s.get("stringData") or {}):
-                env[e["name"]] = s["stringData"][ref["key"]]
-        elif "configMapKeyRef" in vf:
-            ref = vf["configMapKeyRef"]
-            cm = rendered.get("ConfigMap", ref["name"])
-            if cm is not None and ref["key"] in (cm.get("data") or {}):
-                env[e["name"]] = cm["data"][ref["key"]]
+        for ref_kind, kind in (("secretKeyRef", "Secret"), ("configMapKeyRef", "ConfigMap")):
+            if ref_kind not in vf:
+                continue
+            ref = vf[ref_kind]
+            data = rendered.object_data(kind, ref["name"])
+            if data is not None and ref["key"] in data:
+                env[e["name"]] = data[ref["key"]].decode("utf-8", "replace")
+            elif data is None:
+                unset[e["name"]] = rendered.missing_reason(kind, ref["name"])[1]
+            else:
+                unset[e["name"]] = f"{kind} {ref['name']} has no key {ref['key']!r}"
 
     def sub(m: re.Match) -> str:
         if m.group(1):  # $$(VAR) is the escape for a literal $(VAR)
@@ -487,7 +717,7 @@ def expand_k8s_vars(args: list[str], container: dict, rendered: Rendered) -> lis
         return env.get(m.group(2), m.group(0))
 
     pat = re.compile(r"\$\$\(([A-Za-z_][A-Za-z0-9_]*)\)|\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
-    return [pat.sub(sub, a) for a in args]
+    return [pat.sub(sub, a) for a in args], unset
 
 
 def arg_after(args: list[str], *flags: str) -> str | None:
@@ -528,6 +758,11 @@ class SynapseRun:
         self.started_at = 0.0
         self.turn_creds: dict | None = None
         self.log_path = os.path.join(work, "synapse.log")
+        # What Synapse itself served at /.well-known/matrix/{client,server}
+        # (parsed JSON), for the comparison with the delegation files.
+        self.well_known_client: dict | None = None
+        self.well_known_server = None
+        self.key_port: int | None = None
 
     def _expire(self, proc: subprocess.Popen) -> None:
         if proc.poll() is None:
@@ -566,7 +801,11 @@ class SynapseRun:
         cmd = list(container.get("command", [])) + list(container.get("args", []))
         conf_pod = arg_after(cmd, "-c", "--config-path")
         pod = Pod(self.r, dep, os.path.join(self.work, "synapse-pod"), fx, res)
-        if not res.check(fx, "synapse: pod volumes are all rendered", not pod.problems, "; ".join(pod.problems)):
+        # Every volume (ConfigMap, Secret, projected Secrets with items
+        # key -> path, emptyDir, PVC) laid out as the kubelet would; the
+        # existingSecret references are reported below (not runnable here).
+        if not res.check(fx, "synapse: pod volumes are all rendered (existingSecret references aside)",
+                         not pod.problems, "; ".join(pod.problems)):
             return
         conf_host = pod.remap(conf_pod) if conf_pod else None
         if not res.check(fx, "synapse: --config-path is a file in a mounted volume",
@@ -575,12 +814,23 @@ class SynapseRun:
         hs = load_yaml(conf_host, self.ctx.python)
         if not res.check(fx, "synapse: rendered homeserver.yaml is a mapping", isinstance(hs, dict)):
             return
+        # Not runnable here: Secrets that only exist in the cluster, or a
+        # database server. A FAIL, never a silent skip.
+        blockers = list(pod.external)
+        db = hs.get("database") or {}
+        if db.get("name") not in ("sqlite3", None):
+            blockers.append(f"database {db.get('name')} needs a database server (only sqlite3 runs here)")
+        if not res.check(fx, "synapse: runnable here (every Secret it mounts is rendered, sqlite3 database)",
+                         not blockers, ("NOT RUNNABLE by this test: " + "; ".join(blockers)) if blockers else ""):
+            return
+        self.check_server_name(hs, pod)
 
         # ---- the override file (second -c): listener + data/pid/log/secret paths
         override: dict = {}
         port = free_port()
         listeners = copy.deepcopy(hs.get("listeners") or [])
         client_port = None
+        self.key_port = None  # a listener with the `federation` or `keys` resource
         for lst in listeners:
             # ONLY the address and the port change; type, tls, x_forwarded and
             # resources stay as rendered.
@@ -590,6 +840,9 @@ class SynapseRun:
                 lst["port"] = client_port = port
             else:
                 lst["port"] = free_port()
+            if self.key_port is None and lst.get("type") == "http" and not lst.get("tls") and (
+                    "federation" in names or "keys" in names):
+                self.key_port = lst["port"]
         if not res.check(fx, "synapse: rendered listeners include an http client listener",
                          client_port is not None, json.dumps(hs.get("listeners"))):
             return
@@ -606,10 +859,16 @@ class SynapseRun:
                     res.info(fx, f"synapse: {key}: {val} is not in a mounted volume; left unchanged")
                 else:
                     override[key] = host
-        db = hs.get("database") or {}
-        if db.get("name") not in ("sqlite3", None):
-            res.info(fx, f"synapse: database {db.get('name')} needs a server: Synapse not run")
-            return
+        # The files Synapse reads at start (log_config, the secret files of
+        # *_secret_path / *_key_path / *_password_path, from the projected
+        # secrets volume): present in the pod tree. signing_key_path is made
+        # by --generate-keys below.
+        read = {k: v for k, v in hs.items() if isinstance(v, str) and v.startswith("/") and k != "signing_key_path"
+                and (k == "log_config" or re.search(r"(secret|key|password)_path$", k))}
+        absent = [f"{k}: {v}" for k, v in sorted(read.items())
+                  if not (override.get(k) and os.path.isfile(override[k]))]
+        res.check(fx, "synapse: the files homeserver.yaml reads (log_config, secret *_path) are in its volumes",
+                  not absent, ", ".join(sorted(read)) if not absent else "missing: " + "; ".join(absent))
         db = copy.deepcopy(db) if db else {"name": "sqlite3", "args": {}}
         dbpath = (db.get("args") or {}).get("database")
         if dbpath:
@@ -658,13 +917,66 @@ class SynapseRun:
             return
 
         self.check_well_known(url, hs)
+        self.check_signing_key(hs, key_path)
         self.check_register_and_turn(url, hs)
+
+    # ---- the server name (global.serverName, else global.domain)
+    def check_server_name(self, hs: dict, pod: Pod) -> None:
+        fx, res = self.ctx.fixture, self.ctx.res
+        values = self.r.values
+        want = vget(values, "global.serverName") or vget(values, "global.domain")
+        got = hs.get("server_name")
+        res.check(fx, "synapse: server_name = global.serverName (else global.domain) of the values",
+                  bool(want) and got == want, f"server_name {got!r}, values {want!r}")
+        domain = vget(values, "global.domain")
+        res.check(fx, "synapse: public_baseurl = https://<global.domain>/",
+                  hs.get("public_baseurl") == f"https://{domain}/",
+                  f"public_baseurl {hs.get('public_baseurl')!r}, global.domain {domain!r}")
+        skp = hs.get("signing_key_path")
+        ok = isinstance(skp, str) and os.path.basename(skp) == f"{got}.signing.key" and pod.remap(skp) is not None
+        res.check(fx, "synapse: signing_key_path is <server_name>.signing.key in a mounted volume", ok,
+                  f"signing_key_path {skp!r}, server_name {got!r}")
+
+    # ---- the signing key Synapse made (--generate-keys) is the one it serves
+    def check_signing_key(self, hs: dict, key_host: str) -> None:
+        fx, res = self.ctx.fixture, self.ctx.res
+        server_name = str(hs.get("server_name"))
+        if self.key_port is None:
+            res.info(fx, "synapse: no plain http listener with the federation/keys resource: "
+                         "/_matrix/key/v2/server not checked")
+            return
+        # signing key file: "ed25519 <version> <base64 seed>"; the public key
+        # from it with Synapse's own library (signedjson, in --python).
+        code = ("import sys, json\n"
+                "from signedjson.key import read_signing_keys, get_verify_key, encode_verify_key_base64\n"
+                "keys = read_signing_keys(open(sys.argv[1]))\n"
+                "print(json.dumps({f'{k.alg}:{k.version}': encode_verify_key_base64(get_verify_key(k)) "
+                "for k in keys}))\n")
+        rc, out = run_cmd([self.ctx.python, "-c", code, key_host], 60, self.work, child_env())
+        file_keys = as_json(out.strip().splitlines()[-1].encode()) if rc == 0 and out.strip() else None
+        ok = isinstance(file_keys, dict) and bool(file_keys)
+        if not res.check(fx, f"synapse: the signing key file {os.path.basename(key_host)} holds ed25519 keys", ok,
+                         ", ".join(sorted(file_keys)) if ok else f"exit {rc}\n{tail(out)}"):
+            return
+        status, _, raw = http("GET", f"http://{LOOPBACK}:{self.key_port}/_matrix/key/v2/server")
+        body = as_json(raw) or {}
+        served = {k: (v or {}).get("key") for k, v in (body.get("verify_keys") or {}).items()}
+        sigs = sorted(((body.get("signatures") or {}).get(server_name) or {}))
+        ok = (status == 200 and body.get("server_name") == server_name and served == file_keys
+              and sigs == sorted(file_keys))
+        res.check(fx, "synapse: /_matrix/key/v2/server is for server_name, with the key of the signing key file "
+                      "(verify_keys and signature)", ok,
+                  f"server_name {body.get('server_name')}, keys {sorted(served)}" if ok else
+                  f"status {status}, server_name {body.get('server_name')!r} (want {server_name!r}), "
+                  f"verify_keys {served}, file {file_keys}, signed by {sigs}")
 
     # ---- /.well-known
     def check_well_known(self, url: str, hs: dict) -> None:
         fx, res = self.ctx.fixture, self.ctx.res
         status, _, raw = http("GET", url + "/.well-known/matrix/client")
         body = as_json(raw)
+        if status == 200 and isinstance(body, dict):
+            self.well_known_client = body
         base_url = hs.get("public_baseurl")
         ok = status == 200 and isinstance(body, dict) and body.get("m.homeserver", {}).get("base_url") == base_url
         res.check(fx, "synapse: /.well-known/matrix/client answers with m.homeserver.base_url = public_baseurl",
@@ -699,6 +1011,7 @@ class SynapseRun:
         if hs.get("serve_server_wellknown", False):
             want_host = server_name if re.search(r":\d+$", server_name) else f"{server_name}:443"
             got = as_json(raw)
+            self.well_known_server = got
             res.check(fx, "synapse: /.well-known/matrix/server = {\"m.server\": \"<server_name>:443\"} "
                           "(serve_server_wellknown: true)",
                       status == 200 and got == {"m.server": want_host}, f"status {status}, body {raw[:200]!r}")
@@ -731,6 +1044,13 @@ class SynapseRun:
         if not res.check(fx, "synapse: alice logs in with her password (/_matrix/client/v3/login)",
                          status == 200 and bool(token), f"status {status}, body {raw[:300]!r}"):
             return
+        want_name = vget(self.r.values, "global.serverName") or vget(self.r.values, "global.domain")
+        want_id = f"@alice:{want_name}"
+        status, _, raw = http("GET", url + "/_matrix/client/v3/account/whoami", token=token)
+        who = (as_json(raw) or {}).get("user_id")
+        res.check(fx, "synapse: the registered user is @alice:<global.serverName, else global.domain> "
+                      "(login and /account/whoami)", body.get("user_id") == want_id and who == want_id,
+                  f"login user_id {body.get('user_id')!r}, whoami {who!r} (status {status}), want {want_id!r}")
 
         coturn_dep, _ = self.r.deployment_running(lambda a: bool(a) and os.path.basename(a[0]) == "turnserver")
         status, _, raw = http("GET", url + "/_matrix/client/v3/voip/turnServer", token=token)
@@ -808,12 +1128,22 @@ def coturn_checks(ctx: "Ctx", rendered: Rendered, work: str, hs: dict | None, cr
         res.info(fx, "coturn: no coturn Deployment: not run")
         return
     pod = Pod(rendered, dep, os.path.join(work, "coturn-pod"), fx, res)
-    if not res.check(fx, "coturn: pod volumes are all rendered", not pod.problems, "; ".join(pod.problems)):
+    if not res.check(fx, "coturn: pod volumes are all rendered (existingSecret references aside)",
+                     not pod.problems, "; ".join(pod.problems)):
         return
-    cmd = expand_k8s_vars(list(container.get("command", [])) + list(container.get("args", [])), container, rendered)
+    cmd, unset = expand_k8s_vars(list(container.get("command", [])) + list(container.get("args", [])),
+                                 container, rendered)
+    used = {m_ for a in cmd for m_ in re.findall(r"(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_]*)\)", a)}
+    external = [f"env {v}: {why}" for v, why in sorted(unset.items())
+                if v in used and "existingSecret reference" in why]
+    external += pod.external
+    if not res.check(fx, "coturn: runnable here (every Secret its command and volumes use is rendered)",
+                     not external, ("NOT RUNNABLE by this test: " + "; ".join(external)) if external else ""):
+        return
     unexpanded = [a for a in cmd if re.search(r"\$\([A-Za-z_]", a)]
     if not res.check(fx, "coturn: every $(VAR) of the container command is set from its env",
-                     not unexpanded, " ".join(unexpanded)):
+                     not unexpanded, " ".join(unexpanded) + "".join(
+                         f"; {v}: {why}" for v, why in sorted(unset.items()) if v in used)):
         return
     conf_pod = arg_after(cmd, "-c")
     conf_host = pod.remap(conf_pod) if conf_pod else None
@@ -942,56 +1272,123 @@ def _is_ip(v: str) -> bool:
 
 
 # --------------------------------------------------------------------------
-# c. nginx
+# c. nginx: the static pages (element-static) and the delegation files
+#    (matrix-wellknown). Both run the Deployment's own command line on a copy of
+#    the rendered nginx.conf with only the mount paths and the listen address
+#    substituted (nginx_setup).
+
+WELLKNOWN = "matrix-wellknown"  # ConfigMap (and Deployment) of the delegation files
 
 
-def nginx_checks(ctx: "Ctx", rendered: Rendered, work: str) -> None:
+def routes_to(rendered: Rendered, dep: dict) -> list[dict]:
+    """Every Ingress path and HTTPRoute match whose backend is a Service that
+    selects the Deployment's pods: {kind, name, hosts, type, path, service,
+    port, container_port} where container_port is the Deployment's
+    containerPort the Service port's targetPort resolves to (None if it does
+    not resolve)."""
+    labels = dep["spec"]["template"]["metadata"].get("labels", {})
+    cports = {}
+    for c in dep["spec"]["template"]["spec"].get("containers", []):
+        for p in c.get("ports", []):
+            cports[p.get("containerPort")] = p.get("containerPort")
+            if p.get("name"):
+                cports[p["name"]] = p.get("containerPort")
+    services = {
+        s["metadata"]["name"]: s
+        for s in rendered.of_kind("Service")
+        if s["spec"].get("selector") and all(labels.get(k) == v for k, v in s["spec"]["selector"].items())
+    }
+
+    def target(svc_name: str, port) -> int | None:
+        for sp in services[svc_name]["spec"].get("ports", []):
+            if port in (sp.get("port"), sp.get("name")):
+                return cports.get(sp.get("targetPort", sp.get("port")))
+        return None
+
+    out = []
+    for ing in rendered.of_kind("Ingress"):
+        for rule in ing["spec"].get("rules", []):
+            for p in (rule.get("http") or {}).get("paths", []):
+                svc = p.get("backend", {}).get("service", {})
+                if svc.get("name") in services:
+                    port = svc.get("port", {}).get("number", svc.get("port", {}).get("name"))
+                    out.append({"kind": "Ingress", "name": ing["metadata"]["name"],
+                                "hosts": [rule["host"]] if rule.get("host") else [],
+                                "type": p.get("pathType", "ImplementationSpecific"), "path": p.get("path", "/"),
+                                "service": svc["name"], "port": port, "container_port": target(svc["name"], port)})
+    for rt in rendered.of_kind("HTTPRoute"):
+        for rule in rt["spec"].get("rules", []):
+            backends = [b for b in rule.get("backendRefs", [])
+                        if b.get("kind", "Service") == "Service" and b.get("name") in services]
+            for b in backends:
+                for match in rule.get("matches") or [{}]:
+                    path = match.get("path") or {}
+                    out.append({"kind": "HTTPRoute", "name": rt["metadata"]["name"],
+                                "hosts": list(rt["spec"].get("hostnames") or []),
+                                "type": path.get("type", "PathPrefix"), "path": path.get("value", "/"),
+                                "service": b["name"], "port": b.get("port"),
+                                "container_port": target(b["name"], b.get("port"))})
+    return out
+
+
+def route_matches(rt: dict, host: str | None, path: str) -> bool:
+    """Whether a request for host/path is selected by the route (Ingress and
+    Gateway API path semantics; Prefix is element-wise; ImplementationSpecific
+    is taken as a prefix, as ingress-nginx does)."""
+    if host is not None and rt["hosts"] and host not in rt["hosts"]:
+        return False
+    if rt["type"] == "Exact":
+        return path == rt["path"]
+    if rt["type"] == "RegularExpression":
+        return re.fullmatch(rt["path"], path) is not None
+    prefix = rt["path"].rstrip("/")
+    return prefix == "" or path == prefix or path.startswith(prefix + "/")
+
+
+def route_desc(rt: dict) -> str:
+    return (f"{rt['kind']} {rt['name']}: {','.join(rt['hosts']) or '*'} {rt['type']} {rt['path']} -> "
+            f"Service {rt['service']}:{rt['port']}")
+
+
+class NginxSetup:
+    """An nginx Deployment's pod laid out under work/, the copy of its
+    nginx.conf and its command line, after `nginx -t` accepted the copy."""
+
+    def __init__(self, pod: Pod, container: dict, cmd: list[str], conf_pod: str, text: str, port: int,
+                 full: list[str], work: str):
+        self.pod, self.container, self.cmd, self.conf_pod, self.text = pod, container, cmd, conf_pod, text
+        self.port, self.full, self.work = port, full, work
+        self.errlog = os.path.join(work, "nginx-error.log")
+        self.log_path = os.path.join(work, "nginx.log")
+        self.base = f"http://{LOOPBACK}:{port}"
+        self.proc: subprocess.Popen | None = None
+        self.t0 = 0.0
+
+
+def nginx_setup(ctx: "Ctx", rendered: Rendered, dep: dict, container: dict, work: str, label: str) -> NginxSetup | None:
     fx, res = ctx.fixture, ctx.res
-    dep, container = rendered.deployment_running(lambda a: bool(a) and os.path.basename(a[0]) == "nginx")
-    if dep is None:
-        res.info(fx, "nginx: no static-pages Deployment (nginx): not run")
-        return
     root = os.path.join(work, "nginx-pod")
     pod = Pod(rendered, dep, root, fx, res)
-    if not res.check(fx, "nginx: pod volumes are all rendered", not pod.problems, "; ".join(pod.problems)):
-        return
+    blockers = pod.problems + pod.external
+    if not res.check(fx, f"{label}: pod volumes are all rendered", not blockers, "; ".join(blockers)):
+        return None
     cmd = list(container.get("command", [])) + list(container.get("args", []))
     conf_pod = arg_after(cmd, "-c")
     conf_host = pod.remap(conf_pod) if conf_pod else None
-    if not res.check(fx, "nginx: -c names a file in a mounted volume", bool(conf_host and os.path.isfile(conf_host)),
+    if not res.check(fx, f"{label}: -c names a file in a mounted volume", bool(conf_host and os.path.isfile(conf_host)),
                      str(conf_pod)):
-        return
+        return None
     text = read_text(conf_host)
-
-    # Which location serves which volume (from the ORIGINAL conf).
-    served: list[tuple[str, str, dict]] = []  # (location prefix, mountPath, location body)
-    for m in re.finditer(r"location\s+(?:\^~\s+)?(/[^\s{]*)\s*\{([^}]*)\}", text):
-        loc, body = m.group(1), m.group(2)
-        am = re.search(r"\b(alias|root)\s+([^;]+);", body)
-        if not am:
-            continue
-        kind, target = am.group(1), am.group(2).strip().rstrip("/")
-        for mp in sorted(pod.mounts, key=len, reverse=True):
-            m_ = mp.rstrip("/")
-            if kind == "alias" and target == m_:
-                # alias <mount>/: <loc><name> is <mount>/<name>
-                served.append((loc, mp, {"kind": kind, "url": loc.rstrip("/"), "body": body}))
-                break
-            if kind == "root" and (m_ == target or m_.startswith(target + "/")):
-                # root <dir>: <uri> is <dir><uri>, so <mount>/<name> is <mount - dir>/<name>
-                url = m_[len(target):]
-                if (url + "/").startswith(loc.rstrip("/") + "/") or loc == "/":
-                    served.append((loc, mp, {"kind": kind, "url": url, "body": body}))
-                    break
 
     # ---- the copy: text substitutions, each documented
     port = free_port()
     subs = []
     new = text
     # 1. every volume mountPath (/usr/share/nginx/html/pages, .../static-assets,
-    #    /etc/nginx/custom, /tmp, ...) -> the same directory in the temp pod tree.
-    #    One pass over the text (longest mountPath first), so that a replaced
-    #    path (itself under /tmp) is never replaced again.
+    #    /etc/nginx/custom, /etc/nginx/well-known, /tmp, ...) -> the same
+    #    directory in the temp pod tree. One pass over the text (longest
+    #    mountPath first), so that a replaced path (itself under /tmp) is never
+    #    replaced again.
     mps = sorted((mp.rstrip("/") or "/" for mp in pod.mounts), key=len, reverse=True)
     counts: dict[str, int] = {}
 
@@ -1014,18 +1411,18 @@ def nginx_checks(ctx: "Ctx", rendered: Rendered, work: str) -> None:
     new = re.sub(r"(^|\n[ \t]*|[;{][ \t]*)listen\s+([^;]+);", listen_sub, new)
     subs.append(f"listen {listen_ports} -> listen {LOOPBACK}:{port}")
     # 3. /etc/nginx/mime.types stays: the Debian package has it (as the image does).
-    res.info(fx, "nginx conf substitutions: " + "; ".join(subs))
-    if not res.check(fx, "nginx: the conf has exactly one listen directive", len(listen_ports) == 1,
+    res.info(fx, f"{label} conf substitutions: " + "; ".join(subs))
+    if not res.check(fx, f"{label}: the conf has exactly one listen directive", len(listen_ports) == 1,
                      f"listen ports {listen_ports}"):
-        return
+        return None
     cports = [p.get("containerPort") for p in container.get("ports", [])]
-    res.check(fx, "nginx: listens on the Deployment's containerPort", listen_ports[0] in cports,
+    res.check(fx, f"{label}: listens on the Deployment's containerPort", listen_ports[0] in cports,
               f"listen {listen_ports[0]}, containerPorts {cports}")
     conf_copy = os.path.join(work, "nginx.conf")
     with open(conf_copy, "w", encoding="utf-8") as f:
         f.write(new)
     # nginx (root here) runs its workers as `nobody`: let them read the tree.
-    for d, dirs, files in os.walk(work):
+    for d, _dirs, files in os.walk(work):
         os.chmod(d, 0o755)
         for fn in files:
             os.chmod(os.path.join(d, fn), os.stat(os.path.join(d, fn)).st_mode | 0o444)
@@ -1038,7 +1435,6 @@ def nginx_checks(ctx: "Ctx", rendered: Rendered, work: str) -> None:
             break
         d = os.path.dirname(d)
 
-    errlog = os.path.join(work, "nginx-error.log")
     args = []
     i = 1
     while i < len(cmd):  # the Deployment's args, with -c pointing at the copy
@@ -1048,64 +1444,149 @@ def nginx_checks(ctx: "Ctx", rendered: Rendered, work: str) -> None:
             continue
         args.append(cmd[i])
         i += 1
+    setup = NginxSetup(pod, container, cmd, conf_pod, text, port, [], work)
+    # and `-e <error log>` (the log before the conf's error_log is read)
+    setup.full = ["nginx"] + args + ["-e", setup.errlog]
     t0 = time.monotonic()
-    rc, out = run_cmd(["nginx", "-t"] + args + ["-e", errlog], 30, work, child_env())
-    if not res.check(fx, "nginx: nginx -t accepts the config", rc == 0,
+    rc, out = run_cmd(["nginx", "-t"] + args + ["-e", setup.errlog], 30, work, child_env())
+    if not res.check(fx, f"{label}: nginx -t accepts the config", rc == 0,
                      f"{time.monotonic() - t0:.1f} s" if rc == 0 else f"exit {rc}\n{tail(out)}"):
-        return
-    log_path = os.path.join(work, "nginx.log")
-    full = ["nginx"] + args + ["-e", errlog]
-    res.info(fx, "nginx: " + " ".join(shlex.quote(a) for a in full))
-    proc = start_process(full, log_path, work, child_env())
-    t0 = time.monotonic()
-    try:
-        up = wait_tcp(port, proc, NGINX_START_TIMEOUT)
-        if not res.check(fx, "nginx: starts and listens on 127.0.0.1", up,
-                         f"{time.monotonic() - t0:.1f} s" if up else
-                         f"exit {proc.poll()}\n{tail(read_text(log_path) + read_text(errlog))}"):
-            return
-        base = f"http://{LOOPBACK}:{port}"
-        # probes of the Deployment (readiness/liveness: /healthz) and /healthz itself
-        probe_paths = {"/healthz"}
-        for p in ("readinessProbe", "livenessProbe", "startupProbe"):
-            hg = (container.get(p) or {}).get("httpGet")
-            if hg and hg.get("path"):
-                probe_paths.add(hg["path"])
-        for p in sorted(probe_paths):
-            status, _, raw = http("GET", base + p)
-            res.check(fx, f"nginx: GET {p} is 200", status == 200, f"status {status}, body {raw[:100]!r}")
+        return None
+    return setup
 
-        ingress_paths = ingress_paths_to(rendered, dep)
+
+def nginx_start(ctx: "Ctx", setup: NginxSetup, label: str) -> bool:
+    fx, res = ctx.fixture, ctx.res
+    res.info(fx, f"{label}: " + " ".join(shlex.quote(a) for a in setup.full))
+    setup.proc = start_process(setup.full, setup.log_path, setup.work, child_env())
+    setup.t0 = time.monotonic()
+    up = wait_tcp(setup.port, setup.proc, NGINX_START_TIMEOUT)
+    return res.check(fx, f"{label}: starts and listens on 127.0.0.1", up,
+                     f"{time.monotonic() - setup.t0:.1f} s" if up else
+                     f"exit {setup.proc.poll()}\n{tail(read_text(setup.log_path) + read_text(setup.errlog))}")
+
+
+def nginx_probes(ctx: "Ctx", setup: NginxSetup, label: str) -> None:
+    """/healthz and every httpGet probe path of the container answer 200."""
+    probe_paths = {"/healthz"}
+    for p in ("readinessProbe", "livenessProbe", "startupProbe"):
+        hg = (setup.container.get(p) or {}).get("httpGet")
+        if hg and hg.get("path"):
+            probe_paths.add(hg["path"])
+    for p in sorted(probe_paths):
+        status, _, raw = http("GET", setup.base + p)
+        ctx.res.check(ctx.fixture, f"{label}: GET {p} is 200", status == 200, f"status {status}, body {raw[:100]!r}")
+
+
+def nginx_stop(ctx: "Ctx", setup: NginxSetup, label: str) -> None:
+    """Stop nginx (if it was started) and look at its logs."""
+    fx, res = ctx.fixture, ctx.res
+    if setup.proc is None:
+        return
+    stop_process(setup.proc)
+    res.info(fx, f"{label} stopped (exit {setup.proc.returncode}), was up {time.monotonic() - setup.t0:.1f} s")
+    setup.proc = None
+    log = read_text(setup.errlog) + read_text(setup.log_path)
+    fatal = [ln for ln in log.splitlines() if re.search(r"\[(emerg|alert|crit)\]", ln)]
+    res.check(fx, f"{label}: no [emerg]/[alert]/[crit] in its logs", not fatal, "\n".join(fatal[:10]))
+    for ln in dict.fromkeys(ln for ln in log.splitlines() if re.search(r"\[(warn|error)\]", ln)):
+        res.info(fx, f"{label} log: {ln[:300]}")
+
+
+STATIC_PAGES_COMPONENT = "static-pages"  # app.kubernetes.io/component of the static-pages pods
+
+
+def nginx_checks(ctx: "Ctx", rendered: Rendered, work: str) -> None:
+    """The static pages: the nginx Deployment whose pods are the
+    `app.kubernetes.io/component: static-pages` (Element's own nginx serves
+    the files of its image, and the well-known one is checked in d.)."""
+    fx, res = ctx.fixture, ctx.res
+    is_nginx = lambda a: bool(a) and os.path.basename(a[0]) == "nginx"  # noqa: E731
+    others = tuple(
+        d["metadata"]["name"] for d in rendered.of_kind("Deployment")
+        if d["spec"]["template"]["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+        != STATIC_PAGES_COMPONENT)
+    dep, container = rendered.deployment_running(is_nginx, exclude=others)
+    wk = {d["metadata"]["name"] for d in rendered.deployments_mounting_configmap(WELLKNOWN)}
+    for name in others:
+        if name not in wk and rendered.deployment_running(is_nginx, exclude=tuple(n for n in others if n != name)
+                                                          + ((dep["metadata"]["name"],) if dep else ()))[0]:
+            res.info(fx, f"nginx: Deployment {name} also runs nginx (not the static pages, not the well-known "
+                         "files): not run here")
+    if dep is None:
+        res.info(fx, f"nginx: no static-pages Deployment (component {STATIC_PAGES_COMPONENT}, nginx): not run")
+        return
+    setup = nginx_setup(ctx, rendered, dep, container, work, "nginx")
+    if setup is None:
+        return
+    pod, text, conf_pod = setup.pod, setup.text, setup.conf_pod
+
+    # Which location serves which volume (from the ORIGINAL conf).
+    served: list[tuple[str, str, dict]] = []  # (location prefix, mountPath, location body)
+    for m in re.finditer(r"location\s+(?:\^~\s+)?(/[^\s{]*)\s*\{([^}]*)\}", text):
+        loc, body = m.group(1), m.group(2)
+        am = re.search(r"\b(alias|root)\s+([^;]+);", body)
+        if not am:
+            continue
+        kind, target = am.group(1), am.group(2).strip().rstrip("/")
+        for mp in sorted(pod.mounts, key=len, reverse=True):
+            m_ = mp.rstrip("/")
+            if kind == "alias" and target == m_:
+                # alias <mount>/: <loc><name> is <mount>/<name>
+                served.append((loc, mp, {"kind": kind, "url": loc.rstrip("/"), "body": body}))
+                break
+            if kind == "root" and (m_ == target or m_.startswith(target + "/")):
+                # root <dir>: <uri> is <dir><uri>, so <mount>/<name> is <mount - dir>/<name>
+                url = m_[len(target):]
+                if (url + "/").startswith(loc.rstrip("/") + "/") or loc == "/":
+                    served.append((loc, mp, {"kind": kind, "url": url, "body": body}))
+                    break
+
+    try:
+        if not nginx_start(ctx, setup, "nginx"):
+            return
+        base = setup.base
+        nginx_probes(ctx, setup, "nginx")
+
+        # Ingress paths / HTTPRoute matches whose backend is the static-pages Service.
+        routes = routes_to(rendered, dep)
+        cports = [p.get("containerPort") for p in container.get("ports", [])]
+        for rt in routes:
+            res.check(fx, f"nginx: route {route_desc(rt)} reaches the nginx containerPort",
+                      rt["container_port"] in cports, f"targetPort resolves to {rt['container_port']}, "
+                                                      f"containerPorts {cports}")
         # Every ConfigMap/Secret volume but the one holding nginx.conf is
         # content, and some location must serve it.
         conf_mount = next(mp for mp in sorted(pod.mounts, key=len, reverse=True)
                           if conf_pod.startswith(mp.rstrip("/") + "/"))
         for mp, vname in sorted(pod.mounts.items()):
             vol = pod.volumes.get(vname, {})
-            if mp == conf_mount or not ("configMap" in vol or "secret" in vol):
+            if mp == conf_mount or not ("configMap" in vol or "secret" in vol or "projected" in vol):
                 continue
-            cm = (vol.get("configMap") or {}).get("name") or (vol.get("secret") or {}).get("secretName")
+            cm = (vol.get("configMap") or {}).get("name") or (vol.get("secret") or {}).get("secretName") or vname
             locs = [loc for loc, m, _ in served if m == mp]
             res.check(fx, f"nginx: a location of nginx.conf serves {cm} (mounted at {mp})", bool(locs),
                       f"location(s) {locs}" if locs else
                       "no location has an alias/root into it; locations with alias/root: " +
                       ", ".join(f"{m_.group(1)} -> {m_.group(2).strip()}" for m_ in re.finditer(
                           r"location\s+(?:\^~\s+)?(/[^\s{]*)\s*\{[^}]*\b(?:alias|root)\s+([^;]+);", text)))
-        for p_ in sorted(ingress_paths):
+        for p_ in sorted({rt["path"] for rt in routes}):
             if p_.rstrip("/") == "":
                 continue  # "/" is Element's own path, not the static pages'
             hit = any(loc.rstrip("/") == p_.rstrip("/") or loc.startswith(p_.rstrip("/") + "/")
                       for loc, _, _ in served)
-            res.check(fx, f"nginx: Ingress path {p_} (to the static-pages Service) is served from a volume", hit,
+            res.check(fx, f"nginx: route path {p_} (to the static-pages Service) is served from a volume", hit,
                       f"locations with a volume: {[loc for loc, _, _ in served]}")
         for loc, mp, info in served:
             vol = pod.volumes[pod.mounts[mp]]
-            cm = (vol.get("configMap") or {}).get("name") or (vol.get("secret") or {}).get("secretName")
-            files = (secret_or_configmap_files(rendered, vol) or ({}, 0))[0]
+            cm = (vol.get("configMap") or {}).get("name") or (vol.get("secret") or {}).get("secretName") \
+                or pod.mounts[mp]
+            files = {k: v for k, (v, _mode) in volume_files(rendered, vol)[0].items()}
             prefix = info["url"]
-            routed = any(prefix == p.rstrip("/") or prefix.startswith(p.rstrip("/") + "/") for p in ingress_paths)
-            res.check(fx, f"nginx: an Ingress routes {prefix} to the static-pages Service", routed,
-                      f"Ingress paths to it: {sorted(ingress_paths)}")
+            routed = [rt for rt in routes if route_matches(rt, None, f"{prefix}/")]
+            res.check(fx, f"nginx: an Ingress/HTTPRoute routes {prefix}/ to the static-pages Service", bool(routed),
+                      "; ".join(route_desc(rt) for rt in routed) if routed else
+                      "routes to it: " + ("; ".join(route_desc(rt) for rt in routes) or "none"))
             if not res.check(fx, f"nginx: ConfigMap {cm} (served at {prefix}/) has files", bool(files)):
                 continue
             for name, want in sorted(files.items()):
@@ -1135,32 +1616,160 @@ def nginx_checks(ctx: "Ctx", rendered: Rendered, work: str) -> None:
         rnd = secrets.token_hex(6)
         status, _, _ = http("GET", f"{base}/no-such-path-{rnd}")
         res.check(fx, f"nginx: GET /no-such-path-{rnd} is 404", status == 404, f"status {status}")
-        res.check(fx, "nginx: still running after the requests", proc.poll() is None, f"exit {proc.poll()}")
+        res.check(fx, "nginx: still running after the requests", setup.proc.poll() is None,
+                  f"exit {setup.proc.poll()}")
     finally:
-        stop_process(proc)
-        res.info(fx, f"nginx stopped (exit {proc.returncode}), was up {time.monotonic() - t0:.1f} s")
-    log = read_text(errlog) + read_text(log_path)
-    fatal = [ln for ln in log.splitlines() if re.search(r"\[(emerg|alert|crit)\]", ln)]
-    res.check(fx, "nginx: no [emerg]/[alert]/[crit] in its logs", not fatal, "\n".join(fatal[:10]))
-    for ln in dict.fromkeys(ln for ln in log.splitlines() if re.search(r"\[(warn|error)\]", ln)):
-        res.info(fx, f"nginx log: {ln[:300]}")
+        nginx_stop(ctx, setup, "nginx")
 
 
-def ingress_paths_to(rendered: Rendered, dep: dict) -> set[str]:
-    """Ingress paths whose backend Service selects the Deployment's pods."""
-    labels = dep["spec"]["template"]["metadata"].get("labels", {})
-    services = {
-        s["metadata"]["name"]
-        for s in rendered.of_kind("Service")
-        if s["spec"].get("selector") and all(labels.get(k) == v for k, v in s["spec"]["selector"].items())
-    }
-    paths = set()
-    for ing in rendered.of_kind("Ingress"):
-        for rule in ing["spec"].get("rules", []):
-            for p in (rule.get("http") or {}).get("paths", []):
-                if p.get("backend", {}).get("service", {}).get("name") in services:
-                    paths.add(p.get("path", "/"))
-    return paths
+# --------------------------------------------------------------------------
+# d. the delegation files (global.serverName): the matrix-wellknown nginx
+
+
+def wellknown_checks(ctx: "Ctx", rendered: Rendered, work: str, syn: "SynapseRun", hs: dict | None) -> None:
+    fx, res = ctx.fixture, ctx.res
+    label = "well-known nginx"
+    values = rendered.values
+    domain = vget(values, "global.domain")
+    server_name = vget(values, "global.serverName") or domain
+    delegates = server_name != domain
+    cm = rendered.get("ConfigMap", WELLKNOWN)
+    if cm is None:
+        res.check(fx, f"well-known: no {WELLKNOWN} ConfigMap, as there is no delegation "
+                      "(global.serverName empty or = global.domain)", not delegates,
+                  f"global.serverName {server_name!r}, global.domain {domain!r}")
+        return
+    res.check(fx, f"well-known: {WELLKNOWN} is rendered for a delegation (global.serverName != global.domain)",
+              delegates, f"global.serverName {server_name!r}, global.domain {domain!r}")
+
+    # ---- expectations, from the values (and Synapse's own answers)
+    delegated = vget(values, "synapse.wellKnown.delegatedServer") or f"{domain}:443"
+    want_server = {"m.server": delegated}
+    want_base_url = f"https://{domain}/"
+    rtc_on = vget(values, "matrixrtc.enabled", False) is True
+    foci_key = "org.matrix.msc4143.rtc_foci"
+
+    deps = rendered.deployments_mounting_configmap(WELLKNOWN)
+    if not res.check(fx, f"well-known: exactly one Deployment mounts ConfigMap {WELLKNOWN}", len(deps) == 1,
+                     f"{[d['metadata']['name'] for d in deps]}"):
+        return
+    dep = deps[0]
+    vnames = {v["name"] for v in dep["spec"]["template"]["spec"].get("volumes", [])
+              if (v.get("configMap") or {}).get("name") == WELLKNOWN}
+    container = next((c for c in dep["spec"]["template"]["spec"].get("containers", [])
+                      if any(m["name"] in vnames for m in c.get("volumeMounts", []))), None)
+    cmd = list((container or {}).get("command", [])) + list((container or {}).get("args", []))
+    if not res.check(fx, f"well-known: Deployment {dep['metadata']['name']} runs nginx with the {WELLKNOWN} files",
+                     bool(cmd) and os.path.basename(cmd[0]) == "nginx", " ".join(cmd)):
+        return
+
+    # ---- routing: https://<server name>/.well-known/matrix/{client,server}
+    #      reach this Deployment's nginx (Ingress or HTTPRoute -> Service -> containerPort)
+    routes = routes_to(rendered, dep)
+    cports = [p.get("containerPort") for p in container.get("ports", [])]
+    for doc in ("client", "server"):
+        path = f"/.well-known/matrix/{doc}"
+        hit = [rt for rt in routes if route_matches(rt, server_name, path) and rt["container_port"] in cports]
+        res.check(fx, f"well-known: an Ingress/HTTPRoute routes https://{server_name}{path} to the {WELLKNOWN} "
+                      "nginx containerPort", bool(hit),
+                  "; ".join(route_desc(rt) for rt in hit) if hit else
+                  "routes to it: " + ("; ".join(f"{route_desc(rt)} (containerPort {rt['container_port']})"
+                                                for rt in routes) or "none"))
+    other = [rt for rt in routes if set(rt["hosts"]) != {server_name}]
+    res.check(fx, f"well-known: the routes to {WELLKNOWN} are for host {server_name} only", bool(routes) and not other,
+              "; ".join(route_desc(rt) for rt in other or routes))
+    if hs is not None:
+        # The delegation target and the client base_url lead to Synapse's host.
+        syn_routes = []
+        sdep, _ = rendered.deployment_running(lambda a: "synapse.app.homeserver" in a)
+        if sdep is not None:
+            syn_routes = [rt for rt in routes_to(rendered, sdep)
+                          if route_matches(rt, domain, "/_matrix/client/versions")]
+        res.check(fx, f"well-known: Synapse's host {domain} (m.homeserver.base_url) is routed to Synapse",
+                  bool(syn_routes), "; ".join(route_desc(rt) for rt in syn_routes) or "no route")
+
+    setup = nginx_setup(ctx, rendered, dep, container, work, label)
+    if setup is None:
+        return
+    files = {k: v for k, (v, _m) in volume_files(rendered, setup.pod.volumes[next(iter(vnames))])[0].items()}
+    try:
+        if not nginx_start(ctx, setup, label):
+            return
+        nginx_probes(ctx, setup, label)
+        base = setup.base
+
+        def get_json(path: str):
+            status, headers, raw = http("GET", base + path)
+            headers = headers or {}
+            ctype = headers.get("Content-Type", "") if status else ""
+            acao = headers.get("Access-Control-Allow-Origin") if status else None
+            return status, ctype, acao, raw, as_json(raw)
+
+        # /.well-known/matrix/server
+        status, ctype, acao, raw, body = get_json("/.well-known/matrix/server")
+        res.check(fx, f"{label}: GET /.well-known/matrix/server is 200 with Content-Type application/json "
+                      "and Access-Control-Allow-Origin: *",
+                  status == 200 and ctype.split(";")[0].strip() == "application/json" and acao == "*",
+                  f"status {status}, Content-Type {ctype!r}, Access-Control-Allow-Origin {acao!r}")
+        res.check(fx, f"{label}: /.well-known/matrix/server = {json.dumps(want_server)} "
+                      "(synapse.wellKnown.delegatedServer, else <global.domain>:443)",
+                  status == 200 and body == want_server, f"served {raw[:200]!r}")
+        if "server.json" in files:
+            res.check(fx, f"{label}: /.well-known/matrix/server is byte-identical to {WELLKNOWN}/server.json",
+                      raw == files["server.json"], f"{len(raw)} bytes vs {len(files['server.json'])}")
+        if syn.well_known_server is not None and syn.well_known_server != body:
+            res.info(fx, f"note: Synapse itself (serve_server_wellknown) answers {json.dumps(syn.well_known_server)} "
+                         f"at https://{domain}/.well-known/matrix/server, the delegation answers "
+                         f"{json.dumps(body)} at https://{server_name}/.well-known/matrix/server "
+                         "(federation only asks the server-name host)")
+
+        # /.well-known/matrix/client
+        status, ctype, acao, raw, body = get_json("/.well-known/matrix/client")
+        res.check(fx, f"{label}: GET /.well-known/matrix/client is 200 with Content-Type application/json "
+                      "and Access-Control-Allow-Origin: *",
+                  status == 200 and ctype.split(";")[0].strip() == "application/json" and acao == "*"
+                  and isinstance(body, dict),
+                  f"status {status}, Content-Type {ctype!r}, Access-Control-Allow-Origin {acao!r}, body {raw[:200]!r}")
+        body = body if isinstance(body, dict) else {}
+        got_base = (body.get("m.homeserver") or {}).get("base_url")
+        res.check(fx, f"{label}: /.well-known/matrix/client m.homeserver.base_url = https://<global.domain>/",
+                  got_base == want_base_url, f"served {got_base!r}, want {want_base_url!r}")
+        if hs is not None:
+            res.check(fx, f"{label}: m.homeserver.base_url = Synapse's public_baseurl",
+                      got_base == hs.get("public_baseurl"), f"public_baseurl {hs.get('public_baseurl')!r}")
+        if "client.json" in files:
+            res.check(fx, f"{label}: /.well-known/matrix/client is byte-identical to {WELLKNOWN}/client.json",
+                      raw == files["client.json"], f"{len(raw)} bytes vs {len(files['client.json'])}")
+        foci = body.get(foci_key)
+        syn_client = syn.well_known_client
+        if rtc_on:
+            if syn_client is not None:
+                ref, src_ = syn_client.get(foci_key), "Synapse's own /.well-known/matrix/client"
+            else:
+                ref = ((hs or {}).get("extra_well_known_client_content") or {}).get(foci_key)
+                src_ = "the rendered extra_well_known_client_content (Synapse did not answer)"
+            res.check(fx, f"{label}: {foci_key} = what {src_} has (MatrixRTC on)",
+                      bool(foci) and foci == ref, f"served {json.dumps(foci)}, reference {json.dumps(ref)}")
+        else:
+            res.check(fx, f"{label}: /.well-known/matrix/client has no {foci_key} (MatrixRTC off)", foci is None,
+                      f"served {json.dumps(foci)}")
+        if syn_client is not None:
+            res.check(fx, f"{label}: /.well-known/matrix/client is the same document as Synapse's own",
+                      body == syn_client, f"delegation {json.dumps(body)}, Synapse {json.dumps(syn_client)}")
+        else:
+            res.info(fx, f"{label}: Synapse gave no /.well-known/matrix/client to compare with")
+
+        # anything else: 404 (still with the CORS header: `add_header ... always`)
+        rnd = secrets.token_hex(6)
+        for path in ("/", f"/no-such-path-{rnd}", "/.well-known/matrix/support", "/.well-known/matrix/",
+                     "/.well-known/matrix/client/x", "/.well-known/matrix/serverx", "/_matrix/client/versions",
+                     "/.well-known/matrix/client.json", "/server.json", "/nginx.conf"):
+            status, _, _, _, _ = get_json(path)
+            res.check(fx, f"{label}: GET {path} is 404", status == 404, f"status {status}")
+        res.check(fx, f"{label}: still running after the requests", setup.proc.poll() is None,
+                  f"exit {setup.proc.poll()}")
+    finally:
+        nginx_stop(ctx, setup, label)
 
 
 # --------------------------------------------------------------------------
@@ -1176,9 +1785,13 @@ class Ctx:
         self.synapse_timeout = synapse_timeout
 
 
-def render(cli: str, fixture_dir: str) -> tuple[int | None, str, str]:
+def render_args(fixture_dir: str) -> list[str]:
     with open(os.path.join(fixture_dir, "render.args"), encoding="utf-8") as f:
-        args = shlex.split(f.read())
+        return shlex.split(f.read())
+
+
+def render(cli: str, fixture_dir: str) -> tuple[int | None, str, str]:
+    args = render_args(fixture_dir)
     try:
         r = subprocess.run([cli, "render", *args, "--format", "json"], cwd=fixture_dir,
                            capture_output=True, timeout=RENDER_TIMEOUT, stdin=subprocess.DEVNULL)
@@ -1203,7 +1816,15 @@ def run_fixture(fx: str, args, res: Results, tmp_root: str, timings: dict) -> No
                      and data.get("kind") == "List" and isinstance(data.get("items"), list),
                      f"{time.monotonic() - t0:.1f} s" if rc == 0 else f"exit {rc}\n{tail(err)}"):
         return
-    rendered = Rendered(data["items"])
+    try:
+        values = fixture_values(fdir, render_args(fdir), args.python)
+        verr = ""
+    except Exception as e:  # noqa: BLE001
+        values, verr = None, f"{type(e).__name__}: {e}"
+    if not res.check(fx, "the fixture's values (render.args -f/--set) are readable, with global.domain",
+                     isinstance(values, dict) and bool(vget(values, "global.domain")), verr):
+        return
+    rendered = Rendered(data["items"], values)
     work = tempfile.mkdtemp(prefix=f"{fx}-", dir=tmp_root)
     ctx = Ctx(fx, res, args.python, args.register_cmd, args.synapse_timeout)
 
@@ -1254,6 +1875,17 @@ def run_fixture(fx: str, args, res: Results, tmp_root: str, timings: dict) -> No
         res.check(fx, "nginx: checks ran to the end", False, traceback.format_exc())
     timings.setdefault("nginx", 0.0)
     timings["nginx"] += time.monotonic() - t3
+
+    # d. the delegation files (after Synapse: compared with what it served)
+    t4 = time.monotonic()
+    wwork = os.path.join(work, "well-known")
+    os.makedirs(wwork)
+    try:
+        wellknown_checks(ctx, rendered, wwork, syn, hs if isinstance(hs, dict) else None)
+    except Exception:  # noqa: BLE001
+        res.check(fx, "well-known: checks ran to the end", False, traceback.format_exc())
+    timings.setdefault("well-known", 0.0)
+    timings["well-known"] += time.monotonic() - t4
 
 
 def main() -> int:

@@ -407,7 +407,9 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &SecretSet<'_>) -> Value {
     insert(
         &mut m,
         "serve_server_wellknown",
-        json!(s.well_known.serve_server),
+        // With delegation the server-name host answers; Synapse's own answer would name
+        // the server name, not this host.
+        json!(s.well_known.serve_server && !c.global.delegates()),
     );
     if let Some(extra) = extra_client(c) {
         insert(
