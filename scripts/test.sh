@@ -16,6 +16,8 @@
 #   6. the real programs on the rendered configs: Synapse 1.162 boots, serves its well-known
 #      files and registers a user with the rendered secret; coturn accepts a TURN allocation
 #      with the credentials Synapse hands out; nginx serves the rendered pages;
+#   6b. the deploy/ recipes: Argo CD's plugin script against the CLI's bytes, the kustomize
+#      generator through kubectl kustomize, Flux's CI render step and example objects;
 #   7. cargo-fuzz targets over load + validate + render, for a bounded time: no panic, the same
 #      bytes twice, the YAML and JSON outputs agreeing.
 set -euo pipefail
@@ -67,6 +69,10 @@ bash scripts/real-deps.sh
 cargo build --locked -p matrix-render
 dist/real-venv/bin/python tests/real/run.py --cli target/debug/matrix-render \
   --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom,delegation
+
+step "deploy recipes: Argo CD plugin contract, kustomize generator, Flux render step"
+cargo build --locked -p matrix-render
+bash tests/deploy/run.sh target/debug/matrix-render
 
 step "fuzzing the core (bounded: ${MR_FUZZ_SECONDS:-20} s per target)"
 bash scripts/fuzz.sh "${MR_FUZZ_SECONDS:-20}"

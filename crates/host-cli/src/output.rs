@@ -6,7 +6,9 @@ use std::path::Path;
 use matrix_render_model::api::ObjectInfo;
 
 /// Writes every object's document into `dir` (created if missing): each file goes to a
-/// temporary name first and is renamed into place, so readers never see half a file.
+/// temporary name first and is renamed into place, so readers never see half a file. Then
+/// files a previous render wrote (`NN-kind-name.yaml`) that this render no longer produces
+/// are removed, so `kubectl apply -f DIR` never applies a stale object; other files stay.
 ///
 /// # Errors
 /// The first I/O error, naming the path.
@@ -32,5 +34,52 @@ pub fn write_dir(dir: &Path, objects: &[ObjectInfo]) -> Result<usize, String> {
             return Err(format!("{}: cannot write: {e}", target.display()));
         }
     }
+    let current: Vec<&str> = objects.iter().map(|o| o.file_name.as_str()).collect();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("{}: cannot list: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if is_rendered_file_name(name) && !current.contains(&name) {
+            std::fs::remove_file(entry.path()).map_err(|e| {
+                format!(
+                    "{}: cannot remove a stale file: {e}",
+                    entry.path().display()
+                )
+            })?;
+        }
+    }
     Ok(objects.len())
+}
+
+/// `NN-kind-name.yaml` as the core names files: digits, `-`, a lowercase kind, `-`, a name.
+fn is_rendered_file_name(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".yaml") else {
+        return false;
+    };
+    let mut parts = stem.splitn(3, '-');
+    let (Some(number), Some(kind), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && !kind.is_empty()
+        && kind.bytes().all(|b| b.is_ascii_lowercase())
+        && !rest.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_rendered_file_name;
+
+    #[test]
+    fn only_our_file_names_are_pruned() {
+        assert!(is_rendered_file_name("01-secret-coturn-secret.yaml"));
+        assert!(is_rendered_file_name("27-certificate-coturn-tls.yaml"));
+        assert!(!is_rendered_file_name("kustomization.yaml"));
+        assert!(!is_rendered_file_name("01-secret-coturn-secret.yml"));
+        assert!(!is_rendered_file_name("notes-secret-x.yaml"));
+        assert!(!is_rendered_file_name("01-Secret-x.yaml"));
+        assert!(!is_rendered_file_name("01-secret.yaml"));
+    }
 }
