@@ -16,6 +16,8 @@
 #   6. the real programs on the rendered configs: Synapse 1.162 boots, serves its well-known
 #      files and registers a user with the rendered secret; coturn accepts a TURN allocation
 #      with the credentials Synapse hands out; nginx serves the rendered pages;
+#   6a. the KRM function under kpt (fn eval and a Kptfile pipeline, twice for idempotence);
+#      the Extism plugin loaded by the Python and Node Extism SDKs, byte-identical to the CLI;
 #   6b. the deploy/ recipes: Argo CD's plugin script against the CLI's bytes, the kustomize
 #      generator through kubectl kustomize, Flux's CI render step and example objects;
 #   7. cargo-fuzz targets over load + validate + render, for a bounded time: no panic, the same
@@ -69,6 +71,15 @@ bash scripts/real-deps.sh
 cargo build --locked -p matrix-render
 dist/real-venv/bin/python tests/real/run.py --cli target/debug/matrix-render \
   --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom,delegation
+
+step "KRM function under kpt: fn eval, a Kptfile pipeline under fn render, each twice"
+bash tests/krm/run.sh target/debug/matrix-render
+
+step "Extism plugin: built, then run by the Python and Node Extism SDKs"
+bash scripts/extism-deps.sh
+bash scripts/build-extism.sh
+dist/extism-venv/bin/python tests/extism/python_host.py --cli target/debug/matrix-render
+node tests/extism/node_host.cjs --cli target/debug/matrix-render
 
 step "deploy recipes: Argo CD plugin contract, kustomize generator, Flux render step"
 cargo build --locked -p matrix-render

@@ -6,6 +6,7 @@ pub mod engine;
 mod engine_config;
 pub mod init;
 pub mod input;
+pub mod krm;
 pub mod output;
 pub mod report;
 

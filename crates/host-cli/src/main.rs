@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use matrix_render::engine::{Core, Limits};
 use matrix_render::input::{self, Inputs};
-use matrix_render::{SCHEMA, init, output, report};
+use matrix_render::{SCHEMA, init, krm, output, report};
 use matrix_render_model::api::{Format, RenderResponse};
 
 #[derive(Debug, Parser)]
@@ -31,6 +31,14 @@ enum Command {
     Schema,
     /// Write a starter values.yaml and a .secrets.yaml with fresh random secrets.
     Init(init::InitArgs),
+    /// Run as a KRM function (kpt): a ResourceList in, the same with the stack added out.
+    ///
+    /// Reads a config.kubernetes.io/v1 ResourceList on stdin whose functionConfig is a
+    /// MatrixStack (apiVersion matrix-render.github.io/v1alpha1) with the values under
+    /// `spec`, and writes it back with the stack's objects added (kpt writes them to
+    /// matrix-stack.yaml), replacing those of an earlier run. An invalid input exits 1 with
+    /// the problems as the ResourceList's `results`, and on stderr.
+    Krm,
 }
 
 #[derive(Debug, Args)]
@@ -83,6 +91,7 @@ fn main() -> ExitCode {
         Command::Schema => write_stdout(SCHEMA),
         Command::Validate(args) => run(&args, None, true),
         Command::Render(args) => run(&args.values, args.output_dir, false),
+        Command::Krm => run_krm(),
         Command::Init(args) => match init::run(&args) {
             Ok(written) => {
                 eprint(&written.message());
@@ -207,6 +216,24 @@ fn run(args: &ValuesArgs, output_dir: Option<PathBuf>, validate_only: bool) -> E
             Err(e) => internal(&e),
         },
         None => write_stdout(&response.output),
+    }
+}
+
+/// `krm`: stdin to the core as a ResourceList, the core's ResourceList to stdout. Exit 1
+/// with the problems as `results` when the input is invalid, 2 when the core failed.
+fn run_krm() -> ExitCode {
+    let outcome = match input::read_text("-") {
+        Ok(text) => match render(&krm::request(text.clone())) {
+            Ok(response) => krm::outcome(&response, &text),
+            Err(RenderError::Limit(message)) => return limit_reached(&message),
+            Err(RenderError::Internal(message)) => return internal(&message),
+        },
+        Err(e) => krm::unreadable(&e.message),
+    };
+    eprint(&outcome.stderr);
+    match write_stdout(&outcome.stdout) {
+        ExitCode::SUCCESS => ExitCode::from(outcome.code),
+        failed => failed,
     }
 }
 

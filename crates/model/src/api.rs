@@ -1,17 +1,22 @@
-//! The request and response every front-end exchanges with the core, as JSON.
+//! The request and response every front-end exchanges with the core, as JSON, and the
+//! KRM function envelope (results of a ResourceList) that every front-end writes the same.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Severity};
 use crate::load::NamedText;
 
 /// Everything a render needs; front-ends read files and flags into this.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RenderRequest {
-    /// Values documents, merged in order over the defaults.
+    /// Values documents, merged in order over the defaults. A document may also be a
+    /// Kubernetes-style object: a [`KRM_FUNCTION_CONFIG_KIND`] (`apiVersion:`
+    /// [`KRM_FUNCTION_CONFIG_API_VERSION`]) contributes its `spec`, and a KRM ResourceList
+    /// whose `functionConfig` is one contributes that `spec` and, with `format: krm`, its
+    /// items.
     #[serde(default)]
     pub values: Vec<NamedText>,
     /// `--set` arguments, applied after all values documents.
@@ -50,6 +55,12 @@ pub enum Format {
     Yaml,
     /// A Kubernetes `List` as JSON.
     Json,
+    /// A KRM function's output, as one YAML ResourceList: the items of the ResourceList
+    /// among `values` (exactly one is required) minus the objects an earlier run generated,
+    /// then the rendered objects annotated with [`KRM_GENERATED_PATH`], and warnings as
+    /// `results`. On failure `output` is empty, as in every format: a KRM front-end then
+    /// writes [`krm_failure_output`] and exits non-zero.
+    Krm,
 }
 
 /// The result of a render. `ok` is false exactly when a diagnostic is an error; then
@@ -87,4 +98,166 @@ pub struct ObjectInfo {
     /// The object alone, in the requested format, when `options.split` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document: Option<String>,
+}
+
+/// The `apiVersion` of matrix-render's KRM function config (a group under the project's
+/// GitHub organisation's domain, which it owns).
+pub const KRM_FUNCTION_CONFIG_API_VERSION: &str = "matrix-render.github.io/v1alpha1";
+/// The `kind` of matrix-render's KRM function config.
+pub const KRM_FUNCTION_CONFIG_KIND: &str = "MatrixStack";
+/// The `apiVersion` of a ResourceList that matrix-render writes when the input had none.
+pub const KRM_RESOURCE_LIST_API_VERSION: &str = "config.kubernetes.io/v1";
+/// The package file, relative to the package root, that kpt writes the generated objects to.
+pub const KRM_GENERATED_PATH: &str = "matrix-stack.yaml";
+
+/// One entry of a ResourceList's `results`, as the KRM function specification defines it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KrmResult {
+    /// What is wrong, with the hint when there is one.
+    pub message: String,
+    /// `error` or `warning`.
+    pub severity: Severity,
+    /// The field of the function config: `spec.<config path>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<KrmField>,
+    /// The package file the problem is in, when the input named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<KrmFile>,
+    /// `code`: the diagnostic's stable code, e.g. `unknown-key`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// `results[].field`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KrmField {
+    /// Dotted path in the function config, e.g. `spec.synapse.registration.enabled`.
+    pub path: String,
+}
+
+/// `results[].file`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KrmFile {
+    /// Package-relative path.
+    pub path: String,
+}
+
+/// Diagnostics as KRM `results`. A diagnostic's config path becomes `spec.<path>` (the
+/// values sit under the function config's `spec`); its file is kept unless it is
+/// `input_name`, the name the ResourceList itself was given (stdin is no package file).
+#[must_use]
+pub fn krm_results(diagnostics: &[Diagnostic], input_name: &str) -> Vec<KrmResult> {
+    diagnostics
+        .iter()
+        .map(|d| KrmResult {
+            message: match &d.hint {
+                Some(hint) => format!("{} (hint: {hint})", d.message),
+                None => d.message.clone(),
+            },
+            severity: d.severity,
+            field: (!d.path.is_empty()).then(|| KrmField {
+                path: format!("spec.{}", d.path),
+            }),
+            file: d
+                .file
+                .as_ref()
+                .filter(|f| f.as_str() != input_name)
+                .map(|f| KrmFile { path: f.clone() }),
+            tags: BTreeMap::from([("code".to_owned(), d.code.clone())]),
+        })
+        .collect()
+}
+
+/// What a KRM function writes to stdout when the render failed (`ok` false), before it
+/// exits non-zero: a ResourceList with no items and every diagnostic as a result. Orchestrators
+/// discard the items of a failed function and show the results. JSON, which every YAML
+/// reader reads.
+#[must_use]
+pub fn krm_failure_output(diagnostics: &[Diagnostic], input_name: &str) -> String {
+    let list = serde_json::json!({
+        "apiVersion": KRM_RESOURCE_LIST_API_VERSION,
+        "kind": "ResourceList",
+        "items": [],
+        "results": krm_results(diagnostics, input_name),
+    });
+    let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Reads the YAML (or JSON) document a KRM function receives on stdin into JSON values.
+/// The core does the rest (see [`RenderRequest::values`]); this only parses.
+///
+/// # Errors
+/// An `invalid-resource-list` diagnostic at the line and column of the syntax error.
+pub fn krm_parse_input(source: &NamedText) -> Result<serde_json::Value, Box<Diagnostic>> {
+    let not_yaml = |message: String, line: Option<u32>, column: Option<u32>| {
+        let message = message
+            .split_once(" at line ")
+            .map_or(message.as_str(), |(m, _)| m)
+            .to_owned();
+        Box::new(
+            Diagnostic::error(
+                "invalid-resource-list",
+                "",
+                format!("the input is not a YAML ResourceList: {message}"),
+            )
+            .with_hint("a KRM function reads one YAML (or JSON) ResourceList document on stdin")
+            .at(&source.name, line, column),
+        )
+    };
+    let mut value: serde_yaml::Value = serde_yaml::from_str(&source.text).map_err(|e| {
+        let (line, column) = e.location().map_or((None, None), |l| {
+            (u32::try_from(l.line()).ok(), u32::try_from(l.column()).ok())
+        });
+        not_yaml(e.to_string(), line, column)
+    })?;
+    value
+        .apply_merge()
+        .map_err(|e| not_yaml(e.to_string(), None, None))?;
+    serde_json::to_value(value).map_err(|e| not_yaml(e.to_string(), None, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_carry_the_spec_path_code_and_hint() {
+        let diagnostics = [
+            Diagnostic::error("unknown-key", "synapse.enabeld", "unknown key `enabeld`")
+                .with_hint("did you mean `enabled`?")
+                .at("<stdin>", Some(9), Some(5)),
+            Diagnostic::warning("latest-tag", "synapse.image.tag", "`latest` moves").at(
+                "stack.yaml",
+                None,
+                None,
+            ),
+            Diagnostic::error("invalid-resource-list", "", "not a ResourceList"),
+        ];
+        let results = krm_results(&diagnostics, "<stdin>");
+        assert_eq!(
+            results[0].message,
+            "unknown key `enabeld` (hint: did you mean `enabled`?)"
+        );
+        assert_eq!(
+            results[0].field.as_ref().map(|f| f.path.as_str()),
+            Some("spec.synapse.enabeld")
+        );
+        assert_eq!(results[0].file, None);
+        assert_eq!(results[0].tags["code"], "unknown-key");
+        assert_eq!(
+            results[1].file.as_ref().map(|f| f.path.as_str()),
+            Some("stack.yaml")
+        );
+        assert_eq!(results[1].severity, Severity::Warning);
+        assert_eq!(results[2].field, None);
+        let list: serde_json::Value =
+            serde_json::from_str(&krm_failure_output(&diagnostics, "<stdin>")).unwrap();
+        assert_eq!(list["kind"], "ResourceList");
+        assert_eq!(list["items"], serde_json::json!([]));
+        assert_eq!(list["results"][0]["severity"], "error");
+        assert_eq!(list["results"][1]["severity"], "warning");
+    }
 }

@@ -3,6 +3,11 @@
 //! response.
 //!
 //! - `raw`: no imports at all; the module `matrix-render` embeds and runs through wasmtime.
+//! - `extism`: the exports `render`, `validate`, `schema` and `version` for Extism hosts
+//!   (docs/extism.md); it imports only Extism's `extism:host/env` functions.
 
 #[cfg(feature = "raw")]
 pub mod raw;
+
+#[cfg(feature = "extism")]
+pub mod extism;

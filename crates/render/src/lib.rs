@@ -4,7 +4,8 @@
 //!
 //! Pipeline: load + merge + validate (`matrix-render-model`), then one module per component
 //! builds Kubernetes objects (k8s-openapi types), which are ordered by install order and name
-//! and emitted as YAML ([`yaml`]) or as a JSON `List`.
+//! and emitted as YAML ([`yaml`]), as a JSON `List`, or as a KRM function's ResourceList
+//! (`krm`: the items of the ResourceList given among the values documents, plus the objects).
 
 #![forbid(unsafe_code)]
 
@@ -12,6 +13,7 @@ mod checksum;
 mod coturn;
 mod element;
 mod ingress;
+mod krm;
 mod matrixrtc;
 mod objects;
 mod policies;
@@ -22,21 +24,73 @@ mod wellknown;
 pub mod yaml;
 
 pub use matrix_render_model as model;
-use model::Diagnostic;
 pub use model::api::{Format, ObjectInfo, RenderOptions, RenderRequest, RenderResponse};
+use model::{Diagnostic, NamedText};
 use serde_json::Value;
 
 /// Renders a request. Never panics on any input; problems come back as diagnostics.
 #[must_use]
 pub fn render(request: &RenderRequest) -> RenderResponse {
+    // MatrixStack and ResourceList documents contribute their `spec` in their place.
+    let mut inputs = Vec::new();
+    let mut errors = Vec::new();
+    for document in &request.values {
+        match krm::Input::classify(document) {
+            Ok(Some(input)) => inputs.push(input),
+            Ok(None) => {}
+            Err(e) => errors.extend(e),
+        }
+    }
+    let lists = inputs.iter().filter(|i| i.is_list()).count();
+    if request.options.format == Format::Krm && lists != 1 && errors.is_empty() {
+        errors.push(krm::list_required(lists, request.values.last()));
+    }
+    if !errors.is_empty() {
+        return failed(errors);
+    }
+    let documents: Vec<NamedText>;
+    let values = if inputs.is_empty() {
+        &request.values
+    } else {
+        documents = request
+            .values
+            .iter()
+            .map(|doc| {
+                inputs
+                    .iter()
+                    .find(|i| std::ptr::eq(i.source(), doc))
+                    .map_or_else(|| doc.clone(), |i| i.spec().clone())
+            })
+            .collect();
+        &documents
+    };
     let loaded = model::load(model::LoadInput {
-        values: &request.values,
+        values,
         set: &request.set,
         set_string: &request.set_string,
     });
+    let list = inputs.iter().find(|i| i.is_list());
+    // Findings in a document's `spec` point into the document; unattributed ones at the
+    // ResourceList's function config.
+    let relocate = |diagnostics: Vec<Diagnostic>| -> Vec<Diagnostic> {
+        if inputs.is_empty() {
+            return diagnostics;
+        }
+        diagnostics
+            .into_iter()
+            .map(|d| match inputs.iter().find(|i| i.owns(&d)) {
+                Some(input) => input.relocate(d),
+                None if d.file.is_none() => match list {
+                    Some(list) => list.relocate(d),
+                    None => d,
+                },
+                None => d,
+            })
+            .collect()
+    };
     let mut diagnostics = loaded.diagnostics;
     let Some(config) = loaded.config else {
-        return failed(diagnostics);
+        return failed(relocate(diagnostics));
     };
     let objects = match objects::build(&config, &request.files) {
         Ok((objects, warnings)) => {
@@ -45,13 +99,27 @@ pub fn render(request: &RenderRequest) -> RenderResponse {
         }
         Err(errors) => {
             diagnostics.extend(errors);
-            return failed(diagnostics);
+            return failed(relocate(diagnostics));
         }
     };
+    let mut diagnostics = relocate(diagnostics);
+    let mut kept = Vec::new();
+    if let (Format::Krm, Some(list)) = (request.options.format, list) {
+        let conflicts;
+        (kept, conflicts) = list.keep(&objects, &config.namespace);
+        if !conflicts.is_empty() {
+            diagnostics.extend(conflicts);
+            return failed(diagnostics);
+        }
+    }
     let values: Vec<&Value> = objects.iter().map(|o| &o.value).collect();
     let output = match request.options.format {
         Format::Yaml => yaml::stream(values.iter().copied()),
         Format::Json => json_list(&values),
+        Format::Krm => match list {
+            Some(list) => list.output(&kept, &objects, &diagnostics),
+            None => String::new(),
+        },
     };
     let width = objects.len().to_string().len().max(2);
     let infos = objects
@@ -69,12 +137,12 @@ pub fn render(request: &RenderRequest) -> RenderResponse {
                 o.kind.to_ascii_lowercase(),
                 o.name,
                 match request.options.format {
-                    Format::Yaml => "yaml",
+                    Format::Yaml | Format::Krm => "yaml",
                     Format::Json => "json",
                 }
             ),
             document: request.options.split.then(|| match request.options.format {
-                Format::Yaml => yaml::stream([&o.value]),
+                Format::Yaml | Format::Krm => yaml::stream([&o.value]),
                 Format::Json => json_text(&o.value),
             }),
         })

@@ -12,6 +12,7 @@ mod corpus;
 mod errors;
 mod golden;
 mod init;
+mod krm;
 mod parity;
 mod policies;
 mod schema;
