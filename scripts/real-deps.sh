@@ -2,16 +2,21 @@
 # Install what tests/real/run.py needs to run the REAL programs on the
 # rendered config (idempotent; makes no network call when all is there):
 #
-#   - Debian: coturn (turnserver, turnutils_uclient) and nginx-light (nginx)
+#   - Debian: coturn (turnserver, turnutils_uclient), nginx-light (nginx) and
+#     postgresql (initdb, postgres, psql, pg_isready in /usr/lib/postgresql/<v>/bin:
+#     run.py starts a throwaway server on 127.0.0.1 for a homeserver.yaml on psycopg2)
 #   - a Python venv at ${MR_REAL_VENV:-<repo>/dist/real-venv} with a pinned
 #     matrix-synapse (python -m synapse.app.homeserver, register_new_matrix_user)
 #     and its url-preview extra (lxml): the rendered homeserver.yaml may set
 #     url_preview_enabled, which Synapse refuses to start without lxml; the
-#     official matrixdotorg/synapse image ships every extra.
+#     official matrixdotorg/synapse image ships every extra;
+#     and psycopg2 (as the pinned psycopg2-binary wheel, never built from source:
+#     the same module matrix-synapse[postgres] needs, without libpq-dev and a
+#     compiler) for Synapse on PostgreSQL.
 #
-# The Debian packages would start coturn and nginx as system services
-# (listening on every address). The tests start their own instances on
-# 127.0.0.1 only, so the services are kept from starting during the install
+# The Debian packages would start coturn, nginx and PostgreSQL (a `main`
+# cluster on port 5432) as system services. The tests start their own instances
+# on 127.0.0.1 only, so the services are kept from starting during the install
 # (policy-rc.d), and stopped and disabled afterwards should they run anyway.
 #
 # Runs as root on Debian 12.
@@ -20,10 +25,10 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${MR_REAL_VENV:-$REPO/dist/real-venv}"
 
-APT_PACKAGES=(coturn nginx-light)
+APT_PACKAGES=(coturn nginx-light postgresql)
 # Pinned so that the config Synapse accepts does not change under the tests.
-PIP_PACKAGES=("matrix-synapse[url-preview]==1.162.0" lxml)
-SERVICES=(coturn nginx)
+PIP_PACKAGES=("matrix-synapse[url-preview]==1.162.0" lxml "psycopg2-binary==2.9.13")
+SERVICES=(coturn nginx postgresql)
 
 log() { echo "real-deps: $*"; }
 
@@ -68,9 +73,10 @@ for svc in "${SERVICES[@]}"; do
       case $svc in
         coturn) pidfiles=(/run/turnserver/turnserver.pid /var/run/turnserver.pid /run/turnserver.pid) ;;
         nginx) pidfiles=(/run/nginx.pid) ;;
+        postgresql) pidfiles=(/run/postgresql/*.pid) ;;
       esac
       for pf in "${pidfiles[@]}"; do
-        if [[ -s $pf ]] && kill -0 "$(cat "$pf")" 2>/dev/null; then
+        if [[ -s $pf ]] && kill -0 "$(head -n 1 "$pf")" 2>/dev/null; then
           log "stopping the system $svc service"
           /etc/init.d/"$svc" stop >/dev/null 2>&1 || true
           break
@@ -86,6 +92,15 @@ done
 for tool in turnserver turnutils_uclient nginx; do
   command -v "$tool" >/dev/null 2>&1 || { echo "real-deps: $tool missing after install" >&2; exit 1; }
 done
+# PostgreSQL's server programs are not on PATH on Debian: run.py finds them there too.
+pg_bin=""
+while IFS= read -r dir; do
+  if [[ -x $dir/initdb && -x $dir/postgres && -x $dir/psql && -x $dir/pg_isready ]]; then
+    pg_bin=$dir
+    break
+  fi
+done < <(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V -r)
+[[ -n $pg_bin ]] || { echo "real-deps: initdb/postgres/psql/pg_isready missing in /usr/lib/postgresql/*/bin" >&2; exit 1; }
 
 # --- Python venv -------------------------------------------------------------
 if [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
@@ -125,14 +140,15 @@ PY
 if [[ ${#pip_missing[@]} -gt 0 ]]; then
   log "missing or at another version: ${pip_missing[*]}"
   log "pip install ${PIP_PACKAGES[*]}"
-  "$VENV/bin/python" -m pip install --disable-pip-version-check -q "${PIP_PACKAGES[@]}"
+  "$VENV/bin/python" -m pip install --disable-pip-version-check -q --only-binary=psycopg2-binary \
+    "${PIP_PACKAGES[@]}"
 else
   log "pip: ${PIP_PACKAGES[*]} already installed in $VENV"
 fi
 for tool in python register_new_matrix_user; do
   [[ -x "$VENV/bin/$tool" ]] || { echo "real-deps: $VENV/bin/$tool missing" >&2; exit 1; }
 done
-"$VENV/bin/python" -c 'import synapse.app.homeserver, lxml' \
-  || { echo "real-deps: synapse or lxml does not import in $VENV" >&2; exit 1; }
+"$VENV/bin/python" -c 'import synapse.app.homeserver, lxml, psycopg2' \
+  || { echo "real-deps: synapse, lxml or psycopg2 does not import in $VENV" >&2; exit 1; }
 
-log "done (venv: $VENV)"
+log "done (venv: $VENV; PostgreSQL: $pg_bin)"

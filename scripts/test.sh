@@ -70,7 +70,7 @@ step "real programs: Synapse, coturn and nginx run the rendered configs (loopbac
 bash scripts/real-deps.sh
 cargo build --locked -p matrix-render
 dist/real-venv/bin/python tests/real/run.py --cli target/debug/matrix-render \
-  --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom,delegation
+  --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom,delegation,postgres
 
 step "KRM function under kpt: fn eval, a Kptfile pipeline under fn render, each twice"
 bash tests/krm/run.sh target/debug/matrix-render

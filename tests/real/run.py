@@ -5,7 +5,7 @@ Usage (from the repository root, after `bash scripts/real-deps.sh`):
 
     dist/real-venv/bin/python tests/real/run.py \\
         --cli target/debug/matrix-render \\
-        --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom,delegation
+        --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom,delegation,postgres
 
 For each fixture the CLI is run in tests/fixtures/<name>/ with the arguments
 in its render.args plus `--format json`, and the Kubernetes List it prints is
@@ -17,13 +17,23 @@ values (the -f files and --set/--set-string of render.args, merged) give the
 expectations that come from the input (global.domain, global.serverName,
 synapse.wellKnown.delegatedServer, matrixrtc.enabled) and tell which Secrets
 are existingSecret references. Such a Secret exists only in a cluster: a pod
-that needs it (and Synapse on PostgreSQL) is NOT RUNNABLE here, which is a
-FAIL with that message, never a silent skip (e.g. the fixture
+that needs it (mounted, or in its env such as PGPASSWORD) is NOT RUNNABLE
+here, which is a FAIL with that message, never a silent skip (e.g. the fixture
 external-secrets). Then:
 
   a. Synapse runs on the rendered homeserver.yaml (unchanged, first -c) plus one
      override file (second -c) that only moves the listener to 127.0.0.1 and
-     the data/pid/log/secret paths into the temporary pod tree.
+     the data/pid/log/secret paths into the temporary pod tree, with the env
+     of its container (PGPASSWORD from its secretKeyRef).
+     With `database: {name: psycopg2}` a throwaway PostgreSQL (Debian's
+     postgresql: initdb into its own temporary directory as the `postgres`
+     user, else `nobody`, since PostgreSQL refuses root; 127.0.0.1 and a free
+     port only; scram-sha-256 passwords over TCP) gets the rendered role and
+     database (UTF8, C collation, template0) with the password of the rendered
+     Secret that the Deployment's env PGPASSWORD names. Synapse with a wrong
+     PGPASSWORD must fail to start (PostgreSQL refusing the password); then it
+     runs for real, and the user it registered must be a row of PostgreSQL's
+     users table, with no SQLite file anywhere in the pod's volumes.
   b. coturn runs on a copy of the rendered turnserver.conf and the command line
      of the coturn Deployment, with loopback-only overrides; turnutils_uclient
      allocates relays with the TURN REST credentials that Synapse handed out.
@@ -40,8 +50,8 @@ Everything listens on and talks to 127.0.0.1 only, every process and request is
 bounded in time, and every process started here is stopped before the next
 part, also on failure. A rejected config is a FAIL with the program's message:
 the test never changes what the rendered config says beyond the documented
-overrides (listen addresses/ports, data/pid/log/temp paths, secret file paths,
-coturn TLS off and loopback peers).
+overrides (listen addresses/ports, the database host/port, data/pid/log/temp
+paths, secret file paths, coturn TLS off and loopback peers).
 
 Every override, in one place (each is also commented where it is made):
 
@@ -53,7 +63,14 @@ Every override, in one place (each is also commented where it is made):
     registration_shared_secret_path, recaptcha_public_key_path,
     recaptcha_private_key_path, turn_shared_secret_path (every *_path)
                            the same file in the temporary pod tree
-    database               the rendered mapping with only args.database moved
+    database               sqlite3: the rendered mapping with only
+                           args.database moved; psycopg2: the rendered mapping
+                           with only args.host -> 127.0.0.1 and args.port -> the
+                           throwaway server's port (the rendered host is a
+                           cluster name that does not resolve here)
+  Synapse's environment: the container's env as rendered (PGPASSWORD), this
+    machine's PG* variables removed and PGPASSFILE pointing at no file (the pod
+    has neither: libpq must take the password from PGPASSWORD alone).
   coturn (a copy of turnserver.conf, plus command-line options after the
   Deployment's own `-c <conf> --static-auth-secret=$(TURN_SHARED_SECRET)`):
     listening-ip, relay-ip, external-ip lines removed from the copy (coturn adds
@@ -120,6 +137,10 @@ COTURN_START_TIMEOUT = 20
 UCLIENT_TIMEOUT = 20  # as in `timeout 20 turnutils_uclient ...`
 NGINX_START_TIMEOUT = 20
 STOP_TIMEOUT = 15
+POSTGRES_INITDB_TIMEOUT = 120
+POSTGRES_START_TIMEOUT = 60
+# Synapse given a wrong PGPASSWORD must have exited within this.
+SYNAPSE_BAD_PASSWORD_TIMEOUT = 60
 
 
 # --------------------------------------------------------------------------
@@ -167,6 +188,9 @@ def read_text(path: str) -> str:
 # Child processes: every one is registered and stopped, whatever happens.
 
 _CHILDREN: list[subprocess.Popen] = []
+# Temporary directories outside the run's own (PostgreSQL's: its non-root user
+# must own them), removed at the end unless --keep.
+_EXTRA_DIRS: list[str] = []
 
 
 def child_env(extra_path: str | None = None) -> dict[str, str]:
@@ -688,10 +712,10 @@ class Pod:
         return None
 
 
-def expand_k8s_vars(args: list[str], container: dict, rendered: Rendered) -> tuple[list[str], dict[str, str]]:
-    """Expand $(VAR) in command/args like the kubelet does, from the
-    container's env (value, secretKeyRef, configMapKeyRef). Also returns why
-    each env var that could not be set is unset."""
+def container_env(container: dict, rendered: Rendered) -> tuple[dict[str, str], dict[str, str]]:
+    """The container's env as the kubelet sets it (value, secretKeyRef,
+    configMapKeyRef resolved from the rendered objects): (env, unset) where
+    unset tells why each variable that cannot be set here is unset."""
     env: dict[str, str] = {}
     unset: dict[str, str] = {}
     for e in container.get("env", []):
@@ -710,6 +734,14 @@ def expand_k8s_vars(args: list[str], container: dict, rendered: Rendered) -> tup
                 unset[e["name"]] = rendered.missing_reason(kind, ref["name"])[1]
             else:
                 unset[e["name"]] = f"{kind} {ref['name']} has no key {ref['key']!r}"
+    return env, unset
+
+
+def expand_k8s_vars(args: list[str], container: dict, rendered: Rendered) -> tuple[list[str], dict[str, str]]:
+    """Expand $(VAR) in command/args like the kubelet does, from the
+    container's env (value, secretKeyRef, configMapKeyRef). Also returns why
+    each env var that could not be set is unset."""
+    env, unset = container_env(container, rendered)
 
     def sub(m: re.Match) -> str:
         if m.group(1):  # $$(VAR) is the escape for a literal $(VAR)
@@ -728,6 +760,180 @@ def arg_after(args: list[str], *flags: str) -> str | None:
             if f.startswith("--") and a.startswith(f + "="):
                 return a[len(f) + 1:]
     return None
+
+
+# --------------------------------------------------------------------------
+# A throwaway PostgreSQL for a homeserver.yaml on psycopg2 (the database server
+# the cluster would have). Debian's postgresql package (scripts/real-deps.sh);
+# initdb into a private temporary directory, the server on 127.0.0.1 only.
+
+POSTGRES_TOOLS = ("initdb", "postgres", "psql", "pg_isready")
+
+
+def postgres_bindir() -> str | None:
+    """The directory with initdb, postgres, psql and pg_isready: Debian's
+    /usr/lib/postgresql/<newest>/bin, else where initdb on PATH lives."""
+    cands = []
+    base = "/usr/lib/postgresql"
+    if os.path.isdir(base):
+        vers = [v for v in os.listdir(base) if re.fullmatch(r"\d+(\.\d+)?", v)]
+        cands += [os.path.join(base, v, "bin") for v in sorted(vers, key=lambda v: float(v), reverse=True)]
+    found = shutil.which("initdb")
+    if found:
+        cands.append(os.path.dirname(os.path.realpath(found)))
+    for d in cands:
+        if all(os.access(os.path.join(d, t), os.X_OK) for t in POSTGRES_TOOLS):
+            return d
+    return None
+
+
+def sql_ident(name: str) -> str:
+    if "\0" in name:
+        raise ValueError("NUL in an SQL identifier")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_literal(text: str) -> str:
+    if "\0" in text:
+        raise ValueError("NUL in an SQL string")
+    return "'" + text.replace("'", "''") + "'"  # standard_conforming_strings is on
+
+
+def libpq_free_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` without the PG* variables of the machine running the test (PGHOST,
+    PGPASSWORD, PGSSLMODE, ...): libpq reads them, the pod has none of them."""
+    return {k: v for k, v in env.items() if not k.startswith("PG")}
+
+
+class Postgres:
+    """initdb + postgres on 127.0.0.1:<free port>, in a temporary directory of
+    its own (PostgreSQL refuses to run as root: as root, initdb and the server
+    run as the `postgres` user, else `nobody`, through setpriv; the directory is
+    theirs, mode 0700). The unix socket is in that directory and trusted only
+    for the superuser `postgres` (nobody else can reach it); TCP takes
+    scram-sha-256 passwords only. fsync off: the data is thrown away.
+    stop() always (fast shutdown, then the directory is removed unless --keep)."""
+
+    def __init__(self, ctx: "Ctx", bindir: str, log_path: str):
+        self.ctx = ctx
+        self.bindir = bindir
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+        self.port: int | None = None
+        self.dir: str | None = None
+        self.prefix: list[str] = []
+        self.user = ""
+        self.started_at = 0.0
+
+    def tool(self, name: str) -> str:
+        return os.path.join(self.bindir, name)
+
+    def env(self) -> dict[str, str]:
+        env = libpq_free_env(child_env())
+        env.update(LC_ALL="C", LANG="C")
+        if self.dir:
+            env["HOME"] = self.dir
+        return env
+
+    def start(self) -> tuple[bool, str]:
+        """(up, detail)."""
+        import pwd
+
+        if os.geteuid() == 0:
+            try:
+                pw = pwd.getpwnam("postgres")
+            except KeyError:
+                pw = pwd.getpwnam("nobody")
+            if shutil.which("setpriv") is None:
+                return False, "running as root and setpriv (util-linux) is missing: cannot drop to a non-root user"
+            self.prefix = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups", "--"]
+            self.user, uid, gid = pw.pw_name, pw.pw_uid, pw.pw_gid
+        else:
+            self.user, uid, gid = pwd.getpwuid(os.geteuid()).pw_name, -1, -1
+        self.dir = tempfile.mkdtemp(prefix="real-postgres-")
+        _EXTRA_DIRS.append(self.dir)
+        sock = os.path.join(self.dir, "sock")
+        data = os.path.join(self.dir, "data")
+        os.makedirs(sock, mode=0o700)
+        for d in (self.dir, sock):
+            os.chmod(d, 0o700)
+            if uid >= 0:
+                os.chown(d, uid, gid)
+        self.sock = sock
+        t0 = time.monotonic()
+        rc, out = run_cmd(self.prefix + [self.tool("initdb"), "-D", data, "-U", "postgres", "--encoding=UTF8",
+                                         "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256"],
+                          POSTGRES_INITDB_TIMEOUT, self.dir, self.env())
+        if rc != 0:
+            return False, f"initdb as {self.user}: exit {rc}\n{tail(out)}"
+        t_initdb = time.monotonic() - t0
+        # pg_hba.conf replaced whole: the superuser over the private socket
+        # (the role setup below), every other role over TCP on 127.0.0.1 with a
+        # scram-sha-256 password only.
+        hba = os.path.join(data, "pg_hba.conf")
+        with open(hba, "w", encoding="utf-8") as f:
+            f.write("# tests/real/run.py: throwaway server\n"
+                    "local all postgres trust\n"
+                    f"host  all all {LOOPBACK}/32 scram-sha-256\n")
+        if uid >= 0:
+            os.chown(hba, uid, gid)
+        self.port = free_port()
+        cmd = self.prefix + [self.tool("postgres"), "-D", data,
+                             "-c", f"listen_addresses={LOOPBACK}", "-c", f"port={self.port}",
+                             "-c", f"unix_socket_directories={sock}", "-c", "ssl=off",
+                             "-c", "password_encryption=scram-sha-256", "-c", "log_connections=on",
+                             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        self.started_at = time.monotonic()
+        self.proc = start_process(cmd, self.log_path, self.dir, self.env())
+        deadline = self.started_at + POSTGRES_START_TIMEOUT
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            rc, _ = run_cmd([self.tool("pg_isready"), "-q", "-h", LOOPBACK, "-p", str(self.port), "-t", "2"],
+                            10, self.dir, self.env())
+            if rc == 0:
+                return True, (f"as {self.user}, 127.0.0.1:{self.port}; initdb {t_initdb:.1f} s, "
+                              f"up in {time.monotonic() - self.started_at:.1f} s")
+            time.sleep(0.3)
+        return False, f"process exit {self.proc.poll()}\n{tail(read_text(self.log_path), 30)}"
+
+    def admin_sql(self, sql: str) -> tuple[int | None, str]:
+        """Run `sql` as the superuser over the private socket (a file in the
+        private directory: the password is not on a command line)."""
+        assert self.dir and self.port
+        path = os.path.join(self.dir, "setup.sql")
+        with open(path, "w", encoding="utf-8") as f:
+            os.fchmod(f.fileno(), 0o600)
+            f.write(sql)
+        try:
+            return run_cmd([self.tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.sock,
+                            "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-f", path],
+                           60, self.dir, self.env())
+        finally:
+            os.unlink(path)
+
+    def query_as(self, user: str, password: str, dbname: str, sql: str) -> tuple[int | None, str]:
+        """psql -At as `user` over TCP (scram-sha-256) with `password`."""
+        env = self.env()
+        env["PGPASSWORD"] = password
+        return run_cmd([self.tool("psql"), "-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", LOOPBACK,
+                        "-p", str(self.port), "-U", user, "-d", dbname, "-c", sql], 60, self.dir, env)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                try:
+                    self.proc.send_signal(signal.SIGINT)  # fast shutdown
+                    self.proc.wait(timeout=STOP_TIMEOUT)
+                except (subprocess.TimeoutExpired, ProcessLookupError):
+                    pass
+            stop_process(self.proc)
+            self.ctx.res.info(self.ctx.fixture, f"postgresql stopped (exit {self.proc.returncode}), "
+                                                f"was up {time.monotonic() - self.started_at:.1f} s")
+            self.proc = None
+        if self.dir and not self.ctx.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            if self.dir in _EXTRA_DIRS:
+                _EXTRA_DIRS.remove(self.dir)
+            self.dir = None
 
 
 # --------------------------------------------------------------------------
@@ -763,6 +969,10 @@ class SynapseRun:
         self.well_known_client: dict | None = None
         self.well_known_server = None
         self.key_port: int | None = None
+        # psycopg2: the throwaway PostgreSQL, and the role, database and password
+        # Synapse uses (the password from the Deployment's env PGPASSWORD).
+        self.pg: Postgres | None = None
+        self.pg_login: dict | None = None
 
     def _expire(self, proc: subprocess.Popen) -> None:
         if proc.poll() is None:
@@ -773,14 +983,19 @@ class SynapseRun:
                 pass
 
     def stop(self) -> None:
-        if self.watchdog is not None:
-            self.watchdog.cancel()
-        if self.proc is not None:
-            stop_process(self.proc)
-            self.ctx.res.info(self.ctx.fixture, f"synapse stopped (exit {self.proc.returncode}), "
-                                                f"was up {time.monotonic() - self.started_at:.1f} s")
-            self.report_log()
-            self.proc = None
+        try:
+            if self.watchdog is not None:
+                self.watchdog.cancel()
+            if self.proc is not None:
+                stop_process(self.proc)
+                self.ctx.res.info(self.ctx.fixture, f"synapse stopped (exit {self.proc.returncode}), "
+                                                    f"was up {time.monotonic() - self.started_at:.1f} s")
+                self.report_log()
+                self.proc = None
+        finally:
+            if self.pg is not None:  # after Synapse, its client
+                self.pg.stop()
+                self.pg = None
 
     def report_log(self) -> None:
         text = read_text(self.log_path)
@@ -814,13 +1029,22 @@ class SynapseRun:
         hs = load_yaml(conf_host, self.ctx.python)
         if not res.check(fx, "synapse: rendered homeserver.yaml is a mapping", isinstance(hs, dict)):
             return
-        # Not runnable here: Secrets that only exist in the cluster, or a
-        # database server. A FAIL, never a silent skip.
-        blockers = list(pod.external)
+        # The container's env as the kubelet sets it (PGPASSWORD from its
+        # secretKeyRef with psycopg2): Synapse gets exactly that.
+        pod_env, unset = container_env(container, self.r)
+        # Not runnable here: Secrets that only exist in the cluster (mounted or
+        # in the env), or a database server other than the throwaway PostgreSQL
+        # below. A FAIL, never a silent skip.
+        blockers = list(pod.external) + [f"env {k}: {why}" for k, why in sorted(unset.items())]
         db = hs.get("database") or {}
-        if db.get("name") not in ("sqlite3", None):
-            blockers.append(f"database {db.get('name')} needs a database server (only sqlite3 runs here)")
-        if not res.check(fx, "synapse: runnable here (every Secret it mounts is rendered, sqlite3 database)",
+        if db.get("name") == "psycopg2":
+            if "PGPASSWORD" not in pod_env and "PGPASSWORD" not in unset:
+                blockers.append("database psycopg2, but the synapse container sets no env PGPASSWORD "
+                                "(and homeserver.yaml has no password)")
+        elif db.get("name") not in ("sqlite3", None):
+            blockers.append(f"database {db.get('name')} needs a database server (sqlite3 and psycopg2 run here)")
+        if not res.check(fx, "synapse: runnable here (every Secret it mounts or has in its env is rendered; "
+                             "sqlite3, or psycopg2 with PGPASSWORD)",
                          not blockers, ("NOT RUNNABLE by this test: " + "; ".join(blockers)) if blockers else ""):
             return
         self.check_server_name(hs, pod)
@@ -870,7 +1094,20 @@ class SynapseRun:
         res.check(fx, "synapse: the files homeserver.yaml reads (log_config, secret *_path) are in its volumes",
                   not absent, ", ".join(sorted(read)) if not absent else "missing: " + "; ".join(absent))
         db = copy.deepcopy(db) if db else {"name": "sqlite3", "args": {}}
-        dbpath = (db.get("args") or {}).get("database")
+        dbpath = (db.get("args") or {}).get("database") if db.get("name") == "sqlite3" else None
+        if db.get("name") == "psycopg2":
+            if not self.setup_postgres(db, container, pod_env):
+                return
+            # `database` is replaced whole: the rendered mapping with ONLY
+            # args.host and args.port changed. The rendered host is the
+            # cluster's database Service name (postgres.example.internal,
+            # *.svc.cluster.local): it does not resolve on this machine, and
+            # the server here is the throwaway one on 127.0.0.1:<free port>.
+            # user, dbname, sslmode, cp_min/cp_max stay as rendered, and there
+            # is still no password: libpq takes it from PGPASSWORD.
+            db["args"]["host"] = LOOPBACK
+            db["args"]["port"] = self.pg.port
+            override["database"] = db
         if dbpath:
             host = pod.remap(dbpath) if dbpath.startswith("/") else None
             if host is None:
@@ -885,7 +1122,13 @@ class SynapseRun:
         res.info(fx, "synapse override: " + json.dumps(override))
 
         base = [self.ctx.python, "-m", "synapse.app.homeserver", "-c", conf_host, "-c", override_path]
-        env = child_env()
+        # The pod's env (PGPASSWORD from the Secret with psycopg2) on top of
+        # this machine's, less its PG* variables (libpq would read them; the pod
+        # has none), and PGPASSFILE pointing at no file: like the container,
+        # which has no ~/.pgpass, the password can only come from PGPASSWORD.
+        env = libpq_free_env(child_env())
+        env["PGPASSFILE"] = os.path.join(self.work, "no-such-pgpass")
+        env.update(pod_env)
         # ---- --generate-keys (the init container)
         t0 = time.monotonic()
         rc, out = run_cmd(base + ["--generate-keys"], SYNAPSE_GENKEYS_TIMEOUT, pod.root, env)
@@ -895,6 +1138,8 @@ class SynapseRun:
                   f"{time.monotonic() - t0:.1f} s" if ok else f"exit {rc}, key {key_path}\n{tail(out)}")
         if not ok:
             return
+        if self.pg is not None:
+            self.check_wrong_password(base, pod, env, client_port)
 
         # ---- start for real
         t0 = time.monotonic()
@@ -919,6 +1164,123 @@ class SynapseRun:
         self.check_well_known(url, hs)
         self.check_signing_key(hs, key_path)
         self.check_register_and_turn(url, hs)
+        if self.pg is not None:
+            self.check_data_in_postgres(hs, pod)
+
+    # ---- psycopg2: the throwaway PostgreSQL with the rendered role and database
+    def setup_postgres(self, db: dict, container: dict, pod_env: dict[str, str]) -> bool:
+        fx, res = self.ctx.fixture, self.ctx.res
+        args = db.get("args") or {}
+        user, dbname = args.get("user"), args.get("dbname") or args.get("database")
+        ok = bool(user) and bool(dbname) and bool(args.get("host")) and bool(args.get("port")) \
+            and not any(k in args for k in ("password", "passfile"))
+        if not res.check(fx, "synapse: database psycopg2 names user, dbname, host and port, and no password "
+                             "(libpq reads PGPASSWORD)", ok,
+                         json.dumps({k: v for k, v in args.items() if k not in ("password",)})
+                         + (" + a password" if "password" in args else "")):
+            return False
+        ref = next(((e.get("valueFrom") or {}).get("secretKeyRef") or {}
+                    for e in container.get("env", []) if e.get("name") == "PGPASSWORD"), {})
+        source = f"{ref.get('name')}.{ref.get('key')}" if ref else "the env value"
+        rc, out = run_cmd([self.ctx.python, "-c", "import psycopg2; print(psycopg2.__version__)"], 60,
+                          self.work, child_env())
+        if not res.check(fx, "synapse: psycopg2 imports in --python (bash scripts/real-deps.sh)", rc == 0,
+                         out.strip().splitlines()[-1] if rc == 0 and out.strip() else f"exit {rc}\n{tail(out)}"):
+            return False
+        bindir = postgres_bindir()
+        if not res.check(fx, "postgresql: " + ", ".join(POSTGRES_TOOLS) + " installed (bash scripts/real-deps.sh)",
+                         bindir is not None, bindir or "not found in /usr/lib/postgresql/*/bin nor on PATH"):
+            return False
+        self.pg = Postgres(self.ctx, bindir, os.path.join(self.work, "postgresql.log"))
+        up, detail = self.pg.start()
+        if not res.check(fx, "postgresql: a throwaway server (initdb, non-root, 127.0.0.1 only, scram-sha-256 "
+                             "over TCP) starts", up, detail):
+            return False
+        # The role and database the rendered config names, the password from the
+        # rendered Secret through the Deployment's env PGPASSWORD; the database as
+        # Synapse requires it (UTF8, C collation, from template0).
+        password = pod_env["PGPASSWORD"]
+        sql = (f"CREATE ROLE {sql_ident(user)} LOGIN PASSWORD {sql_literal(password)};\n"
+               f"CREATE DATABASE {sql_ident(dbname)} OWNER {sql_ident(user)} ENCODING 'UTF8' "
+               "LC_COLLATE='C' LC_CTYPE='C' TEMPLATE template0;\n")
+        rc, out = self.pg.admin_sql(sql)
+        if not res.check(fx, f"postgresql: role {user} (password <{source}> from env PGPASSWORD) and database "
+                             f"{dbname} (UTF8, C collation, template0) created", rc == 0,
+                         "" if rc == 0 else f"exit {rc}\n{tail(out.replace(password, '<password>'))}"):
+            return False
+        # The role logs in over TCP with that password (scram-sha-256).
+        rc, out = self.pg.query_as(user, password, dbname, "SELECT current_user")
+        if not res.check(fx, f"postgresql: {user} logs in over TCP with the Secret's password", rc == 0
+                         and out.strip() == user, f"exit {rc}\n{tail(out.replace(password, '<password>'))}"
+                         if rc != 0 or out.strip() != user else ""):
+            return False
+        self.pg_login = {"user": user, "dbname": dbname, "password": password, "source": source}
+        return True
+
+    def check_wrong_password(self, base: list[str], pod: Pod, env: dict[str, str], client_port: int) -> None:
+        """Synapse with a wrong PGPASSWORD (all else the same) must not start,
+        and PostgreSQL must have refused that password: the password Synapse
+        uses is PGPASSWORD's."""
+        fx, res = self.ctx.fixture, self.ctx.res
+        assert self.pg is not None and self.pg_login is not None
+        bad = dict(env)
+        bad["PGPASSWORD"] = "wrong-" + secrets.token_hex(8)
+        log_path = os.path.join(self.work, "synapse-wrong-password.log")
+        pg_offset = len(read_text(self.pg.log_path))
+        t0 = time.monotonic()
+        proc = start_process(base, log_path, pod.root, bad)
+        answered = False
+        try:
+            deadline = t0 + SYNAPSE_BAD_PASSWORD_TIMEOUT
+            while time.monotonic() < deadline and proc.poll() is None:
+                status, _, _ = http("GET", f"http://{LOOPBACK}:{client_port}/_matrix/client/versions")
+                if status == 200:
+                    answered = True
+                    break
+                time.sleep(0.5)
+            rc = proc.poll()  # None: still running
+        finally:
+            stop_process(proc)
+        took = time.monotonic() - t0
+        refused = f'password authentication failed for user "{self.pg_login["user"]}"'
+        pg_log = read_text(self.pg.log_path)[pg_offset:]
+        log = read_text(log_path)
+        said = [ln.strip() for ln in log.splitlines() if "password authentication failed" in ln]
+        ok = rc not in (None, 0) and not answered and refused in pg_log
+        res.check(fx, "synapse: with a wrong PGPASSWORD it does not start (exits non-zero; PostgreSQL logs "
+                      "'password authentication failed')", ok,
+                  f"exit {rc} after {took:.1f} s; synapse: {said[-1][:200] if said else '?'}" if ok else
+                  f"exit {rc} ({'still running' if rc is None else 'exited'} after {took:.1f} s), answered "
+                  f"/versions: {answered}, postgresql refused the password: {refused in pg_log}\n"
+                  f"{tail(log, 30)}")
+
+    def check_data_in_postgres(self, hs: dict, pod: Pod) -> None:
+        """The user registered above is in PostgreSQL (not in an SQLite file)."""
+        fx, res = self.ctx.fixture, self.ctx.res
+        assert self.pg is not None and self.pg_login is not None
+        login = self.pg_login
+        want_id = f"@alice:{hs.get('server_name')}"
+        sql = (f"SELECT u.name, (SELECT count(*) FROM access_tokens t WHERE t.user_id = u.name), "
+               f"(SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public') "
+               f"FROM users u WHERE u.name = {sql_literal(want_id)}")
+        rc, out = self.pg.query_as(login["user"], login["password"], login["dbname"], sql)
+        row = out.strip().split("|") if rc == 0 else []
+        ok = len(row) == 3 and row[0] == want_id and row[1].isdigit() and int(row[1]) >= 1
+        res.check(fx, f"postgresql: {want_id} is in table users of database {login['dbname']}, with an access "
+                      f"token (psql as {login['user']} over TCP)", ok,
+                  f"{row[1]} access token(s), {row[2]} tables in schema public" if ok else
+                  f"exit {rc}, rows {out.strip()[:300]!r}")
+        sqlite = []
+        rendered_db = pod.remap("/data/homeserver.db")
+        if rendered_db and os.path.exists(rendered_db):
+            sqlite.append(rendered_db)
+        for dirpath, _, files in os.walk(pod.root):
+            for name in files:
+                path = os.path.join(dirpath, name)
+                if path not in sqlite and re.search(r"\.(db|sqlite3?)(-journal|-wal|-shm)?$", name):
+                    sqlite.append(path)
+        res.check(fx, "synapse: no SQLite database file in the pod's volumes (no /data/homeserver.db)", not sqlite,
+                  ", ".join(os.path.relpath(p, pod.root) for p in sqlite))
 
     # ---- the server name (global.serverName, else global.domain)
     def check_server_name(self, hs: dict, pod: Pod) -> None:
@@ -1026,12 +1388,16 @@ class SynapseRun:
         if not res.check(fx, "synapse: one rendered Secret has REGISTRATION_SHARED_SECRET", shared is not None):
             return
         password = secrets.token_urlsafe(18)
-        cmd = [self.ctx.register_cmd, "-k", shared.decode(), "-u", "alice", "-p", password, "--no-admin", url]
+        # `--opt=value`: a value starting with "-" (token_urlsafe makes one
+        # time in 64) would otherwise be read as an option by argparse.
+        cmd = [self.ctx.register_cmd, f"--shared-secret={shared.decode()}", "-u", "alice",
+               f"--password={password}", "--no-admin", url]
         t0 = time.monotonic()
         rc, out = run_cmd(cmd, REGISTER_TIMEOUT, self.work, child_env())
         shown = out.replace(shared.decode(), "<secret>").replace(password, "<password>")
-        if not res.check(fx, f"synapse: register_new_matrix_user -k <{sname}.REGISTRATION_SHARED_SECRET> "
-                             "-u alice --no-admin exits 0", rc == 0,
+        if not res.check(fx, "synapse: register_new_matrix_user "
+                             f"--shared-secret=<{sname}.REGISTRATION_SHARED_SECRET> -u alice --no-admin exits 0",
+                         rc == 0,
                          f"{time.monotonic() - t0:.1f} s" if rc == 0 else f"exit {rc}\n{tail(shown)}"):
             return
         status, _, raw = http("POST", url + "/_matrix/client/v3/login", {
@@ -1777,8 +2143,10 @@ def wellknown_checks(ctx: "Ctx", rendered: Rendered, work: str, syn: "SynapseRun
 
 
 class Ctx:
-    def __init__(self, fixture: str, res: Results, python: str, register_cmd: str, synapse_timeout: float):
+    def __init__(self, fixture: str, res: Results, python: str, register_cmd: str, synapse_timeout: float,
+                 keep: bool = False):
         self.fixture = fixture
+        self.keep = keep
         self.res = res
         self.python = python
         self.register_cmd = register_cmd
@@ -1826,7 +2194,7 @@ def run_fixture(fx: str, args, res: Results, tmp_root: str, timings: dict) -> No
         return
     rendered = Rendered(data["items"], values)
     work = tempfile.mkdtemp(prefix=f"{fx}-", dir=tmp_root)
-    ctx = Ctx(fx, res, args.python, args.register_cmd, args.synapse_timeout)
+    ctx = Ctx(fx, res, args.python, args.register_cmd, args.synapse_timeout, args.keep)
 
     syn = SynapseRun(ctx, rendered, os.path.join(work, "synapse"))
     os.makedirs(syn.work)
@@ -1936,9 +2304,12 @@ def main() -> int:
     finally:
         stop_all_children()
         if args.keep:
-            print(f"INFO [all] temporary files kept in {tmp_root}")
+            print(f"INFO [all] temporary files kept in {tmp_root}" +
+                  "".join(f" and {d}" for d in _EXTRA_DIRS))
         else:
             shutil.rmtree(tmp_root, ignore_errors=True)
+            for d in _EXTRA_DIRS:
+                shutil.rmtree(d, ignore_errors=True)
     parts = ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
     print(f"INFO [all] total {time.monotonic() - t_all:.1f} s ({parts})")
     if res.failures:

@@ -198,7 +198,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         env("LIVEKIT_FULL_ACCESS_HOMESERVERS", c.global.domain.clone()),
     ]);
     auth.ports = Some(vec![container_port("http", JWT_CONTAINER_PORT, "TCP")]);
-    let jwt_secrets = projected_volume("keys", keys.projections());
+    let jwt_secrets = projected_volume("keys", keys.projections(&[]));
     if jwt_secrets.is_some() {
         auth.volume_mounts = Some(vec![mount("keys", JWT_SECRETS_DIR, true)]);
     }

@@ -64,8 +64,14 @@ impl<'a> SecretSet<'a> {
         })
     }
 
-    /// Projections that put every value of the set at `<mount>/<file>`.
-    pub fn projections(&self) -> Vec<VolumeProjection> {
+    /// Projections that put every value of the set at `<mount>/<file>`, except those in
+    /// `skip` (values that reach the pod another way, e.g. as an env var).
+    pub fn projections(&self, skip: &[&str]) -> Vec<VolumeProjection> {
+        let entries: Vec<&(&str, &SecretValue)> = self
+            .entries
+            .iter()
+            .filter(|(f, _)| !skip.contains(f))
+            .collect();
         let project = |name: &str, items: Vec<KeyToPath>| VolumeProjection {
             secret: Some(SecretProjection {
                 name: name.to_owned(),
@@ -74,8 +80,7 @@ impl<'a> SecretSet<'a> {
             }),
             ..VolumeProjection::default()
         };
-        let inline: Vec<KeyToPath> = self
-            .entries
+        let inline: Vec<KeyToPath> = entries
             .iter()
             .filter(|(_, v)| v.inline().is_some())
             .map(|(f, _)| KeyToPath {
@@ -88,7 +93,7 @@ impl<'a> SecretSet<'a> {
         if !inline.is_empty() {
             out.push(project(self.name, inline));
         }
-        for (f, v) in &self.entries {
+        for (f, v) in entries {
             if let Some(r) = v.external() {
                 out.push(project(
                     &r.name,

@@ -119,8 +119,8 @@ pub fn render(ctx: &mut Ctx<'_>) {
         ..PersistentVolumeClaim::default()
     };
 
-    let mut projections = secret_set.projections();
-    projections.extend(turn_set.iter().flat_map(SecretSet::projections));
+    let mut projections = secret_set.projections(&[POSTGRES_PASSWORD]);
+    projections.extend(turn_set.iter().flat_map(|t| t.projections(&[])));
     let secrets_volume = projected_volume("secrets", projections);
     let mut mounts = vec![
         mount("data", "/data", false),
