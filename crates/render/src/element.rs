@@ -8,64 +8,39 @@ use matrix_render_model::Config;
 use serde_json::{Map, Value, json};
 
 use crate::ingress::{IngressOverrides, Route, expose};
+use crate::nginx;
 use crate::objects::{
     App, Ctx, DeploymentSpecParts, NGINX_UID, config_checksum, config_map, config_map_volume,
-    container, container_port, container_security, deployment, empty_dir, http_probe, http_service,
-    mount, pod_security, resources,
+    deployment, empty_dir, http_service, pod_security, resources,
 };
 use crate::static_pages;
 
 pub const CONFIG_MAP: &str = "element-config";
-/// The port Element's nginx listens on inside the pod; unprivileged, so it runs as non-root.
-const CONTAINER_PORT: u16 = 8080;
-
 pub const NGINX_CONFIG_MAP: &str = "element-nginx";
 
-/// nginx for the Element bundle in `/app`: non-root, temp paths under /tmp, the security
-/// headers Element's own image sets, and no caching of the files that change on upgrade.
+/// The security headers Element's own image sets.
+const HEADERS: &str = "add_header X-Frame-Options SAMEORIGIN always;
+            add_header X-Content-Type-Options nosniff always;
+            add_header X-XSS-Protection \"1; mode=block\" always;
+            add_header Content-Security-Policy \"frame-ancestors 'self'\" always;";
+
+/// nginx for the Element bundle in `/app`: Element's security headers, and no caching of
+/// the files that change on upgrade (a location's add_header replaces the server's, so the
+/// headers are repeated there).
 fn nginx_conf() -> String {
-    format!(
-        "worker_processes 1;
-pid /tmp/nginx.pid;
-error_log /dev/stderr warn;
-
-events {{
-    worker_connections 1024;
-}}
-
-http {{
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log /dev/stdout;
-    server_tokens off;
-    sendfile on;
-    client_body_temp_path /tmp/client_body;
-    proxy_temp_path /tmp/proxy;
-    fastcgi_temp_path /tmp/fastcgi;
-    uwsgi_temp_path /tmp/uwsgi;
-    scgi_temp_path /tmp/scgi;
-
-    server {{
-        listen {CONTAINER_PORT};
-        root /app;
+    nginx::conf(&format!(
+        "        root /app;
         index index.html;
         absolute_redirect off;
-        add_header X-Frame-Options SAMEORIGIN always;
-        add_header X-Content-Type-Options nosniff always;
-        add_header X-XSS-Protection \"1; mode=block\" always;
-        add_header Content-Security-Policy \"frame-ancestors 'self'\" always;
+        {server_headers}
 
         location ~ ^/(index\\.html|config.*\\.json|i18n/.*|version)?$ {{
             add_header Cache-Control \"no-cache\";
-            add_header X-Frame-Options SAMEORIGIN always;
-            add_header X-Content-Type-Options nosniff always;
-            add_header X-XSS-Protection \"1; mode=block\" always;
-            add_header Content-Security-Policy \"frame-ancestors 'self'\" always;
+            {HEADERS}
         }}
-    }}
-}}
-"
-    )
+",
+        server_headers = HEADERS.replace("\n            ", "\n        "),
+    ))
 }
 
 pub fn app() -> App {
@@ -93,33 +68,18 @@ pub fn render(ctx: &mut Ctx<'_>) {
     let checksum = config_checksum(&[&cm, &nginx_cm], &[]);
     // Our own nginx config instead of the image's entrypoint (which writes its config into
     // the image at start): the root filesystem stays read-only and any user works.
-    let mut web = container("element", &c.element.image);
-    web.command = Some(
-        [
-            "nginx",
-            "-c",
-            "/etc/nginx/custom/nginx.conf",
-            "-g",
-            "daemon off;",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
-    );
-    web.ports = Some(vec![container_port("http", CONTAINER_PORT, "TCP")]);
-    web.volume_mounts = Some(vec![
-        VolumeMount {
+    let mut web = nginx::nginx_container(
+        "element",
+        &c.element.image,
+        vec![VolumeMount {
             name: "config".to_owned(),
             mount_path: "/app/config.json".to_owned(),
             sub_path: Some("config.json".to_owned()),
             read_only: Some(true),
             ..VolumeMount::default()
-        },
-        mount("nginx-conf", "/etc/nginx/custom", true),
-        mount("tmp", "/tmp", false),
-    ]);
-    web.readiness_probe = Some(http_probe("/config.json"));
-    web.liveness_probe = Some(http_probe("/config.json"));
-    web.security_context = Some(container_security(true, &[]));
+        }],
+        "/config.json",
+    );
     web.resources = Some(resources("10m", "32Mi", "200m", "128Mi"));
 
     let dep = deployment(

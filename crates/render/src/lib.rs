@@ -15,6 +15,7 @@ mod element;
 mod ingress;
 mod krm;
 mod matrixrtc;
+mod nginx;
 mod objects;
 mod policies;
 mod secrets;

@@ -6,17 +6,16 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::PodSpec;
 use matrix_render_model::Diagnostic;
 
+use crate::nginx;
 use crate::objects::{
     App, Ctx, DeploymentSpecParts, NGINX_UID, config_checksum, config_map, config_map_volume,
-    container, container_port, container_security, deployment, empty_dir, http_probe, http_service,
-    mount, pod_security, resources,
+    deployment, empty_dir, http_service, mount, pod_security,
 };
 
 pub const NAME: &str = "element-static";
 pub const PAGES: &str = "element-static-pages";
 pub const ASSETS: &str = "element-static-assets";
 pub const NGINX: &str = "element-static-nginx";
-const CONTAINER_PORT: u16 = 8080;
 const ROOT: &str = "/usr/share/nginx/html";
 
 const BUILTIN_PAGES: &[(&str, &str)] = &[
@@ -94,42 +93,15 @@ fn is_config_map_key(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-/// The nginx config: non-root, temp paths under /tmp, one location per prefix.
+/// The nginx config: one location per prefix.
 pub fn nginx_conf(pages_prefix: &str, assets_prefix: &str) -> String {
     let pages = pages_prefix.trim_end_matches('/');
     let assets = assets_prefix.trim_end_matches('/');
-    format!(
-        "worker_processes 1;
-pid /tmp/nginx.pid;
-error_log /dev/stderr warn;
-
-events {{
-    worker_connections 256;
-}}
-
-http {{
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log /dev/stdout;
-    server_tokens off;
-    sendfile on;
-    client_body_temp_path /tmp/client_body;
-    proxy_temp_path /tmp/proxy;
-    fastcgi_temp_path /tmp/fastcgi;
-    uwsgi_temp_path /tmp/uwsgi;
-    scgi_temp_path /tmp/scgi;
-
-    server {{
-        listen {CONTAINER_PORT};
-        absolute_redirect off;
+    nginx::conf(&format!(
+        "        absolute_redirect off;
         add_header X-Content-Type-Options nosniff always;
 
-        location = /healthz {{
-            access_log off;
-            default_type text/plain;
-            return 200 \"ok\\n\";
-        }}
-
+{healthz}
         location {pages}/ {{
             alias {ROOT}/pages/;
             index home.html;
@@ -138,10 +110,9 @@ http {{
         location {assets}/ {{
             alias {ROOT}/static-assets/;
         }}
-    }}
-}}
-"
-    )
+",
+        healthz = nginx::HEALTHZ,
+    ))
 }
 
 pub fn render(ctx: &mut Ctx<'_>) {
@@ -162,29 +133,15 @@ pub fn render(ctx: &mut Ctx<'_>) {
     );
     let checksum = config_checksum(&[&pages_cm, &assets_cm, &nginx_cm], &[]);
 
-    let mut web = container("nginx", &sp.image);
-    web.command = Some(
-        [
-            "nginx",
-            "-c",
-            "/etc/nginx/custom/nginx.conf",
-            "-g",
-            "daemon off;",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
+    let web = nginx::nginx_container(
+        "nginx",
+        &sp.image,
+        vec![
+            mount("pages", &format!("{ROOT}/pages"), true),
+            mount("assets", &format!("{ROOT}/static-assets"), true),
+        ],
+        "/healthz",
     );
-    web.ports = Some(vec![container_port("http", CONTAINER_PORT, "TCP")]);
-    web.volume_mounts = Some(vec![
-        mount("pages", &format!("{ROOT}/pages"), true),
-        mount("assets", &format!("{ROOT}/static-assets"), true),
-        mount("nginx-conf", "/etc/nginx/custom", true),
-        mount("tmp", "/tmp", false),
-    ]);
-    web.readiness_probe = Some(http_probe("/healthz"));
-    web.liveness_probe = Some(http_probe("/healthz"));
-    web.security_context = Some(container_security(true, &[]));
-    web.resources = Some(resources("10m", "16Mi", "100m", "64Mi"));
 
     let dep = deployment(
         ctx,

@@ -10,14 +10,13 @@ use matrix_render_model::Config;
 use serde_json::{Value, json};
 
 use crate::ingress::{IngressOverrides, Route, expose};
+use crate::nginx;
 use crate::objects::{
     App, Ctx, DeploymentSpecParts, NGINX_UID, config_checksum, config_map, config_map_volume,
-    container, container_port, container_security, deployment, empty_dir, http_probe, http_service,
-    mount, pod_security, resources,
+    deployment, empty_dir, http_service, mount, pod_security,
 };
 
 pub const NAME: &str = "matrix-wellknown";
-const CONTAINER_PORT: u16 = 8080;
 const SERVICE_PORT: u16 = 80;
 const PATH: &str = "/.well-known/matrix";
 const FILES: &str = "/etc/nginx/well-known";
@@ -47,36 +46,12 @@ pub fn server(c: &Config) -> Value {
 }
 
 fn nginx_conf() -> String {
-    format!(
-        "worker_processes 1;
-pid /tmp/nginx.pid;
-error_log /dev/stderr warn;
-
-events {{
-    worker_connections 256;
-}}
-
-http {{
-    access_log /dev/stdout;
-    server_tokens off;
-    client_body_temp_path /tmp/client_body;
-    proxy_temp_path /tmp/proxy;
-    fastcgi_temp_path /tmp/fastcgi;
-    uwsgi_temp_path /tmp/uwsgi;
-    scgi_temp_path /tmp/scgi;
-
-    server {{
-        listen {CONTAINER_PORT};
-        default_type application/json;
+    nginx::conf(&format!(
+        "        default_type application/json;
         add_header Access-Control-Allow-Origin * always;
         add_header X-Content-Type-Options nosniff always;
 
-        location = /healthz {{
-            access_log off;
-            default_type text/plain;
-            return 200 \"ok\\n\";
-        }}
-
+{healthz}
         location = {PATH}/client {{
             alias {FILES}/client.json;
         }}
@@ -88,10 +63,9 @@ http {{
         location / {{
             return 404;
         }}
-    }}
-}}
-"
-    )
+",
+        healthz = nginx::HEALTHZ,
+    ))
 }
 
 pub fn render(ctx: &mut Ctx<'_>) {
@@ -114,27 +88,12 @@ pub fn render(ctx: &mut Ctx<'_>) {
     );
     let checksum = config_checksum(&[&cm], &[]);
 
-    let mut web = container("nginx", &c.synapse.well_known.image);
-    web.command = Some(
-        [
-            "nginx",
-            "-c",
-            "/etc/nginx/well-known/nginx.conf",
-            "-g",
-            "daemon off;",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
+    let web = nginx::nginx_container(
+        "nginx",
+        &c.synapse.well_known.image,
+        vec![mount("files", FILES, true)],
+        "/healthz",
     );
-    web.ports = Some(vec![container_port("http", CONTAINER_PORT, "TCP")]);
-    web.volume_mounts = Some(vec![
-        mount("files", FILES, true),
-        mount("tmp", "/tmp", false),
-    ]);
-    web.readiness_probe = Some(http_probe("/healthz"));
-    web.liveness_probe = Some(http_probe("/healthz"));
-    web.security_context = Some(container_security(true, &[]));
-    web.resources = Some(resources("10m", "16Mi", "100m", "64Mi"));
     let dep = deployment(
         ctx,
         &app,
@@ -146,7 +105,11 @@ pub fn render(ctx: &mut Ctx<'_>) {
             pod: PodSpec {
                 security_context: Some(pod_security(Some(NGINX_UID))),
                 containers: vec![web],
-                volumes: Some(vec![config_map_volume("files", NAME), empty_dir("tmp")]),
+                volumes: Some(vec![
+                    config_map_volume("files", NAME),
+                    config_map_volume("nginx-conf", NAME),
+                    empty_dir("tmp"),
+                ]),
                 ..PodSpec::default()
             },
         },
