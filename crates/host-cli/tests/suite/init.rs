@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::common::base64;
+
 const DOMAIN: &str = "matrix.example.org";
 const ELEMENT: &str = "element.example.org";
 /// The generated secrets: (path in .secrets.yaml, length after the prefix, prefix).
@@ -65,30 +67,10 @@ fn secrets(dir: &Path) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-fn base64(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0_u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(B64[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 fn unbase64(text: &str) -> String {
     let (mut bits, mut n, mut out) = (0_u32, 0, Vec::new());
     for c in text.bytes().filter(|&c| c != b'=') {
-        bits = (bits << 6) | B64.iter().position(|&b| b == c).unwrap() as u32;
+        bits = (bits << 6) | crate::common::B64.iter().position(|&b| b == c).unwrap() as u32;
         n += 6;
         if n >= 8 {
             n -= 8;

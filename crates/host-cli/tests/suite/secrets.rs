@@ -5,32 +5,13 @@ use matrix_render_model::api::Format;
 use matrix_render_model::config::SECRET_PATHS;
 use serde_json::Value;
 
-use crate::common::{fixtures, request};
+use crate::common::{base64, fixtures, request};
 
 fn lookup<'a>(mut value: &'a serde_yaml::Value, path: &str) -> Option<&'a str> {
     for key in path.split('.') {
         value = value.get(key)?;
     }
     value.as_str()
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0_u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[test]
