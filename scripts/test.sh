@@ -19,7 +19,8 @@
 #   6a. the KRM function under kpt (fn eval and a Kptfile pipeline, twice for idempotence);
 #      the Extism plugin loaded by the Python and Node Extism SDKs, byte-identical to the CLI;
 #   6b. the deploy/ recipes: Argo CD's plugin script against the CLI's bytes, the kustomize
-#      generator through kubectl kustomize, Flux's CI render step and example objects;
+#      generator through kubectl kustomize, Flux's CI render step and example objects, and
+#      the Helm 4 plugin in a real Helm 4 (fetched from npm for tests and benchmarks only);
 #   7. cargo-fuzz targets over load + validate + render, for a bounded time: no panic, the same
 #      bytes twice, the YAML and JSON outputs agreeing.
 set -euo pipefail
@@ -84,6 +85,9 @@ node tests/extism/node_host.cjs --cli target/debug/matrix-render
 step "deploy recipes: Argo CD plugin contract, kustomize generator, Flux render step"
 cargo build --locked -p matrix-render
 bash tests/deploy/run.sh target/debug/matrix-render
+
+step "Helm 4 plugin: helm matrix-render (extism/v1) against the CLI's bytes"
+bash tests/deploy/helm4.sh target/debug/matrix-render
 
 step "fuzzing the core (bounded: ${MR_FUZZ_SECONDS:-20} s per target)"
 bash scripts/fuzz.sh "${MR_FUZZ_SECONDS:-20}"
