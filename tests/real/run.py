@@ -45,6 +45,23 @@ external-secrets). Then:
      on its rendered nginx.conf: /.well-known/matrix/server and /client are
      checked against the values and against what Synapse itself served, and an
      Ingress/HTTPRoute must route them on the server-name host.
+  e. Element: the `element` Deployment runs nginx itself (not the image's
+     entrypoint) on its rendered nginx.conf, the same way as c./d. The image is
+     not pulled: its /app bundle is a STAND-IN laid out in the pod tree
+     (index.html, i18n/en_EN.json, version and one bundles/<hash>/ file, each
+     with a marker of the run; every check answered from it says
+     "[stand-in /app bundle]"), the rendered element-config/config.json is
+     mounted over it by subPath as in the pod, and Debian's
+     /etc/nginx/mime.types stands for the image's. nginx runs as the pod's
+     runAsUser/runAsGroup/fsGroup (when this script is root) on a tree with
+     the pod's ownership: volumes root-owned and read-only, emptyDirs 0777, the
+     stand-in bundle read-only. Checked: nginx -t; /, /index.html, /config.json
+     (byte-identical to the rendered one, application/json), /i18n/en_EN.json
+     and /version with Cache-Control no-cache, a bundle file without it; Element's
+     X-Frame-Options, X-Content-Type-Options and Content-Security-Policy on every
+     answer, 404s included; missing files 404; the probe paths 200; no
+     [emerg]/[alert]/[crit]; nothing written in the pod tree outside its
+     emptyDirs (compared while running and after the stop).
 
 Everything listens on and talks to 127.0.0.1 only, every process and request is
 bounded in time, and every process started here is stopped before the next
@@ -82,9 +99,12 @@ Every override, in one place (each is also commented where it is made):
     --allow-loopback-peers --allowed-peer-ip=127.0.0.1 (the rendered
       denied-peer-ip=127.0.0.0-127.255.255.255 stays in the file)
     --pidfile, --userdb    in the temporary directory; --log-file=stdout
-  nginx, static pages and well-known (a copy of nginx.conf, by text substitution):
+  nginx, static pages, well-known and Element (a copy of nginx.conf, by text
+  substitution):
     every volume mountPath (pages, static-assets, /etc/nginx/custom,
-      /etc/nginx/well-known, /tmp) -> the same directory in the temporary pod tree
+      /etc/nginx/well-known, /tmp, /app/config.json) -> the same directory in
+      the temporary pod tree
+    Element: the image's /app -> the stand-in /app in the temporary pod tree
     `listen 8080` -> `listen 127.0.0.1:<free port>`
     /etc/nginx/mime.types stays (Debian's nginx-common has it)
     and `-e <error log>` on the command line.
@@ -208,9 +228,28 @@ def child_env(extra_path: str | None = None) -> dict[str, str]:
     return env
 
 
-def start_process(cmd: list[str], log_path: str, cwd: str, env: dict[str, str]) -> subprocess.Popen:
+class RunAs:
+    """The user a pod's container runs as (securityContext runAsUser, runAsGroup,
+    fsGroup and supplementalGroups as supplementary groups)."""
+
+    def __init__(self, uid: int, gid: int, groups: list[int], fs_group: int | None = None):
+        self.uid, self.gid, self.groups, self.fs_group = uid, gid, groups, fs_group
+
+    def popen_kwargs(self) -> dict:
+        return {"user": self.uid, "group": self.gid, "extra_groups": self.groups}
+
+    def __str__(self) -> str:
+        return f"uid {self.uid}, gid {self.gid}, groups {self.groups}"
+
+
+def start_process(cmd: list[str], log_path: str, cwd: str, env: dict[str, str],
+                  run_as: RunAs | None = None) -> subprocess.Popen:
     log = open(log_path, "wb")
     try:
+        if run_as is not None:
+            # The program may reopen its stdout/stderr by name (nginx's
+            # `error_log /dev/stderr`): the file must be its user's.
+            os.fchown(log.fileno(), run_as.uid, run_as.gid)
         proc = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
@@ -219,6 +258,7 @@ def start_process(cmd: list[str], log_path: str, cwd: str, env: dict[str, str]) 
             cwd=cwd,
             env=env,
             start_new_session=True,  # own process group: nginx workers go with it
+            **(run_as.popen_kwargs() if run_as is not None else {}),
         )
     finally:
         log.close()
@@ -262,8 +302,23 @@ def _on_signal(signum, _frame):
     raise SystemExit(128 + signum)
 
 
-def run_cmd(cmd: list[str], timeout: float, cwd: str, env: dict[str, str]) -> tuple[int | None, str]:
+def run_cmd(cmd: list[str], timeout: float, cwd: str, env: dict[str, str],
+            run_as: RunAs | None = None) -> tuple[int | None, str]:
     """Run to completion (bounded). Returns (exit code or None on timeout, output)."""
+    if run_as is not None:
+        # Output into a file of the user (a pipe of root's could not be reopened
+        # by name, as nginx does with /dev/stderr).
+        with tempfile.TemporaryFile() as out:
+            os.fchown(out.fileno(), run_as.uid, run_as.gid)
+            try:
+                r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
+                                   env=env, timeout=timeout, start_new_session=True, **run_as.popen_kwargs())
+                rc: int | None = r.returncode
+                note = ""
+            except subprocess.TimeoutExpired:
+                rc, note = None, f"\n(timed out after {timeout} s)"
+            out.seek(0)
+            return rc, out.read().decode("utf-8", "replace") + note
     try:
         r = subprocess.run(
             cmd,
@@ -1721,9 +1776,13 @@ class NginxSetup:
     nginx.conf and its command line, after `nginx -t` accepted the copy."""
 
     def __init__(self, pod: Pod, container: dict, cmd: list[str], conf_pod: str, text: str, port: int,
-                 full: list[str], work: str):
+                 full: list[str], work: str, run_as: RunAs | None = None):
         self.pod, self.container, self.cmd, self.conf_pod, self.text = pod, container, cmd, conf_pod, text
-        self.port, self.full, self.work = port, full, work
+        self.port, self.full, self.work, self.run_as = port, full, work, run_as
+        # The pod tree outside its emptyDirs, as it was before nginx first ran
+        # (tree_state), and those emptyDirs (host paths).
+        self.tree_before: dict[str, tuple] = {}
+        self.empty_dirs: list[str] = []
         self.errlog = os.path.join(work, "nginx-error.log")
         self.log_path = os.path.join(work, "nginx.log")
         self.base = f"http://{LOOPBACK}:{port}"
@@ -1731,13 +1790,107 @@ class NginxSetup:
         self.t0 = 0.0
 
 
-def nginx_setup(ctx: "Ctx", rendered: Rendered, dep: dict, container: dict, work: str, label: str) -> NginxSetup | None:
+def tree_state(root: str, skip: list[str]) -> dict[str, tuple]:
+    """{path relative to root: (kind, mode, uid, gid, size, mtime_ns, sha256)}
+    of everything under root except the directories in `skip` (and their content)."""
+    state: dict[str, tuple] = {}
+    skip_set = {os.path.normpath(p) for p in skip}
+    for d, dirs, files in os.walk(root):
+        dirs[:] = [x for x in dirs if os.path.normpath(os.path.join(d, x)) not in skip_set]
+        for name in [""] + dirs + files:
+            path = os.path.join(d, name) if name else d
+            st = os.lstat(path)
+            digest = ""
+            if name in files and os.path.isfile(path) and not os.path.islink(path):
+                with open(path, "rb") as f:
+                    digest = hashlib.sha256(f.read()).hexdigest()
+            kind = "dir" if os.path.isdir(path) and not os.path.islink(path) else "file"
+            # (a directory's mtime changes with any entry made or removed in it)
+            state[os.path.relpath(path, root)] = (kind, st.st_mode, st.st_uid, st.st_gid, st.st_size,
+                                                  st.st_mtime_ns, digest)
+    return state
+
+
+def pod_run_as(dep: dict, container: dict) -> tuple[RunAs | None, str]:
+    """The user the container runs as (its securityContext over the pod's), or
+    None with the reason when that is not a fixed non-root user."""
+    psc = dep["spec"]["template"]["spec"].get("securityContext") or {}
+    csc = container.get("securityContext") or {}
+    uid = csc.get("runAsUser", psc.get("runAsUser"))
+    gid = csc.get("runAsGroup", psc.get("runAsGroup"))
+    if uid is None:
+        return None, "no runAsUser: the image's user"
+    if uid == 0:
+        return None, "runAsUser 0"
+    fs_group = int(psc["fsGroup"]) if psc.get("fsGroup") is not None else None
+    groups = ([fs_group] if fs_group is not None else []) + [int(g) for g in psc.get("supplementalGroups") or []]
+    return RunAs(int(uid), int(gid if gid is not None else 0), list(dict.fromkeys(groups)), fs_group), ""
+
+
+def pod_permissions(pod: Pod, image_files: list[str], image_paths: tuple[str, ...], run_as: RunAs) -> None:
+    """Ownership and modes as in the pod: the directories of the tree and the
+    image's files root-owned and not writable by the pod's user (the image's
+    files and directories read-only: r-x / r--); ConfigMap/Secret volumes
+    root-owned with group fsGroup, read-only (they are read-only mounts);
+    emptyDirs 0777 (+ setgid and group fsGroup with an fsGroup), as the kubelet
+    makes them."""
+    fs_group = run_as.fs_group or 0
+    image_dirs = {pod.host(p) for p in image_paths}
+    for p in image_files:
+        d = os.path.dirname(pod.host(p))
+        while d.startswith(pod.root.rstrip("/") + "/"):
+            image_dirs.add(d)
+            d = os.path.dirname(d)
+    for d, _dirs, files in os.walk(pod.root):
+        os.chown(d, 0, 0)
+        os.chmod(d, 0o555 if d in image_dirs else 0o755)
+        for fn in files:
+            os.chown(os.path.join(d, fn), 0, 0)
+            os.chmod(os.path.join(d, fn), 0o444)
+    for mp, vname in pod.mounts.items():
+        vol = pod.volumes.get(vname, {})
+        host = pod.host(mp)
+        if "emptyDir" in vol:
+            os.chown(host, 0, fs_group)
+            os.chmod(host, 0o2777 if fs_group else 0o777)
+        elif os.path.isdir(host):  # ConfigMap/Secret volumes are mounted read-only
+            for d, _dirs, files in os.walk(host):
+                os.chown(d, 0, fs_group)
+                os.chmod(d, 0o555)
+                for fn in files:
+                    os.chown(os.path.join(d, fn), 0, fs_group)
+                    os.chmod(os.path.join(d, fn), 0o444)
+        elif os.path.exists(host):  # a subPath file
+            os.chown(host, 0, fs_group)
+            os.chmod(host, 0o444)
+
+
+def nginx_setup(ctx: "Ctx", rendered: Rendered, dep: dict, container: dict, work: str, label: str,
+                image_files: dict[str, bytes] | None = None, image_paths: tuple[str, ...] = (),
+                run_as: RunAs | None = None) -> NginxSetup | None:
+    """The pod laid out under work/nginx-pod, the conf copy, `nginx -t`.
+
+    image_files: {pod path: content} of files the image provides (stand-ins),
+    written where no volume mount shadows them; image_paths: directories of the
+    image the conf names (remapped into the pod tree like the mount paths);
+    run_as: the pod's user: nginx is then run as that user on a tree laid out
+    as the kubelet does (pod_permissions)."""
     fx, res = ctx.fixture, ctx.res
     root = os.path.join(work, "nginx-pod")
     pod = Pod(rendered, dep, root, fx, res)
     blockers = pod.problems + pod.external
     if not res.check(fx, f"{label}: pod volumes are all rendered", not blockers, "; ".join(blockers)):
         return None
+    image_written: list[str] = []
+    for pod_path, content in sorted((image_files or {}).items()):
+        if pod.remap(pod_path) is not None:
+            res.info(fx, f"{label}: the image's {pod_path} is shadowed by a volume mount: not laid out")
+            continue
+        host = pod.host(pod_path)
+        os.makedirs(os.path.dirname(host), exist_ok=True)
+        with open(host, "wb") as f:
+            f.write(content)
+        image_written.append(pod_path)
     cmd = list(container.get("command", [])) + list(container.get("args", []))
     conf_pod = arg_after(cmd, "-c")
     conf_host = pod.remap(conf_pod) if conf_pod else None
@@ -1755,7 +1908,9 @@ def nginx_setup(ctx: "Ctx", rendered: Rendered, dep: dict, container: dict, work
     #    directory in the temp pod tree. One pass over the text (longest
     #    mountPath first), so that a replaced path (itself under /tmp) is never
     #    replaced again.
-    mps = sorted((mp.rstrip("/") or "/" for mp in pod.mounts), key=len, reverse=True)
+    #    The image's directories the conf names (image_paths, e.g. Element's
+    #    /app) likewise.
+    mps = sorted({mp.rstrip("/") or "/" for mp in list(pod.mounts) + list(image_paths)}, key=len, reverse=True)
     counts: dict[str, int] = {}
 
     def mount_sub(m: re.Match) -> str:
@@ -1800,6 +1955,8 @@ def nginx_setup(ctx: "Ctx", rendered: Rendered, dep: dict, container: dict, work
         if os.path.basename(d).startswith("real-programs-"):
             break
         d = os.path.dirname(d)
+    if run_as is not None:
+        pod_permissions(pod, image_written, image_paths, run_as)
 
     args = []
     i = 1
@@ -1810,11 +1967,17 @@ def nginx_setup(ctx: "Ctx", rendered: Rendered, dep: dict, container: dict, work
             continue
         args.append(cmd[i])
         i += 1
-    setup = NginxSetup(pod, container, cmd, conf_pod, text, port, [], work)
+    setup = NginxSetup(pod, container, cmd, conf_pod, text, port, [], work, run_as)
     # and `-e <error log>` (the log before the conf's error_log is read)
     setup.full = ["nginx"] + args + ["-e", setup.errlog]
+    if run_as is not None:
+        with open(setup.errlog, "wb"):
+            pass
+        os.chown(setup.errlog, run_as.uid, run_as.gid)
+    setup.empty_dirs = [pod.host(mp) for mp, v in pod.mounts.items() if "emptyDir" in pod.volumes.get(v, {})]
+    setup.tree_before = tree_state(pod.root, setup.empty_dirs)
     t0 = time.monotonic()
-    rc, out = run_cmd(["nginx", "-t"] + args + ["-e", setup.errlog], 30, work, child_env())
+    rc, out = run_cmd(["nginx", "-t"] + args + ["-e", setup.errlog], 30, work, child_env(), run_as)
     if not res.check(fx, f"{label}: nginx -t accepts the config", rc == 0,
                      f"{time.monotonic() - t0:.1f} s" if rc == 0 else f"exit {rc}\n{tail(out)}"):
         return None
@@ -1824,7 +1987,7 @@ def nginx_setup(ctx: "Ctx", rendered: Rendered, dep: dict, container: dict, work
 def nginx_start(ctx: "Ctx", setup: NginxSetup, label: str) -> bool:
     fx, res = ctx.fixture, ctx.res
     res.info(fx, f"{label}: " + " ".join(shlex.quote(a) for a in setup.full))
-    setup.proc = start_process(setup.full, setup.log_path, setup.work, child_env())
+    setup.proc = start_process(setup.full, setup.log_path, setup.work, child_env(), setup.run_as)
     setup.t0 = time.monotonic()
     up = wait_tcp(setup.port, setup.proc, NGINX_START_TIMEOUT)
     return res.check(fx, f"{label}: starts and listens on 127.0.0.1", up,
@@ -1832,9 +1995,10 @@ def nginx_start(ctx: "Ctx", setup: NginxSetup, label: str) -> bool:
                      f"exit {setup.proc.poll()}\n{tail(read_text(setup.log_path) + read_text(setup.errlog))}")
 
 
-def nginx_probes(ctx: "Ctx", setup: NginxSetup, label: str) -> None:
-    """/healthz and every httpGet probe path of the container answer 200."""
-    probe_paths = {"/healthz"}
+def nginx_probes(ctx: "Ctx", setup: NginxSetup, label: str, healthz: bool = True) -> None:
+    """/healthz (unless not healthz) and every httpGet probe path of the
+    container answer 200."""
+    probe_paths = {"/healthz"} if healthz else set()
     for p in ("readinessProbe", "livenessProbe", "startupProbe"):
         hg = (setup.container.get(p) or {}).get("httpGet")
         if hg and hg.get("path"):
@@ -1864,8 +2028,8 @@ STATIC_PAGES_COMPONENT = "static-pages"  # app.kubernetes.io/component of the st
 
 def nginx_checks(ctx: "Ctx", rendered: Rendered, work: str) -> None:
     """The static pages: the nginx Deployment whose pods are the
-    `app.kubernetes.io/component: static-pages` (Element's own nginx serves
-    the files of its image, and the well-known one is checked in d.)."""
+    `app.kubernetes.io/component: static-pages` (the well-known one is checked
+    in d., Element's own nginx in e.)."""
     fx, res = ctx.fixture, ctx.res
     is_nginx = lambda a: bool(a) and os.path.basename(a[0]) == "nginx"  # noqa: E731
     others = tuple(
@@ -1875,8 +2039,8 @@ def nginx_checks(ctx: "Ctx", rendered: Rendered, work: str) -> None:
     dep, container = rendered.deployment_running(is_nginx, exclude=others)
     wk = {d["metadata"]["name"] for d in rendered.deployments_mounting_configmap(WELLKNOWN)}
     for name in others:
-        if name not in wk and rendered.deployment_running(is_nginx, exclude=tuple(n for n in others if n != name)
-                                                          + ((dep["metadata"]["name"],) if dep else ()))[0]:
+        rest = tuple(n for n in others if n != name) + ((dep["metadata"]["name"],) if dep else ())
+        if name not in wk and name != ELEMENT and rendered.deployment_running(is_nginx, exclude=rest)[0]:
             res.info(fx, f"nginx: Deployment {name} also runs nginx (not the static pages, not the well-known "
                          "files): not run here")
     if dep is None:
@@ -2139,6 +2303,220 @@ def wellknown_checks(ctx: "Ctx", rendered: Rendered, work: str, syn: "SynapseRun
 
 
 # --------------------------------------------------------------------------
+# e. Element: the `element` Deployment's own nginx (not the image's entrypoint)
+#    on its rendered nginx.conf, over a STAND-IN of the image's /app bundle
+#    (the image is not pulled here), run as the pod's user.
+
+ELEMENT = "element"  # Deployment name
+ELEMENT_CONFIG = "element-config"  # ConfigMap with config.json
+ELEMENT_APP = "/app"  # where the Element image has its bundle
+ELEMENT_CONFIG_PATH = "/app/config.json"
+SECURITY_HEADERS = (("X-Frame-Options", "SAMEORIGIN"), ("X-Content-Type-Options", "nosniff"),
+                    ("Content-Security-Policy", "frame-ancestors 'self'"))
+
+
+def element_standin(token: str) -> dict[str, bytes]:
+    """The files of the stand-in /app bundle (pod path -> content): what the
+    checks fetch of the image's bundle, each with a marker of this run."""
+    return {
+        f"{ELEMENT_APP}/index.html": (
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>stand-in Element bundle {token}</title></head>\n"
+            f"<body>Stand-in for the Element image's index.html ({token}).</body></html>\n").encode(),
+        f"{ELEMENT_APP}/i18n/en_EN.json": json.dumps({"stand-in": token, "Welcome": "Welcome"}).encode() + b"\n",
+        f"{ELEMENT_APP}/version": f"stand-in-{token}\n".encode(),
+        # a hashed bundle file: outside the no-cache location
+        f"{ELEMENT_APP}/bundles/{token}/bundle.js": f"/* stand-in Element bundle {token} */\n".encode(),
+    }
+
+
+def element_checks(ctx: "Ctx", rendered: Rendered, work: str) -> None:
+    fx, res = ctx.fixture, ctx.res
+    label = "element nginx"
+    sb = f"{label} [stand-in /app bundle]"  # checks whose answer comes from the stand-in files
+    dep = rendered.get("Deployment", ELEMENT)
+    if not res.check(fx, f"element: Deployment {ELEMENT} is rendered", dep is not None,
+                     f"Deployments: {[d['metadata']['name'] for d in rendered.of_kind('Deployment')]}"):
+        return
+    spec = dep["spec"]["template"]["spec"]
+    containers = spec.get("containers", [])
+    cmds = [list(c.get("command", [])) + list(c.get("args", [])) for c in containers]
+    container = next((c for c, a in zip(containers, cmds) if a and os.path.basename(a[0]) == "nginx"), None)
+    if not res.check(fx, f"element: Deployment {ELEMENT} runs nginx itself (command nginx, not the image's "
+                         "entrypoint)", container is not None,
+                     "; ".join(f"{c.get('name')}: {' '.join(a) or '(image entrypoint)'}"
+                               for c, a in zip(containers, cmds))):
+        return
+    cmd = list(container.get("command", [])) + list(container.get("args", []))
+    g = arg_after(cmd, "-g") or ""
+    res.check(fx, "element: nginx stays in the foreground (-g 'daemon off;')",
+              re.search(r"(^|;)\s*daemon\s+off\s*;", g) is not None, " ".join(shlex.quote(a) for a in cmd))
+
+    # config.json: the rendered ConfigMap key, mounted by subPath over the image's
+    want_cfg = (rendered.object_data("ConfigMap", ELEMENT_CONFIG) or {}).get("config.json")
+    if not res.check(fx, f"element: ConfigMap {ELEMENT_CONFIG} has a config.json that is a JSON object",
+                     want_cfg is not None and isinstance(as_json(want_cfg), dict),
+                     "no such key" if want_cfg is None else f"{want_cfg[:100]!r}"):
+        return
+    vols = {v["name"]: v for v in spec.get("volumes", [])}
+    cmount = next((m for m in container.get("volumeMounts", []) if m["mountPath"] == ELEMENT_CONFIG_PATH), None)
+    mounted = None
+    if cmount is not None and cmount["name"] in vols:
+        files = volume_files(rendered, vols[cmount["name"]])[0]
+        sub = cmount.get("subPath")
+        mounted = files.get(sub, (None, 0))[0] if sub else None
+    ok = mounted is not None and mounted == want_cfg
+    res.check(fx, f"element: {ELEMENT_CONFIG_PATH} is mounted (subPath) with {ELEMENT_CONFIG}/config.json", ok,
+              "no mount at " + ELEMENT_CONFIG_PATH if cmount is None else
+              f"volume {cmount['name']}, subPath {cmount.get('subPath')}" if ok else
+              f"mount {cmount}: {'not a subPath of a rendered file' if mounted is None else 'other content'}")
+
+    # the image's files: the stand-in bundle, and Debian's mime.types for the image's
+    have = os.path.isfile("/etc/nginx/mime.types")
+    res.check(fx, "element: /etc/nginx/mime.types (the image's; Debian's nginx-common here) is there", have,
+              "" if have else "missing on this machine")
+    token = secrets.token_hex(6)
+    standin = element_standin(token)
+    run_as, why = pod_run_as(dep, container)
+    if run_as is not None and os.geteuid() != 0:
+        res.info(fx, f"{label}: not root here: runs as this user, not the pod's ({run_as})")
+        run_as = None
+    elif run_as is None:
+        res.info(fx, f"{label}: {why}: runs as this user")
+    else:
+        res.info(fx, f"{label}: runs as the pod's user ({run_as}), on a tree with the pod's ownership")
+    csc = container.get("securityContext") or {}
+    if not csc.get("readOnlyRootFilesystem"):
+        res.info(fx, f"{label}: note: readOnlyRootFilesystem is not set")
+    res.info(fx, f"{sb}: the image is not pulled: {ELEMENT_APP} is a stand-in with "
+                 + ", ".join(p[len(ELEMENT_APP) + 1:] for p in standin) + f" (marker {token})")
+
+    # Routing: https://<global.elementDomain>/ reaches this nginx.
+    edomain = vget(rendered.values, "global.elementDomain")
+    routes = routes_to(rendered, dep)
+    cports = [p.get("containerPort") for p in container.get("ports", [])]
+    hit = [rt for rt in routes if route_matches(rt, edomain, "/") and rt["container_port"] in cports]
+    res.check(fx, f"element: an Ingress/HTTPRoute routes https://{edomain or '*'}/ to the element nginx "
+                  "containerPort", bool(hit),
+              "; ".join(route_desc(rt) for rt in hit) if hit else
+              "routes to it: " + ("; ".join(f"{route_desc(rt)} (containerPort {rt['container_port']})"
+                                            for rt in routes) or "none"))
+
+    setup = nginx_setup(ctx, rendered, dep, container, work, label, image_files=standin,
+                        image_paths=(ELEMENT_APP,), run_as=run_as)
+    if setup is None:
+        return
+    running_state: dict[str, tuple] | None = None  # the pod tree while nginx ran, after the requests
+    try:
+        if not nginx_start(ctx, setup, label):
+            return
+        base = setup.base
+        probe = ((container.get("readinessProbe") or {}).get("httpGet") or {}).get("path")
+        res.check(fx, "element: the readinessProbe is an httpGet with a path", bool(probe),
+                  json.dumps(container.get("readinessProbe")))
+        nginx_probes(ctx, setup, label, healthz=False)
+
+        def get(path: str):
+            status, headers, raw = http("GET", base + path)
+            return status, headers, raw
+
+        def header(headers, name: str) -> list[str]:
+            return list(headers.get_all(name) or []) if headers is not None else []
+
+        def no_cache(headers) -> bool:
+            return any("no-cache" in [v.strip() for v in h.split(",")] for h in header(headers, "Cache-Control"))
+
+        def ctype(headers) -> str:
+            return header(headers, "Content-Type")[0].split(";")[0].strip() if header(headers, "Content-Type") else ""
+
+        answers: dict[str, tuple] = {}
+        index = standin[f"{ELEMENT_APP}/index.html"]
+        for path in ("/", "/index.html"):
+            status, headers, raw = answers[path] = get(path)
+            res.check(fx, f"{sb}: GET {path} is the stand-in index.html, text/html, Cache-Control: no-cache",
+                      status == 200 and raw == index and ctype(headers) == "text/html" and no_cache(headers),
+                      f"status {status}, {len(raw)} bytes "
+                      f"({'the stand-in' if raw == index else 'NOT the stand-in'}), "
+                      f"Content-Type {ctype(headers)!r}, Cache-Control {header(headers, 'Cache-Control')}")
+
+        status, headers, raw = answers["/config.json"] = get("/config.json")
+        res.check(fx, "element nginx: GET /config.json is 200, Content-Type application/json, "
+                      "Cache-Control: no-cache",
+                  status == 200 and ctype(headers) == "application/json" and no_cache(headers),
+                  f"status {status}, Content-Type {ctype(headers)!r}, "
+                  f"Cache-Control {header(headers, 'Cache-Control')}")
+        res.check(fx, f"element nginx: /config.json is byte-identical to the rendered {ELEMENT_CONFIG}/config.json",
+                  status == 200 and raw == want_cfg, f"{len(raw)} bytes vs {len(want_cfg)} rendered")
+
+        for name, mime in (("i18n/en_EN.json", "application/json"), ("version", None)):
+            path = f"/{name}"
+            want = standin[f"{ELEMENT_APP}/{name}"]
+            status, headers, raw = answers[path] = get(path)
+            res.check(fx, f"{sb}: GET {path} is the stand-in file"
+                          + (f", {mime}" if mime else "") + ", Cache-Control: no-cache",
+                      status == 200 and raw == want and (mime is None or ctype(headers) == mime)
+                      and no_cache(headers),
+                      f"status {status}, {len(raw)} bytes vs {len(want)}, Content-Type {ctype(headers)!r}, "
+                      f"Cache-Control {header(headers, 'Cache-Control')}")
+
+        bundle = f"/bundles/{token}/bundle.js"
+        status, headers, raw = answers[bundle] = get(bundle)
+        res.check(fx, f"{sb}: GET {bundle} (a hashed bundle file) is 200 and not Cache-Control: no-cache",
+                  status == 200 and raw == standin[ELEMENT_APP + bundle] and not no_cache(headers),
+                  f"status {status}, {len(raw)} bytes, Cache-Control {header(headers, 'Cache-Control')}")
+
+        # missing files: 404, also in the no-cache location
+        rnd = secrets.token_hex(6)
+        for path in (f"/no-such-file-{rnd}.js", f"/i18n/no_SUCH-{rnd}.json", f"/config.no-such-{rnd}.json"):
+            status, headers, raw = answers[path] = get(path)
+            res.check(fx, f"{sb}: GET {path} is 404", status == 404, f"status {status}")
+        if edomain:
+            # Element asks config.<its host name>.json first, then config.json.
+            path = f"/config.{edomain}.json"
+            status, headers, raw = answers[path] = get(path)
+            res.check(fx, f"{sb}: GET {path} (asked first by Element) is 404, so Element falls back to "
+                          "/config.json", status == 404, f"status {status}")
+
+        # Element's security headers on every answer, each once
+        for path, (status, headers, _raw) in answers.items():
+            bad = []
+            for name, want in SECURITY_HEADERS:
+                got = header(headers, name)
+                if got != [want]:
+                    bad.append(f"{name}: {got}")
+            res.check(fx, f"{label}: GET {path} ({status}) carries "
+                          + ", ".join(f"{n}: {v}" for n, v in SECURITY_HEADERS) + " (each once)",
+                      status is not None and not bad, "; ".join(bad))
+
+        running_state = tree_state(setup.pod.root, setup.empty_dirs)
+        written = sorted(os.path.relpath(os.path.join(d, f), setup.pod.root)
+                         for ed in setup.empty_dirs for d, _ds, fs in os.walk(ed) for f in fs + _ds)
+        res.info(fx, f"{label}: in its emptyDirs while running: {', '.join(written) or 'nothing'}")
+        res.check(fx, f"{label}: still running after the requests", setup.proc.poll() is None,
+                  f"exit {setup.proc.poll()}")
+    finally:
+        nginx_stop(ctx, setup, label)
+        before = setup.tree_before
+        added: set[str] = set()
+        removed: set[str] = set()
+        changed: set[str] = set()
+        # while running (a pid or temp file is gone after the stop) and after the stop
+        for state in (running_state, tree_state(setup.pod.root, setup.empty_dirs)):
+            if state is None:
+                continue
+            added |= set(state) - set(before)
+            removed |= set(before) - set(state)
+            changed |= {p for p in set(before) & set(state) if before[p] != state[p]}
+        added, removed, changed = sorted(added), sorted(removed), sorted(changed)
+        emptydirs = ", ".join("/" + os.path.relpath(d, setup.pod.root) for d in setup.empty_dirs) or "none"
+        res.check(fx, f"{label}: writes only into its emptyDir ({emptydirs}): the rest of the pod tree "
+                      f"(mounted ConfigMaps, the stand-in {ELEMENT_APP}) is unchanged",
+                  not (added or removed or changed),
+                  "; ".join(f"{w} {', '.join('/' + p.removeprefix('.').lstrip('/') for p in ps[:10])}" for w, ps in
+                            (("added", added), ("removed", removed), ("changed", changed)) if ps))
+
+
+# --------------------------------------------------------------------------
 # Driver
 
 
@@ -2243,6 +2621,17 @@ def run_fixture(fx: str, args, res: Results, tmp_root: str, timings: dict) -> No
         res.check(fx, "nginx: checks ran to the end", False, traceback.format_exc())
     timings.setdefault("nginx", 0.0)
     timings["nginx"] += time.monotonic() - t3
+
+    # e. Element's nginx
+    t5 = time.monotonic()
+    ework = os.path.join(work, "element")
+    os.makedirs(ework)
+    try:
+        element_checks(ctx, rendered, ework)
+    except Exception:  # noqa: BLE001
+        res.check(fx, "element nginx: checks ran to the end", False, traceback.format_exc())
+    timings.setdefault("element", 0.0)
+    timings["element"] += time.monotonic() - t5
 
     # d. the delegation files (after Synapse: compared with what it served)
     t4 = time.monotonic()
