@@ -1,6 +1,6 @@
 //! Runs the embedded, precompiled core through wasmtime, with memory and fuel limits.
 
-use wasmtime::{Engine, Instance, Module, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{Engine, Instance, Module, Store, StoreLimits, StoreLimitsBuilder, Trap, TypedFunc};
 
 use crate::engine_config;
 
@@ -93,11 +93,19 @@ impl Core {
         })
     }
 
-    /// Sends a RenderRequest JSON and returns the RenderResponse JSON.
+    /// Sends a RenderRequest JSON and returns the RenderResponse JSON, in a fresh instance.
     ///
     /// # Errors
     /// A trap (a panic in the core, exhausted fuel or memory) or an ABI mismatch.
     pub fn call(&self, request: &[u8]) -> Result<Vec<u8>, CoreError> {
+        self.session()?.render(request, false)
+    }
+
+    /// A new instance of the core for many renders in a row (see [`Session`]).
+    ///
+    /// # Errors
+    /// The module cannot be instantiated or lacks an export.
+    pub fn session(&self) -> Result<Session, CoreError> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.limits.memory)
             .instances(1)
@@ -118,19 +126,100 @@ impl Core {
         let render = instance
             .get_typed_func::<(u32, u32), u64>(&mut store, "mr_render")
             .map_err(|e| internal("the core's mr_render", e))?;
+        let free = instance
+            .get_typed_func::<(u32, u32), ()>(&mut store, "mr_free")
+            .map_err(|e| internal("the core's mr_free", e))?;
+        Ok(Session {
+            store,
+            instance,
+            memory,
+            alloc,
+            render,
+            free,
+            limits: self.limits,
+            poisoned: false,
+        })
+    }
+}
 
+/// One instance of the core, reused across renders: each render gets the full fuel budget,
+/// and its response buffer is freed with `mr_free` after it is copied out. After a trap the
+/// instance is unusable; [`Session::render`] then fails, and the caller starts a new one.
+pub struct Session {
+    store: Store<State>,
+    instance: Instance,
+    memory: wasmtime::Memory,
+    alloc: TypedFunc<u32, u32>,
+    render: TypedFunc<(u32, u32), u64>,
+    free: TypedFunc<(u32, u32), ()>,
+    limits: Limits,
+    poisoned: bool,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("poisoned", &self.poisoned)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Whether a trap ended this instance (start a new session).
+    #[must_use]
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// Sends a RenderRequest JSON and returns the RenderResponse JSON.
+    ///
+    /// # Errors
+    /// A trap (a panic in the core, exhausted fuel or memory), an ABI mismatch, or a
+    /// session that an earlier trap ended.
+    pub fn call(&mut self, request: &[u8]) -> Result<Vec<u8>, CoreError> {
+        self.render(request, true)
+    }
+
+    fn render(&mut self, request: &[u8], free: bool) -> Result<Vec<u8>, CoreError> {
+        if self.poisoned {
+            return Err(CoreError(
+                "the core instance trapped in an earlier render".to_owned(),
+            ));
+        }
+        let result = self.render_inner(request, free);
+        if result.is_err() {
+            self.poisoned = true;
+        }
+        result
+    }
+
+    fn render_inner(&mut self, request: &[u8], free: bool) -> Result<Vec<u8>, CoreError> {
+        let store = &mut self.store;
+        store
+            .set_fuel(self.limits.fuel)
+            .map_err(|e| internal("setting fuel", e))?;
         let len = u32::try_from(request.len())
             .map_err(|_| CoreError("the request is larger than 4 GiB".to_owned()))?;
-        let ptr = alloc
-            .call(&mut store, len)
-            .map_err(|e| trap_error(&instance, &mut store, e, self.limits))?;
-        memory
-            .write(&mut store, ptr as usize, request)
+        let ptr = self
+            .alloc
+            .call(&mut *store, len)
+            .map_err(|e| trap_error(&self.instance, store, e, self.limits))?;
+        self.memory
+            .write(&mut *store, ptr as usize, request)
             .map_err(|e| internal("writing the request", e))?;
-        let packed = render
-            .call(&mut store, (ptr, len))
-            .map_err(|e| trap_error(&instance, &mut store, e, self.limits))?;
-        read_packed(&memory, &store, packed)
+        let packed = self
+            .render
+            .call(&mut *store, (ptr, len))
+            .map_err(|e| trap_error(&self.instance, store, e, self.limits))?;
+        let response = read_packed(&self.memory, store, packed)?;
+        if free {
+            // A one-shot call drops the whole instance instead.
+            let (out_ptr, out_len) = ((packed >> 32) as u32, (packed & 0xffff_ffff) as u32);
+            self.free
+                .call(&mut *store, (out_ptr, out_len))
+                .map_err(|e| trap_error(&self.instance, store, e, self.limits))?;
+        }
+        Ok(response)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `matrix-render` command line: reads files and flags into a RenderRequest, runs the
 //! embedded wasm core, and writes the response. It renders nothing itself.
 
+pub mod batch;
 pub mod engine;
 #[path = "engine_config.rs"]
 mod engine_config;

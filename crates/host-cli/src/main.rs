@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use matrix_render::engine::{Core, Limits};
 use matrix_render::input::{self, Inputs};
-use matrix_render::{SCHEMA, init, krm, output, report};
+use matrix_render::{SCHEMA, batch, init, krm, output, report};
 use matrix_render_model::api::{Format, RenderResponse};
 
 #[derive(Debug, Parser)]
@@ -67,6 +67,16 @@ struct RenderArgs {
     /// Write one file per object into DIR (created if missing) instead of stdout.
     #[arg(long = "output-dir", value_name = "DIR")]
     output_dir: Option<PathBuf>,
+    /// Render every tenant in DIR into OUT/<tenant>/ (needs --output-dir OUT). A tenant is
+    /// a subdirectory DIR/<tenant>/ with values.yaml and, optionally, secrets.yaml or
+    /// .secrets.yaml; --set, --set-string, --static-dir and --format apply to every tenant.
+    #[arg(
+        long = "batch",
+        value_name = "DIR",
+        requires = "output_dir",
+        conflicts_with = "values"
+    )]
+    batch: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -90,6 +100,11 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Schema => write_stdout(SCHEMA),
         Command::Validate(args) => run(&args, None, true),
+        Command::Render(RenderArgs {
+            values,
+            output_dir: Some(out),
+            batch: Some(dir),
+        }) => run_batch(&values, &dir, &out),
         Command::Render(args) => run(&args.values, args.output_dir, false),
         Command::Krm => run_krm(),
         Command::Init(args) => match init::run(&args) {
@@ -216,6 +231,73 @@ fn run(args: &ValuesArgs, output_dir: Option<PathBuf>, validate_only: bool) -> E
             Err(e) => internal(&e),
         },
         None => write_stdout(&response.output),
+    }
+}
+
+/// `render --batch DIR --output-dir OUT`: every tenant, one worker per core; exit 1 when
+/// any tenant failed (each is reported with its files), 2 when the core cannot be loaded.
+fn run_batch(args: &ValuesArgs, dir: &std::path::Path, out: &std::path::Path) -> ExitCode {
+    let started = std::time::Instant::now();
+    let tenants = match batch::tenants(dir) {
+        Ok(t) => t,
+        Err(e) => {
+            eprint(&format!("error[unreadable-input]: {e}\n"));
+            return ExitCode::from(1);
+        }
+    };
+    let common = Inputs {
+        values: Vec::new(),
+        set: args.set.clone(),
+        set_string: args.set_string.clone(),
+        static_dir: args.static_dir.clone(),
+        format: match args.format {
+            OutputFormat::Yaml => Format::Yaml,
+            OutputFormat::Json => Format::Json,
+        },
+        split: true,
+    };
+    let core = match limits()
+        .map_err(|e| e.to_string())
+        .and_then(|l| Core::load(l).map_err(|e| e.to_string()))
+    {
+        Ok(c) => c,
+        Err(e) => return internal(&e),
+    };
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let outcomes = batch::render_all(&core, &tenants, &common, out, workers);
+    let (mut written, mut failed) = (0_usize, 0_usize);
+    for (tenant, outcome) in tenants.iter().zip(&outcomes) {
+        match outcome {
+            batch::Outcome::Written { report, .. } => {
+                written += 1;
+                if !report.is_empty() {
+                    eprint(&format!("matrix-render: tenant {}:\n{report}", tenant.name));
+                }
+            }
+            batch::Outcome::Invalid(report) => {
+                failed += 1;
+                eprint(&format!(
+                    "matrix-render: tenant {} failed:\n{report}",
+                    tenant.name
+                ));
+            }
+            batch::Outcome::Internal(message) => {
+                failed += 1;
+                eprint(&format!(
+                    "matrix-render: tenant {} failed:\nerror[internal]: {message}\n",
+                    tenant.name
+                ));
+            }
+        }
+    }
+    eprint(&format!(
+        "matrix-render: rendered {written} tenants, {failed} failed, in {}\n",
+        batch::seconds(started.elapsed())
+    ));
+    if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -5,6 +5,7 @@
 //! then `--set-string`, deserialize into [`Config`] and run the semantic checks.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -58,6 +59,19 @@ pub struct Loaded {
     pub merged: Value,
 }
 
+/// The built-in defaults as JSON, parsed once per process (or wasm instance).
+fn defaults() -> Result<&'static Value, String> {
+    static DEFAULTS: OnceLock<Result<Value, String>> = OnceLock::new();
+    DEFAULTS
+        .get_or_init(|| {
+            serde_yaml::from_str::<serde_yaml::Value>(DEFAULTS_YAML)
+                .map_err(|e| e.to_string())
+                .and_then(|v| yaml_to_json(v, "").map_err(|(_, m)| m))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
 /// Loads, merges and validates.
 #[must_use]
 pub fn load(input: LoadInput<'_>) -> Loaded {
@@ -65,11 +79,8 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
     let mut origins: BTreeMap<String, Origin> = BTreeMap::new();
     let mut span_maps: Vec<spans::SpanMap> = Vec::new();
 
-    let mut merged = match serde_yaml::from_str::<serde_yaml::Value>(DEFAULTS_YAML)
-        .map_err(|e| e.to_string())
-        .and_then(|v| yaml_to_json(v, "").map_err(|(_, m)| m))
-    {
-        Ok(v) => v,
+    let mut merged = match defaults() {
+        Ok(v) => v.clone(),
         Err(message) => {
             diagnostics.push(Diagnostic::error(
                 "internal",
@@ -154,10 +165,10 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
     }
     let mut repaired = merged.clone();
     if !flagged.is_empty() {
-        let defaults = serde_yaml::from_str::<Value>(DEFAULTS_YAML).unwrap_or(Value::Null);
+        let defaults = defaults().unwrap_or(&Value::Null);
         let mut repaired_paths = Vec::new();
         for path in &flagged {
-            repaired_paths.push(repair(&mut repaired, &defaults, path));
+            repaired_paths.push(repair(&mut repaired, defaults, path));
         }
         flagged.extend(repaired_paths);
     }

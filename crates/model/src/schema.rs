@@ -91,18 +91,26 @@ const EXTRA_EXAMPLES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The file schema, built once.
+/// The committed file schema (`schema/matrix-render.schema.json`), which [`generate`] wrote.
+/// Embedding it saves every process from deriving and annotating the schema again (most of
+/// a one-shot render's time); the freshness tests prove the two are equal.
+pub const COMMITTED_SCHEMA: &str = include_str!("../../../schema/matrix-render.schema.json");
+
+/// The file schema, parsed once from [`COMMITTED_SCHEMA`].
 #[must_use]
 pub fn json_schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
-    SCHEMA.get_or_init(build)
+    SCHEMA.get_or_init(|| serde_json::from_str(COMMITTED_SCHEMA).unwrap_or_else(|_| generate()))
 }
 
 fn yaml_value(text: &str) -> Value {
     serde_yaml::from_str::<Value>(text).unwrap_or(Value::Null)
 }
 
-fn build() -> Value {
+/// Derives the file schema from [`Config`] (schemars), `defaults.yaml` and the example
+/// values: what `schema/matrix-render.schema.json` must contain.
+#[must_use]
+pub fn generate() -> Value {
     let mut schema = serde_json::to_value(schemars::schema_for!(Config)).unwrap_or(Value::Null);
     let defaults = yaml_value(crate::load::DEFAULTS_YAML);
     let examples = yaml_value(EXAMPLES_YAML);
@@ -649,6 +657,16 @@ mod tests {
                 "element.settingDefaults",
                 "element.extraConfig",
             ]
+        );
+    }
+
+    #[test]
+    fn the_embedded_schema_is_the_generated_one() {
+        let committed: Value = serde_json::from_str(COMMITTED_SCHEMA).unwrap_or(Value::Null);
+        assert!(
+            committed == generate(),
+            "schema/matrix-render.schema.json is stale: run \
+             `UPDATE_GOLDEN=1 cargo test -p matrix-render committed_schema_is_fresh`"
         );
     }
 

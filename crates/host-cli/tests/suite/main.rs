@@ -7,6 +7,7 @@
 //! the real binary (wasmtime), seed parity, secrets, and error handling.
 
 mod allowlist;
+mod batch;
 mod common;
 mod corpus;
 mod errors;
