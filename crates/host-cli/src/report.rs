@@ -61,18 +61,7 @@ pub fn json(diagnostics: &[Diagnostic]) -> String {
     text
 }
 
-/// A one-line count, e.g. `2 errors, 1 warning`.
-#[must_use]
-pub fn summary(diagnostics: &[Diagnostic]) -> String {
-    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-    let warnings = diagnostics.len() - errors;
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    format!(
-        "{}, {}",
-        plural(errors, "error"),
-        plural(warnings, "warning")
-    )
-}
+pub use matrix_render_model::diag::summary;
 
 /// The width of the token starting at `col0`: a key up to its `:`, or a value to the end of
 /// the line (without a trailing comment).

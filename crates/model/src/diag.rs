@@ -103,3 +103,16 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 }
+
+/// A one-line count, e.g. `2 errors, 1 warning`: the same words in every front-end.
+#[must_use]
+pub fn summary(diagnostics: &[Diagnostic]) -> String {
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = diagnostics.len() - errors;
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
+}

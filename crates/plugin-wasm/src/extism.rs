@@ -82,6 +82,7 @@ pub const fn version() -> &'static str {
 pub mod helm {
     use std::io::Read;
 
+    use matrix_render_renderer::model::diag::summary;
     use matrix_render_renderer::model::{Diagnostic, NamedText, Severity};
     use matrix_render_renderer::{Format, RenderOptions, RenderRequest, RenderResponse};
 
@@ -374,19 +375,6 @@ Helm keeps -n/--namespace, --kube-context and --debug for itself; set the namesp
             out.push('\n');
         }
         out
-    }
-
-    /// `N errors, N warnings`, as the CLI counts them.
-    #[must_use]
-    pub fn summary(diagnostics: &[Diagnostic]) -> String {
-        let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-        let warnings = diagnostics.len() - errors;
-        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-        format!(
-            "{}, {}",
-            plural(errors, "error"),
-            plural(warnings, "warning")
-        )
     }
 
     fn json_diagnostics(diagnostics: &[Diagnostic]) -> String {
