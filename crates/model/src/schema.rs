@@ -308,21 +308,7 @@ fn walk(value: &Value, schema: &Value, path: &str, out: &mut Vec<Violation>) {
             _ => Vec::new(),
         };
         if !types.is_empty() && !types.iter().any(|t| matches_type(value, t)) {
-            let expected: Vec<&str> = types
-                .iter()
-                .filter(|t| **t != "null")
-                .map(|t| describe_type(t))
-                .collect();
-            out.push(violation(
-                path,
-                "invalid-type",
-                format!(
-                    "expected {}, found {}",
-                    expected.join(" or "),
-                    type_name(value)
-                ),
-                Some(type_hint(value, &types)),
-            ));
+            out.push(type_violation(path, value, &types));
             return;
         }
     }
@@ -464,16 +450,7 @@ fn check_branches(value: &Value, branches: &[Value], path: &str, out: &mut Vec<V
             }
         }
         if expected.len() == wrong_type.len() {
-            out.push(violation(
-                path,
-                "invalid-type",
-                format!(
-                    "expected {}, found {}",
-                    expected.join(" or "),
-                    type_name(value)
-                ),
-                Some(type_hint(value, &types)),
-            ));
+            out.push(type_violation(path, value, &types));
             return;
         }
     }
@@ -537,6 +514,25 @@ fn unknown_key(full: &str, parent: &str, key: &str, known: &[&str]) -> Violation
         "unknown-key",
         format!("unknown key `{key}` in {parent_text}"),
         Some(hint),
+    )
+}
+
+/// `expected a string or a map, found an integer`, with a hint for the value's type.
+fn type_violation(path: &str, value: &Value, types: &[&str]) -> Violation {
+    let expected: Vec<&str> = types
+        .iter()
+        .filter(|t| **t != "null")
+        .map(|t| describe_type(t))
+        .collect();
+    violation(
+        path,
+        "invalid-type",
+        format!(
+            "expected {}, found {}",
+            expected.join(" or "),
+            type_name(value)
+        ),
+        Some(type_hint(value, types)),
     )
 }
 
