@@ -33,6 +33,8 @@ pub struct Inputs {
     pub static_dir: Option<String>,
     pub format: Format,
     pub split: bool,
+    /// Ask the core for the plan (`matrix-render plan`).
+    pub plan: bool,
 }
 
 /// Reads a text file (or stdin for `-`) as UTF-8.
@@ -97,6 +99,7 @@ pub fn request(inputs: &Inputs) -> Result<RenderRequest, InputError> {
         options: RenderOptions {
             format: inputs.format,
             split: inputs.split,
+            plan: inputs.plan,
         },
     })
 }

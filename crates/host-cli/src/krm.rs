@@ -24,7 +24,7 @@ pub fn request(text: String) -> RenderRequest {
         }],
         options: RenderOptions {
             format: Format::Krm,
-            split: false,
+            ..RenderOptions::default()
         },
         ..RenderRequest::default()
     }

@@ -9,6 +9,7 @@ pub mod init;
 pub mod input;
 pub mod krm;
 pub mod output;
+pub mod plan;
 pub mod report;
 
 /// The committed JSON Schema of a values file, printed by `matrix-render schema`.

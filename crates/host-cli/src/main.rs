@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use matrix_render::engine::{Core, Limits};
 use matrix_render::input::{self, Inputs};
-use matrix_render::{SCHEMA, batch, init, krm, output, report};
+use matrix_render::{SCHEMA, batch, init, krm, output, plan, report};
 use matrix_render_model::api::{Format, RenderResponse};
 
 #[derive(Debug, Parser)]
@@ -27,6 +27,11 @@ enum Command {
     Render(RenderArgs),
     /// Check the config and report every problem; writes nothing.
     Validate(ValuesArgs),
+    /// What to set up outside the cluster: DNS records, ports to open and forward, secrets.
+    ///
+    /// Derived from the same config as the manifests; an invalid config exits 1 with its
+    /// problems, as `validate` does. Secret values are never shown, only where they live.
+    Plan(PlanArgs),
     /// Print the JSON Schema of a values file.
     Schema,
     /// Write a starter values.yaml and a .secrets.yaml with fresh random secrets.
@@ -42,9 +47,9 @@ enum Command {
 }
 
 #[derive(Debug, Args)]
-struct ValuesArgs {
+struct InputArgs {
     /// A values file (YAML); repeat to layer files, later ones win. `-` reads stdin.
-    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    #[arg(short = 'f', long = "values", value_name = "FILE", id = "values_files")]
     values: Vec<String>,
     /// Set a value: `path.to.key=value` (Helm syntax and typing).
     #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -55,9 +60,30 @@ struct ValuesArgs {
     /// Folder with pages/ and static-assets/ that replace the built-in static pages.
     #[arg(long = "static-dir", value_name = "DIR")]
     static_dir: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ValuesArgs {
+    #[command(flatten)]
+    input: InputArgs,
     /// Output format: manifests for render, diagnostics for validate.
     #[arg(long, value_enum, default_value_t = OutputFormat::Yaml)]
     format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Output format: a readable text, or the core's plan as JSON.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    format: PlanFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PlanFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -74,7 +100,7 @@ struct RenderArgs {
         long = "batch",
         value_name = "DIR",
         requires = "output_dir",
-        conflicts_with = "values"
+        conflicts_with = "values_files"
     )]
     batch: Option<PathBuf>,
 }
@@ -99,13 +125,20 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Schema => write_stdout(SCHEMA),
-        Command::Validate(args) => run(&args, None, true),
+        Command::Validate(args) => run(&args, Mode::Validate),
+        Command::Plan(args) => run(
+            &ValuesArgs {
+                input: args.input,
+                format: OutputFormat::Json,
+            },
+            Mode::Plan(args.format),
+        ),
         Command::Render(RenderArgs {
             values,
             output_dir: Some(out),
             batch: Some(dir),
         }) => run_batch(&values, &dir, &out),
-        Command::Render(args) => run(&args.values, args.output_dir, false),
+        Command::Render(args) => run(&args.values, Mode::Render(args.output_dir)),
         Command::Krm => run_krm(),
         Command::Init(args) => match init::run(&args) {
             Ok(written) => {
@@ -151,19 +184,34 @@ fn limit_reached(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn run(args: &ValuesArgs, output_dir: Option<PathBuf>, validate_only: bool) -> ExitCode {
+/// What `run` does with a response.
+enum Mode {
+    /// Write the manifests to stdout, or one file per object into the folder.
+    Render(Option<PathBuf>),
+    /// Report only.
+    Validate,
+    /// Write the plan.
+    Plan(PlanFormat),
+}
+
+fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
     let format = match args.format {
         OutputFormat::Yaml => Format::Yaml,
         OutputFormat::Json => Format::Json,
     };
+    let input = &args.input;
     let inputs = Inputs {
-        values: args.values.clone(),
-        set: args.set.clone(),
-        set_string: args.set_string.clone(),
-        static_dir: args.static_dir.clone(),
+        values: input.values.clone(),
+        set: input.set.clone(),
+        set_string: input.set_string.clone(),
+        static_dir: input.static_dir.clone(),
         format,
-        split: output_dir.is_some(),
+        split: matches!(mode, Mode::Render(Some(_))),
+        plan: matches!(mode, Mode::Plan(_)),
     };
+    let validate_only = matches!(mode, Mode::Validate);
+    // The plan's JSON goes to stdout; its diagnostics are for people, as with render.
+    let plan_json = matches!(mode, Mode::Plan(PlanFormat::Json));
     let request = match input::request(&inputs) {
         Ok(r) => r,
         Err(e) => {
@@ -189,7 +237,7 @@ fn run(args: &ValuesArgs, output_dir: Option<PathBuf>, validate_only: bool) -> E
             return ExitCode::from(2);
         }
     } else if !response.diagnostics.is_empty() {
-        if matches!(args.format, OutputFormat::Json) {
+        if matches!(args.format, OutputFormat::Json) && !matches!(mode, Mode::Plan(_)) {
             eprint(&report::json(&response.diagnostics));
         } else {
             eprint(&report::human(&response.diagnostics, &sources));
@@ -197,10 +245,9 @@ fn run(args: &ValuesArgs, output_dir: Option<PathBuf>, validate_only: bool) -> E
     }
     if !response.ok {
         if !json_diagnostics {
-            let what = if validate_only {
-                ""
-            } else {
-                "; nothing was written"
+            let what = match mode {
+                Mode::Render(_) => "; nothing was written",
+                Mode::Validate | Mode::Plan(_) => "",
             };
             eprint(&format!(
                 "matrix-render: {}{what}\n",
@@ -219,6 +266,20 @@ fn run(args: &ValuesArgs, output_dir: Option<PathBuf>, validate_only: bool) -> E
         }
         return ExitCode::SUCCESS;
     }
+    let output_dir = match mode {
+        Mode::Render(dir) => dir,
+        Mode::Validate => return ExitCode::SUCCESS,
+        Mode::Plan(_) => {
+            let Some(plan) = &response.plan else {
+                return internal("the core returned no plan");
+            };
+            return write_stdout(&if plan_json {
+                plan::json(plan)
+            } else {
+                plan::text(plan)
+            });
+        }
+    };
     match output_dir {
         Some(dir) => match output::write_dir(&dir, &response.objects) {
             Ok(n) => {
@@ -247,14 +308,15 @@ fn run_batch(args: &ValuesArgs, dir: &std::path::Path, out: &std::path::Path) ->
     };
     let common = Inputs {
         values: Vec::new(),
-        set: args.set.clone(),
-        set_string: args.set_string.clone(),
-        static_dir: args.static_dir.clone(),
+        set: args.input.set.clone(),
+        set_string: args.input.set_string.clone(),
+        static_dir: args.input.static_dir.clone(),
         format: match args.format {
             OutputFormat::Yaml => Format::Yaml,
             OutputFormat::Json => Format::Json,
         },
         split: true,
+        plan: false,
     };
     let core = match limits()
         .map_err(|e| e.to_string())

@@ -44,6 +44,9 @@ pub struct RenderOptions {
     /// Also return each object as its own document (for `--output-dir`).
     #[serde(default)]
     pub split: bool,
+    /// Also return the [`Plan`]: what to set up outside the cluster.
+    #[serde(default)]
+    pub plan: bool,
 }
 
 /// Output format.
@@ -76,6 +79,112 @@ pub struct RenderResponse {
     pub diagnostics: Vec<Diagnostic>,
     /// One entry per object, in output order.
     pub objects: Vec<ObjectInfo>,
+    /// What to set up outside the cluster, when `options.plan` asked for it and the config
+    /// is valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
+}
+
+/// What an operator sets up outside Kubernetes for this config: DNS records, open and
+/// forwarded ports, the secrets to provide, and notes for proxies such as Cloudflare.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// One record per public host name, in a stable order.
+    pub dns: Vec<DnsRecord>,
+    /// Public inbound ports, in a stable order.
+    pub ports: Vec<PortRule>,
+    /// Every secret setting the enabled components use.
+    pub secrets: Vec<SecretItem>,
+    /// What the seed README told operators by hand (proxies, access rules).
+    pub notes: Vec<String>,
+}
+
+/// A DNS record to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DnsRecord {
+    /// The host name.
+    pub host: String,
+    /// What it must resolve to: `ingress` (the ingress controller's or Gateway's public
+    /// address) or `node` (the public address of the node that runs a host-network pod).
+    pub target: DnsTarget,
+    /// What is served there, e.g. `synapse (client and federation API)`.
+    pub serves: Vec<String>,
+    /// Whether an HTTP proxy (Cloudflare's orange cloud) may sit in front: false means the
+    /// record must be DNS-only.
+    pub proxy_allowed: bool,
+    /// Why, when the record must be DNS-only or needs care.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// What a host name must point at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DnsTarget {
+    /// The ingress controller's (or Gateway's) public address.
+    Ingress,
+    /// The public address of the node a host-network pod runs on.
+    Node,
+}
+
+/// A public inbound port or port range to open and forward.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortRule {
+    /// The component that listens: `ingress`, `coturn`, `livekit`.
+    pub component: String,
+    /// `TCP` or `UDP`.
+    pub protocol: Protocol,
+    /// First port.
+    pub port: u16,
+    /// Last port of a range; equal to `port` for a single port.
+    pub end_port: u16,
+    /// Where to forward it: the nodes that receive it.
+    pub nodes: String,
+    /// What the port is for.
+    pub purpose: String,
+}
+
+/// A transport protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Protocol {
+    /// TCP.
+    #[serde(rename = "TCP")]
+    Tcp,
+    /// UDP.
+    #[serde(rename = "UDP")]
+    Udp,
+}
+
+/// A secret setting and where its value comes from. Never carries the value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretItem {
+    /// The config path, e.g. `synapse.registration_shared_secret`.
+    pub path: String,
+    /// `inline` (a value in the config, rendered into our Secret), `existingSecret` (a
+    /// Secret you create), or `missing` (not set; `required` tells whether that is an error).
+    pub source: SecretSource,
+    /// The Secret object that holds it (ours for inline values, yours for references).
+    pub secret: String,
+    /// The key in that Secret.
+    pub key: String,
+    /// Whether the enabled components need it.
+    pub required: bool,
+}
+
+/// Where a secret's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SecretSource {
+    /// A value in the config.
+    Inline,
+    /// A Secret that already exists.
+    ExistingSecret,
+    /// Not set.
+    Missing,
 }
 
 /// What was rendered, object by object.

@@ -415,7 +415,7 @@ Helm keeps -n/--namespace, --kube-context and --debug for itself; set the namesp
                 } else {
                     Format::Yaml
                 },
-                split: false,
+                ..RenderOptions::default()
             },
         }
     }
@@ -761,7 +761,7 @@ mod tests {
                 files: std::collections::BTreeMap::new(),
                 options: RenderOptions {
                     format: Format::Json,
-                    split: false,
+                    ..RenderOptions::default()
                 },
             });
             assert!(response.ok, "{:#?}", response.diagnostics);

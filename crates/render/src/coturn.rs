@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, PodSpec, Probe, TCPSocketAction};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use matrix_render_model::Config;
 use serde_json::json;
 
 use crate::objects::{
@@ -28,10 +29,14 @@ pub fn app() -> App {
 }
 
 /// The TURN shared secret (Synapse mounts it too).
-pub fn secret_set<'a>(ctx: &Ctx<'a>) -> SecretSet<'a> {
+pub fn secret_set(c: &Config) -> SecretSet<'_> {
     SecretSet::new(
         SECRET,
-        &[(SECRET_KEY, &ctx.config.coturn.turn_shared_secret)],
+        &[(
+            SECRET_KEY,
+            "coturn.turn_shared_secret",
+            &c.coturn.turn_shared_secret,
+        )],
     )
 }
 
@@ -96,7 +101,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         &app,
         BTreeMap::from([("turnserver.conf".to_owned(), turnserver_conf(ctx))]),
     );
-    let set = secret_set(ctx);
+    let set = secret_set(ctx.config);
     let sec = set.object(ctx, &app);
     let checksum = config_checksum(&[&cm], &sec.iter().collect::<Vec<_>>());
 

@@ -654,6 +654,7 @@ functionConfig:
             options: RenderOptions {
                 format,
                 split: true,
+                plan: false,
             },
             ..RenderRequest::default()
         };

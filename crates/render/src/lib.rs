@@ -6,6 +6,8 @@
 //! builds Kubernetes objects (k8s-openapi types), which are ordered by install order and name
 //! and emitted as YAML ([`yaml`]), as a JSON `List`, or as a KRM function's ResourceList
 //! (`krm`: the items of the ResourceList given among the values documents, plus the objects).
+//! On request the response also carries the [`plan`]: DNS records, ports and secrets to set
+//! up outside the cluster.
 
 #![forbid(unsafe_code)]
 
@@ -17,6 +19,7 @@ mod krm;
 mod matrixrtc;
 mod nginx;
 mod objects;
+pub mod plan;
 mod policies;
 mod secrets;
 mod static_pages;
@@ -153,6 +156,7 @@ pub fn render(request: &RenderRequest) -> RenderResponse {
         output,
         diagnostics,
         objects: infos,
+        plan: request.options.plan.then(|| plan::build(&config)),
     }
 }
 
@@ -162,6 +166,7 @@ fn failed(diagnostics: Vec<Diagnostic>) -> RenderResponse {
         output: String::new(),
         diagnostics,
         objects: Vec::new(),
+        plan: None,
     }
 }
 

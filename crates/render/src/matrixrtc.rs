@@ -97,19 +97,25 @@ fn env(name: &str, value: String) -> EnvVar {
     }
 }
 
+/// LiveKit's API key and secret (the JWT service reads them too).
+pub fn secret_set(c: &Config) -> SecretSet<'_> {
+    let lk = &c.matrixrtc.livekit;
+    SecretSet::new(
+        JWT,
+        &[
+            ("LIVEKIT_KEY", "matrixrtc.livekit.key", &lk.key),
+            ("LIVEKIT_SECRET", "matrixrtc.livekit.secret", &lk.secret),
+        ],
+    )
+}
+
 pub fn render(ctx: &mut Ctx<'_>) {
     let c = ctx.config;
     let rtc = &c.matrixrtc;
     let lk = livekit_app();
     let jwt = jwt_app();
 
-    let keys = SecretSet::new(
-        JWT,
-        &[
-            ("LIVEKIT_KEY", &rtc.livekit.key),
-            ("LIVEKIT_SECRET", &rtc.livekit.secret),
-        ],
-    );
+    let keys = secret_set(c);
     let keys_secret = keys.object(ctx, &jwt);
     let keys_secrets: Vec<_> = keys_secret.iter().collect();
     let lk_cm = config_map(

@@ -9,9 +9,14 @@ use k8s_openapi::api::core::v1::{
     KeyToPath, ProjectedVolumeSource, Secret, SecretKeySelector, SecretProjection, Volume,
     VolumeProjection,
 };
+use matrix_render_model::api::{SecretItem, SecretSource};
 use matrix_render_model::config::SecretValue;
 
 use crate::objects::{App, Ctx, secret};
+
+/// One value of a [`SecretSet`]: its file name (also its key in our Secret), its config
+/// path, and the value.
+pub type SecretEntry<'a> = (&'static str, &'static str, &'a SecretValue);
 
 /// The values one component owns: the Secret we render for the inline ones, and each value's
 /// file name (also its key in that Secret).
@@ -20,19 +25,50 @@ pub struct SecretSet<'a> {
     /// Name of the Secret that holds the inline values.
     pub name: &'static str,
     entries: Vec<(&'static str, &'a SecretValue)>,
+    paths: Vec<(&'static str, &'static str)>,
 }
 
 impl<'a> SecretSet<'a> {
-    /// The set; values that are not set are left out.
-    pub fn new(name: &'static str, entries: &[(&'static str, &'a SecretValue)]) -> Self {
+    /// The set; values that are not set are left out (but stay known to [`Self::items`]).
+    pub fn new(name: &'static str, entries: &[SecretEntry<'a>]) -> Self {
         Self {
             name,
             entries: entries
                 .iter()
-                .filter(|(_, v)| v.is_set())
-                .copied()
+                .filter(|(_, _, v)| v.is_set())
+                .map(|&(f, _, v)| (f, v))
                 .collect(),
+            paths: entries.iter().map(|&(f, p, _)| (f, p)).collect(),
         }
+    }
+
+    /// Each value for the plan: where it is read from, never what it is. Values that are
+    /// not set are listed only when `required` says the config needs them.
+    pub fn items(&self, required: impl Fn(&str) -> bool) -> Vec<SecretItem> {
+        self.paths
+            .iter()
+            .filter_map(|&(file, path)| {
+                let value = self.entries.iter().find(|(f, _)| *f == file).map(|e| e.1);
+                let required = required(path);
+                let (source, secret, key) = match value {
+                    Some(v) => match v.external() {
+                        Some(r) => (SecretSource::ExistingSecret, r.name.clone(), r.key.clone()),
+                        None => (SecretSource::Inline, self.name.to_owned(), file.to_owned()),
+                    },
+                    None if required => {
+                        (SecretSource::Missing, self.name.to_owned(), file.to_owned())
+                    }
+                    None => return None,
+                };
+                Some(SecretItem {
+                    path: path.to_owned(),
+                    source,
+                    secret,
+                    key,
+                    required,
+                })
+            })
+            .collect()
     }
 
     /// Whether the value stored under `file` is set.

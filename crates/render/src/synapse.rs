@@ -65,16 +65,32 @@ pub fn app() -> App {
 const POSTGRES_PASSWORD: &str = "POSTGRES_PASSWORD";
 
 /// Synapse's own secrets (the `synapse-recaptcha` Secret holds the inline ones).
-fn secret_set<'a>(ctx: &Ctx<'a>) -> SecretSet<'a> {
-    let s = &ctx.config.synapse;
+pub fn secret_set(c: &Config) -> SecretSet<'_> {
+    let s = &c.synapse;
     let postgres = s.database.kind == DatabaseKind::Postgresql;
     let mut entries = vec![
-        ("RECAPTCHA_SITE_KEY", &s.recaptcha.site_key),
-        ("RECAPTCHA_SECRET_KEY", &s.recaptcha.secret_key),
-        ("REGISTRATION_SHARED_SECRET", &s.registration_shared_secret),
+        (
+            "RECAPTCHA_SITE_KEY",
+            "synapse.recaptcha.siteKey",
+            &s.recaptcha.site_key,
+        ),
+        (
+            "RECAPTCHA_SECRET_KEY",
+            "synapse.recaptcha.secretKey",
+            &s.recaptcha.secret_key,
+        ),
+        (
+            "REGISTRATION_SHARED_SECRET",
+            "synapse.registration_shared_secret",
+            &s.registration_shared_secret,
+        ),
     ];
     if postgres {
-        entries.push((POSTGRES_PASSWORD, &s.database.postgresql.password));
+        entries.push((
+            POSTGRES_PASSWORD,
+            "synapse.database.postgresql.password",
+            &s.database.postgresql.password,
+        ));
     }
     SecretSet::new(SECRET, &entries)
 }
@@ -82,8 +98,8 @@ fn secret_set<'a>(ctx: &Ctx<'a>) -> SecretSet<'a> {
 pub fn render(ctx: &mut Ctx<'_>) {
     let app = app();
     let c = ctx.config;
-    let secret_set = secret_set(ctx);
-    let turn_set = c.coturn.enabled.then(|| coturn::secret_set(ctx));
+    let secret_set = secret_set(c);
+    let turn_set = c.coturn.enabled.then(|| coturn::secret_set(c));
 
     let homeserver = homeserver_config(ctx, &secret_set);
     let data = BTreeMap::from([

@@ -15,6 +15,7 @@ mod golden;
 mod init;
 mod krm;
 mod parity;
+mod plan;
 mod policies;
 mod schema;
 mod secrets;

@@ -1,0 +1,364 @@
+//! The plan: what an operator sets up outside the cluster for a config. DNS records, the
+//! public ports to open and forward, the secrets to provide, and the proxy notes the seed's
+//! README gave by hand. Derived from the same settings the objects are, so that it cannot
+//! disagree with them: hosts are those the routes use, ports those the pods listen on,
+//! secrets the components' own secret sets.
+
+use matrix_render_model::Config;
+use matrix_render_model::api::{DnsRecord, DnsTarget, Plan, PortRule, Protocol};
+use matrix_render_model::config::{DatabaseKind, RoutingMode};
+
+use crate::{coturn, matrixrtc, synapse};
+
+/// The plan for a valid config.
+#[must_use]
+pub fn build(c: &Config) -> Plan {
+    Plan {
+        dns: dns(c),
+        ports: ports(c),
+        secrets: secrets(c),
+        notes: notes(c),
+    }
+}
+
+/// A host and what it serves, in the order of the components, merged when two components
+/// share a host name.
+fn dns(c: &Config) -> Vec<DnsRecord> {
+    let mut records: Vec<DnsRecord> = Vec::new();
+    let mut add = |host: &str, target: DnsTarget, serves: &str, proxy: Option<&str>| {
+        let index = match records.iter().position(|r| r.host == host) {
+            Some(i) => i,
+            None => {
+                records.push(DnsRecord {
+                    host: host.to_owned(),
+                    target,
+                    serves: Vec::new(),
+                    proxy_allowed: true,
+                    note: None,
+                });
+                records.len() - 1
+            }
+        };
+        let record = &mut records[index];
+        // A host-network pod's node wins over the ingress: its ports are not HTTP.
+        record.target = record.target.max(target);
+        record.serves.push(serves.to_owned());
+        if let Some(why) = proxy {
+            record.proxy_allowed = false;
+            record.note = Some(match record.note.take() {
+                Some(earlier) => format!("{earlier}; {why}"),
+                None => why.to_owned(),
+            });
+        }
+    };
+    let wellknown_here = if c.global.delegates() {
+        ""
+    } else {
+        " and /.well-known/matrix"
+    };
+    add(
+        &c.global.domain,
+        DnsTarget::Ingress,
+        &format!("synapse: client and federation API{wellknown_here}"),
+        None,
+    );
+    add(
+        &c.global.element_domain,
+        DnsTarget::Ingress,
+        "element",
+        None,
+    );
+    if c.element.static_pages.enabled {
+        add(
+            &c.global.element_domain,
+            DnsTarget::Ingress,
+            &format!(
+                "static pages under {} and {}",
+                c.element.static_pages.path_prefix, c.element.static_pages.assets_path_prefix
+            ),
+            None,
+        );
+    }
+    if c.global.delegates() {
+        add(
+            c.global.server_name(),
+            DnsTarget::Ingress,
+            "/.well-known/matrix delegation",
+            None,
+        );
+    }
+    if c.coturn.enabled {
+        add(
+            &c.coturn.turn_url,
+            DnsTarget::Node,
+            "coturn: STUN and TURN (host network)",
+            Some("TURN is not HTTP: an HTTP proxy cannot carry it, so the record must be DNS-only"),
+        );
+    }
+    if c.matrixrtc.enabled {
+        add(
+            &c.matrixrtc.host,
+            DnsTarget::Ingress,
+            "matrixrtc: LiveKit signalling (/livekit/sfu) and lk-jwt-service (/livekit/jwt)",
+            Some(
+                "DNS-only is best: LiveKit's WebSocket signalling and its media must reach the \
+                 same address without a proxy's timeouts",
+            ),
+        );
+    }
+    records
+}
+
+fn ports(c: &Config) -> Vec<PortRule> {
+    let mut out = Vec::new();
+    let mut rule = |component: &str, protocol, (port, end_port), nodes: &str, purpose: &str| {
+        out.push(PortRule {
+            component: component.to_owned(),
+            protocol,
+            port,
+            end_port,
+            nodes: nodes.to_owned(),
+            purpose: purpose.to_owned(),
+        });
+    };
+    let (edge, edge_nodes) = match c.routing.mode {
+        RoutingMode::Ingress => (
+            "ingress",
+            "the ingress controller's nodes or load balancer (k3s: every node, through ServiceLB)",
+        ),
+        RoutingMode::Gateway => ("gateway", "the Gateway's load balancer or nodes"),
+    };
+    rule(
+        edge,
+        Protocol::Tcp,
+        (80, 80),
+        edge_nodes,
+        "HTTP: cert-manager's HTTP-01 challenges and redirects to HTTPS",
+    );
+    rule(edge, Protocol::Tcp, (443, 443), edge_nodes, "HTTPS");
+    if c.coturn.enabled {
+        let t = &c.coturn;
+        let node = "the node that runs coturn (host network)";
+        let listen = (t.listening_port, t.listening_port);
+        rule("coturn", Protocol::Udp, listen, node, "STUN and TURN");
+        rule(
+            "coturn",
+            Protocol::Tcp,
+            listen,
+            node,
+            "STUN and TURN over TCP",
+        );
+        let tls = (t.tls_listening_port, t.tls_listening_port);
+        rule("coturn", Protocol::Tcp, tls, node, "TURN over TLS");
+        let relay = (t.min_port, t.max_port);
+        rule("coturn", Protocol::Udp, relay, node, "TURN relay range");
+    }
+    if c.matrixrtc.enabled {
+        let lk = &c.matrixrtc.livekit;
+        let node = if lk.host_network {
+            "the node that runs LiveKit (host network)"
+        } else {
+            "the LiveKit pod: matrixrtc.livekit.hostNetwork is off, so expose these yourself \
+             (a LoadBalancer or NodePort Service)"
+        };
+        let tcp = (lk.rtc.tcp_port, lk.rtc.tcp_port);
+        rule(
+            "livekit",
+            Protocol::Tcp,
+            tcp,
+            node,
+            "WebRTC over TCP (ICE fallback)",
+        );
+        let media = (lk.rtc.port_range_start, lk.rtc.port_range_end);
+        rule("livekit", Protocol::Udp, media, node, "WebRTC media range");
+    }
+    out
+}
+
+fn secrets(c: &Config) -> Vec<matrix_render_model::api::SecretItem> {
+    let s = &c.synapse;
+    let captcha = s.registration.enabled && s.registration.captcha_enabled;
+    let required = |path: &str| match path {
+        "synapse.recaptcha.siteKey" | "synapse.recaptcha.secretKey" => captcha,
+        "synapse.database.postgresql.password" => s.database.kind == DatabaseKind::Postgresql,
+        _ => true,
+    };
+    let mut out = synapse::secret_set(c).items(required);
+    if c.coturn.enabled {
+        out.extend(coturn::secret_set(c).items(required));
+    }
+    if c.matrixrtc.enabled {
+        out.extend(matrixrtc::secret_set(c).items(required));
+    }
+    out
+}
+
+fn notes(c: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    if c.coturn.enabled {
+        out.push(format!(
+            "Behind Cloudflare (proxy or tunnel): {} must be DNS-only (grey cloud); TURN does not \
+             pass through Cloudflare's HTTP proxy.",
+            c.coturn.turn_url
+        ));
+    }
+    if c.matrixrtc.enabled {
+        out.push(format!(
+            "Behind Cloudflare: {} is best DNS-only, for stable WebRTC signalling and media.",
+            c.matrixrtc.host
+        ));
+    }
+    let mut bypass = vec![
+        format!("https://{}/_matrix/*", c.global.domain),
+        format!("https://{}/_synapse/*", c.global.domain),
+    ];
+    if c.global.delegates() {
+        bypass.push(format!(
+            "https://{}/.well-known/matrix/*",
+            c.global.server_name()
+        ));
+    }
+    if c.matrixrtc.enabled {
+        bypass.push(format!("https://{}/livekit/*", c.matrixrtc.host));
+    }
+    if c.coturn.enabled {
+        bypass.push(format!("all traffic to {}", c.coturn.turn_url));
+    }
+    out.push(format!(
+        "With Cloudflare Access (or any login proxy), bypass authentication for: {}.",
+        bypass.join(", ")
+    ));
+    if c.coturn.enabled && !c.ingress.cluster_issuer.is_empty() {
+        out.push(format!(
+            "cert-manager proves {} over HTTP-01 on port 80: the node its record points to \
+             must also pass port 80 to the ingress controller.",
+            c.coturn.turn_url
+        ));
+    }
+    if c.coturn.enabled && c.coturn.public_ip_static.is_empty() {
+        out.push(
+            "coturn.public_ip_static is empty: behind NAT, set it to the node's public IP so \
+             that coturn advertises a reachable relay address."
+                .to_owned(),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use matrix_render_model::api::SecretSource;
+    use matrix_render_model::{LoadInput, NamedText, load};
+
+    use super::*;
+
+    /// A valid base config with coturn on, and `extra` layered over it.
+    fn config(extra: &str) -> Config {
+        let base = "global: {domain: matrix.example.com, elementDomain: element.example.com}\n\
+             synapse: {registration_shared_secret: s3cret, registration: {enabled: false, captchaEnabled: false}}\n\
+             coturn: {realm: turn.example.com, turn_url: turn.example.com, turn_shared_secret: t}\n";
+        let doc = |name: &str, text: &str| NamedText {
+            name: name.to_owned(),
+            text: text.to_owned(),
+        };
+        let values = [doc("values.yaml", base), doc("extra.yaml", extra)];
+        let loaded = load(LoadInput {
+            values: &values,
+            set: &[],
+            set_string: &[],
+        });
+        assert!(
+            loaded.diagnostics.iter().all(|d| !d.is_error()),
+            "{:#?}",
+            loaded.diagnostics
+        );
+        loaded.config.expect("valid config")
+    }
+
+    #[test]
+    fn ports_follow_the_config() {
+        let c = config(
+            "matrixrtc: {enabled: true, host: rtc.example.com, livekit: {key: k, \
+             secret: 0123456789abcdef0123456789abcdef, rtc: {portRangeStart: 50300, portRangeEnd: 50400}}}\n",
+        );
+        let plan = build(&c);
+        let udp = plan
+            .ports
+            .iter()
+            .find(|p| p.component == "livekit" && p.protocol == Protocol::Udp)
+            .expect("LiveKit's UDP range");
+        assert_eq!((udp.port, udp.end_port), (50300, 50400));
+        let relay = plan
+            .ports
+            .iter()
+            .find(|p| p.purpose == "TURN relay range")
+            .expect("coturn's relay range");
+        assert_eq!(
+            (relay.port, relay.end_port),
+            (c.coturn.min_port, c.coturn.max_port)
+        );
+        let turn = plan
+            .dns
+            .iter()
+            .find(|d| d.host == "turn.example.com")
+            .expect("TURN host");
+        assert_eq!(turn.target, DnsTarget::Node);
+        assert!(!turn.proxy_allowed);
+        let rtc = plan.dns.iter().find(|d| d.host == "rtc.example.com");
+        assert!(rtc.is_some_and(|d| d.target == DnsTarget::Ingress && !d.proxy_allowed));
+        let secrets: Vec<(&str, SecretSource)> = plan
+            .secrets
+            .iter()
+            .map(|s| (s.path.as_str(), s.source))
+            .collect();
+        assert_eq!(
+            secrets,
+            [
+                ("synapse.registration_shared_secret", SecretSource::Inline),
+                ("coturn.turn_shared_secret", SecretSource::Inline),
+                ("matrixrtc.livekit.key", SecretSource::Inline),
+                ("matrixrtc.livekit.secret", SecretSource::Inline),
+            ]
+        );
+    }
+
+    #[test]
+    fn off_components_leave_no_trace() {
+        let c = config("coturn: {enabled: false}\nmatrixrtc: {enabled: false}\n");
+        let plan = build(&c);
+        assert!(
+            plan.ports
+                .iter()
+                .all(|p| p.component == "ingress" && p.protocol == Protocol::Tcp)
+        );
+        assert!(plan.dns.iter().all(|d| d.target == DnsTarget::Ingress));
+        assert!(plan.secrets.iter().all(|s| s.path.starts_with("synapse.")));
+        let text = format!("{plan:?}");
+        assert!(!text.contains("turn.example.com"), "{text}");
+        assert!(!text.contains("s3cret"), "a secret value leaked: {text}");
+    }
+
+    #[test]
+    fn references_name_the_operators_secret() {
+        let c = config(
+            "synapse: {registration_shared_secret: {existingSecret: {name: ops, key: reg}}}\n",
+        );
+        let item = build(&c)
+            .secrets
+            .into_iter()
+            .find(|s| s.path == "synapse.registration_shared_secret")
+            .expect("listed");
+        assert_eq!(item.source, SecretSource::ExistingSecret);
+        assert_eq!((item.secret.as_str(), item.key.as_str()), ("ops", "reg"));
+    }
+
+    #[test]
+    fn delegation_adds_the_server_name_host() {
+        let c = config("global: {serverName: example.com}\n");
+        let plan = build(&c);
+        let host = plan.dns.iter().find(|d| d.host == "example.com");
+        assert!(host.is_some_and(|d| d.serves[0].contains("delegation")));
+        let synapse = plan.dns.iter().find(|d| d.host == "matrix.example.com");
+        assert!(synapse.is_some_and(|d| !d.serves[0].contains("well-known")));
+    }
+}
