@@ -4,7 +4,7 @@
 //! (string keys only), merge it over the built-in defaults with Helm's rules, apply `--set`
 //! then `--set-string`, deserialize into [`Config`] and run the semantic checks.
 
-use std::collections::BTreeMap;
+use std::cell::OnceCell;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
@@ -76,8 +76,17 @@ fn defaults() -> Result<&'static Value, String> {
 #[must_use]
 pub fn load(input: LoadInput<'_>) -> Loaded {
     let mut diagnostics = Vec::new();
-    let mut origins: BTreeMap<String, Origin> = BTreeMap::new();
-    let mut span_maps: Vec<spans::SpanMap> = Vec::new();
+    // Where values came from and where they sit in their files are only needed to locate a
+    // diagnostic, so both are worked out on demand.
+    let mut origins = Origins::default();
+    let span_maps: Vec<LazySpans<'_>> = input
+        .values
+        .iter()
+        .map(|doc| LazySpans {
+            text: &doc.text,
+            map: OnceCell::new(),
+        })
+        .collect();
 
     let mut merged = match defaults() {
         Ok(v) => v.clone(),
@@ -94,16 +103,17 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
             };
         }
     };
-    record_origins(&merged, "", &Origin::Defaults, &mut origins);
 
-    for (index, doc) in input.values.iter().enumerate() {
-        span_maps.push(spans::SpanMap::build(&doc.text));
-        match parse_document(doc, span_maps.last()) {
+    for (doc, spans) in input.values.iter().zip(&span_maps) {
+        match parse_document(doc, spans) {
             Ok(value) => {
-                record_origins(&value, "", &Origin::Document(index), &mut origins);
+                origins.documents.push(Some(value.clone()));
                 merge::coalesce(&mut merged, value);
             }
-            Err(d) => diagnostics.push(*d),
+            Err(d) => {
+                origins.documents.push(None);
+                diagnostics.push(*d);
+            }
         }
     }
 
@@ -128,7 +138,7 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
                                 ),
                             );
                         }
-                        origins.insert(a.key_path(), origin.clone());
+                        origins.flags.push((a.key_path(), origin.clone()));
                     }
                 }
                 Err(message) => diagnostics.push(
@@ -245,13 +255,77 @@ fn repair(root: &mut Value, defaults: &Value, path: &str) -> String {
     repaired
 }
 
+/// A document's span map, built the first time a diagnostic needs it.
+struct LazySpans<'a> {
+    text: &'a str,
+    map: OnceCell<spans::SpanMap>,
+}
+
+impl LazySpans<'_> {
+    fn get(&self) -> &spans::SpanMap {
+        self.map.get_or_init(|| spans::SpanMap::build(self.text))
+    }
+}
+
+/// What set which value: each document's values (`None` when it did not parse) and each
+/// `--set`/`--set-string` key path, in the order they were applied over the defaults.
+#[derive(Default)]
+struct Origins {
+    documents: Vec<Option<Value>>,
+    flags: Vec<(String, Origin)>,
+}
+
+impl Origins {
+    /// Who set `path`: the deepest ancestor (list indexes count as their list) that a layer
+    /// set, and of the layers that set it the last one applied.
+    fn of(&self, path: &str) -> Option<Origin> {
+        let mut probe = path.split('[').next().unwrap_or(path);
+        while !probe.is_empty() {
+            if let Some(origin) = self.at(probe) {
+                return Some(origin);
+            }
+            probe = probe.rfind('.').map_or("", |dot| &probe[..dot]);
+        }
+        None
+    }
+
+    fn at(&self, path: &str) -> Option<Origin> {
+        if let Some((_, origin)) = self.flags.iter().rev().find(|(p, _)| p == path) {
+            return Some(origin.clone());
+        }
+        if let Some(index) = self
+            .documents
+            .iter()
+            .rposition(|doc| doc.as_ref().is_some_and(|v| contains(v, path)))
+        {
+            return Some(Origin::Document(index));
+        }
+        defaults()
+            .is_ok_and(|d| contains(d, path))
+            .then_some(Origin::Defaults)
+    }
+}
+
+/// Whether the dotted `path` names a value in `value` (keys may contain dots themselves).
+fn contains(value: &Value, path: &str) -> bool {
+    let Value::Object(map) = value else {
+        return false;
+    };
+    map.contains_key(path)
+        || map.iter().any(|(key, child)| {
+            path.strip_prefix(key.as_str())
+                .and_then(|rest| rest.strip_prefix('.'))
+                .is_some_and(|rest| contains(child, rest))
+        })
+}
+
 /// Attaches file, line and column to a diagnostic from the value's origin: its own path,
 /// or else the first related path that a file or flag set.
 fn locate(
     mut d: Diagnostic,
     docs: &[NamedText],
-    origins: &BTreeMap<String, Origin>,
-    span_maps: &[spans::SpanMap],
+    origins: &Origins,
+    span_maps: &[LazySpans<'_>],
 ) -> Diagnostic {
     if d.file.is_some() {
         return d;
@@ -260,10 +334,11 @@ fn locate(
         .chain(d.related.iter().cloned())
         .collect();
     for path in candidates {
-        match origin_of(&path, origins) {
+        match origins.of(&path) {
             Some(Origin::Document(i)) => {
-                if let Some(doc) = docs.get(*i) {
-                    let span = span_maps.get(*i).and_then(|m| {
+                if let Some(doc) = docs.get(i) {
+                    let span = span_maps.get(i).and_then(|m| {
+                        let m = m.get();
                         if d.code == "unknown-key" {
                             m.key(&path).or_else(|| m.find(&path))
                         } else {
@@ -286,42 +361,8 @@ fn locate(
     d
 }
 
-/// Who set `path`: the deepest recorded ancestor (list indexes count as their list).
-fn origin_of<'a>(path: &str, origins: &'a BTreeMap<String, Origin>) -> Option<&'a Origin> {
-    let mut probe = path.split('[').next().unwrap_or(path).to_owned();
-    loop {
-        if let Some(origin) = origins.get(&probe) {
-            return Some(origin);
-        }
-        match probe.rfind('.') {
-            Some(dot) => probe.truncate(dot),
-            None if !probe.is_empty() => probe.clear(),
-            None => return None,
-        }
-    }
-}
-
-fn record_origins(value: &Value, path: &str, origin: &Origin, out: &mut BTreeMap<String, Origin>) {
-    if !path.is_empty() {
-        out.insert(path.to_owned(), origin.clone());
-    }
-    if let Value::Object(map) = value {
-        for (k, v) in map {
-            let child = if path.is_empty() {
-                k.clone()
-            } else {
-                format!("{path}.{k}")
-            };
-            record_origins(v, &child, origin, out);
-        }
-    }
-}
-
 /// Parses one values document into a JSON map.
-fn parse_document(
-    doc: &NamedText,
-    spans: Option<&spans::SpanMap>,
-) -> Result<Value, Box<Diagnostic>> {
+fn parse_document(doc: &NamedText, spans: &LazySpans<'_>) -> Result<Value, Box<Diagnostic>> {
     if doc.text.len() > MAX_DOCUMENT_BYTES {
         return Err(Box::new(
             Diagnostic::error(
@@ -368,7 +409,7 @@ fn parse_document(
         ));
     }
     yaml_to_json(yaml, "").map_err(|(path, message)| {
-        let span = spans.and_then(|m| m.find(&path));
+        let span = spans.get().find(&path);
         Box::new(
             Diagnostic::error("unsupported-yaml", path, message)
                 .at(&doc.name, span.map(|s| s.line), span.map(|s| s.column))
