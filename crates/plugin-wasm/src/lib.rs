@@ -5,9 +5,14 @@
 //! - `raw`: no imports at all; the module `matrix-render` embeds and runs through wasmtime.
 //! - `extism`: the exports `render`, `validate`, `schema` and `version` for Extism hosts
 //!   (docs/extism.md); it imports only Extism's `extism:host/env` functions.
+//! - `web`: wasm-bindgen exports `render`, `version`, `panicMessage` and `utf16Column` for the
+//!   browser preview (`web/`, built by scripts/build-web.sh).
 
 #[cfg(feature = "raw")]
 pub mod raw;
 
 #[cfg(feature = "extism")]
 pub mod extism;
+
+#[cfg(feature = "web")]
+pub mod web;
