@@ -6,6 +6,8 @@
 //! double-quoted, and multi-line strings become literal blocks. Keys follow the same rules.
 //! The output is block style, two-space indentation, with list items at their key's indentation.
 
+use std::fmt::Write as _;
+
 use serde_json::{Map, Value};
 
 /// Writes each value as one document of a multi-document stream.
@@ -32,7 +34,7 @@ fn document_into(out: &mut String, value: &Value) {
         Value::Object(map) if !map.is_empty() => write_map(out, map, 0, false),
         Value::Array(list) if !list.is_empty() => write_list(out, list, 0, false),
         scalar => {
-            out.push_str(&scalar_text(scalar, 0));
+            write_scalar(out, scalar, 0);
             out.push('\n');
         }
     }
@@ -47,7 +49,11 @@ fn write_map(out: &mut String, map: &Map<String, Value>, at: usize, first_inline
         if i > 0 || !first_inline {
             indent(out, at);
         }
-        out.push_str(&key_text(key));
+        if is_plain_safe(key) {
+            out.push_str(key);
+        } else {
+            write_double_quoted(out, key);
+        }
         out.push(':');
         match value {
             Value::Object(m) if !m.is_empty() => {
@@ -60,7 +66,7 @@ fn write_map(out: &mut String, map: &Map<String, Value>, at: usize, first_inline
             }
             scalar => {
                 out.push(' ');
-                out.push_str(&scalar_text(scalar, at));
+                write_scalar(out, scalar, at);
                 out.push('\n');
             }
         }
@@ -77,7 +83,7 @@ fn write_list(out: &mut String, list: &[Value], at: usize, first_inline: bool) {
             Value::Object(m) if !m.is_empty() => write_map(out, m, at + 2, true),
             Value::Array(l) if !l.is_empty() => write_list(out, l, at + 2, true),
             scalar => {
-                out.push_str(&scalar_text(scalar, at));
+                write_scalar(out, scalar, at);
                 out.push('\n');
             }
         }
@@ -86,59 +92,60 @@ fn write_list(out: &mut String, list: &[Value], at: usize, first_inline: bool) {
 
 /// The text of a scalar (or empty collection) written after `key: ` or `- `, where the
 /// parent node sits at column `parent`.
+#[cfg(test)]
 fn scalar_text(value: &Value, parent: usize) -> String {
-    match value {
-        Value::Null => "null".to_owned(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => number_text(n),
-        Value::String(s) => string_text(s, parent),
-        Value::Array(_) => "[]".to_owned(),
-        Value::Object(_) => "{}".to_owned(),
-    }
+    let mut out = String::new();
+    write_scalar(&mut out, value, parent);
+    out
 }
 
-fn key_text(key: &str) -> String {
-    if is_plain_safe(key) {
-        key.to_owned()
-    } else {
-        double_quoted(key)
+fn write_scalar(out: &mut String, value: &Value, parent: usize) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => write_number(out, n),
+        Value::String(s) => write_string(out, s, parent),
+        Value::Array(_) => out.push_str("[]"),
+        Value::Object(_) => out.push_str("{}"),
     }
 }
 
 /// Integers as they are; floats always with a `.` and a signed exponent, which YAML 1.1
 /// requires (`1e5` is a string there).
-fn number_text(n: &serde_json::Number) -> String {
+fn write_number(out: &mut String, n: &serde_json::Number) {
     let text = n.to_string();
     if n.is_i64() || n.is_u64() {
-        return text;
+        out.push_str(&text);
+        return;
     }
     match text.split_once(['e', 'E']) {
         Some((mantissa, exp)) => {
-            let mantissa = if mantissa.contains('.') {
-                mantissa.to_owned()
-            } else {
-                format!("{mantissa}.0")
-            };
-            let exp = if exp.starts_with(['-', '+']) {
-                exp.to_owned()
-            } else {
-                format!("+{exp}")
-            };
-            format!("{mantissa}e{exp}")
+            out.push_str(mantissa);
+            if !mantissa.contains('.') {
+                out.push_str(".0");
+            }
+            out.push('e');
+            if !exp.starts_with(['-', '+']) {
+                out.push('+');
+            }
+            out.push_str(exp);
         }
-        None if text.contains('.') => text,
-        None => format!("{text}.0"),
+        None => {
+            out.push_str(&text);
+            if !text.contains('.') {
+                out.push_str(".0");
+            }
+        }
     }
 }
 
-fn string_text(s: &str, parent: usize) -> String {
+fn write_string(out: &mut String, s: &str, parent: usize) {
     if is_plain_safe(s) {
-        return s.to_owned();
+        out.push_str(s);
+    } else if !write_literal_block(out, s, parent) {
+        write_double_quoted(out, s);
     }
-    if let Some(block) = literal_block(s, parent) {
-        return block;
-    }
-    double_quoted(s)
 }
 
 /// Words that some YAML 1.1 or 1.2 resolver reads as a boolean or null, compared
@@ -150,23 +157,25 @@ const RESERVED: &[&str] = &[
 /// Plain only when nothing but a string can come out: starts with a letter or `/`, then
 /// letters, digits, `_`, `.`, `/`, `-`, and single inner spaces; never a reserved word.
 fn is_plain_safe(s: &str) -> bool {
-    let mut chars = s.chars();
-    let Some(first) = chars.next() else {
+    let bytes = s.as_bytes();
+    let Some(&first) = bytes.first() else {
         return false;
     };
-    if !(first.is_ascii_alphabetic() || first == '/') {
+    if !(first.is_ascii_alphabetic() || first == b'/') || bytes.last() == Some(&b' ') {
         return false;
     }
-    if s.ends_with(' ') || s.contains("  ") {
-        return false;
+    let mut previous_space = false;
+    for &b in bytes {
+        let space = b == b' ';
+        if (space && previous_space)
+            || !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-' | b' '))
+        {
+            return false;
+        }
+        previous_space = space;
     }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-' | ' '))
-    {
-        return false;
-    }
-    !RESERVED.iter().any(|w| w.eq_ignore_ascii_case(s))
+    // Reserved words are at most five bytes long.
+    s.len() > 5 || !RESERVED.iter().any(|w| w.eq_ignore_ascii_case(s))
 }
 
 /// A character YAML must escape: not printable in YAML 1.1's sense, or a line break other
@@ -179,56 +188,57 @@ fn needs_escape(c: char) -> bool {
         )
 }
 
-/// `|`, `|-` or `|+` with the content indented two past the parent, or `None` when a
-/// literal block could not carry the string exactly.
-fn literal_block(s: &str, parent: usize) -> Option<String> {
+/// Writes `|`, `|-` or `|+` with the content indented two past the parent; false (and
+/// nothing written) when a literal block could not carry the string exactly.
+fn write_literal_block(out: &mut String, s: &str, parent: usize) -> bool {
     if !s.contains('\n') || s.chars().any(|c| needs_escape(c) || c == '\t') {
-        return None;
+        return false;
     }
     let body = s.trim_end_matches('\n');
     let trailing = s.len() - body.len();
     if body.is_empty() {
-        return None;
+        return false;
     }
-    let lines: Vec<&str> = body.split('\n').collect();
     // Trailing blanks are invisible and easy to lose; leading-blank-only lines confuse
     // indentation detection. Quote those.
-    if lines.iter().any(|l| l.ends_with(' '))
-        || lines.iter().any(|l| !l.is_empty() && l.trim().is_empty())
+    if body
+        .split('\n')
+        .any(|l| l.ends_with(' ') || (!l.is_empty() && l.trim().is_empty()))
     {
-        return None;
+        return false;
     }
-    let chomp = match trailing {
+    let Some(first_content) = body.split('\n').find(|l| !l.is_empty()) else {
+        return false;
+    };
+    out.push('|');
+    if first_content.starts_with(' ') {
+        out.push('2');
+    }
+    out.push_str(match trailing {
         0 => "-",
         1 => "",
         _ => "+",
-    };
-    let first_content = lines.iter().find(|l| !l.is_empty())?;
-    let indicator = if first_content.starts_with(' ') {
-        "2"
-    } else {
-        ""
-    };
-    let mut out = format!("|{indicator}{chomp}\n");
+    });
+    out.push('\n');
     let content_indent = parent + 2;
-    for (i, line) in lines.iter().enumerate() {
-        if !line.is_empty() {
-            out.extend(std::iter::repeat_n(' ', content_indent));
-            out.push_str(line);
-        }
-        if i + 1 < lines.len() {
+    for (i, line) in body.split('\n').enumerate() {
+        if i > 0 {
             out.push('\n');
+        }
+        if !line.is_empty() {
+            indent(out, content_indent);
+            out.push_str(line);
         }
     }
     // Keep chomping: the extra newlines are empty lines.
     for _ in 1..trailing {
         out.push('\n');
     }
-    Some(out)
+    true
 }
 
-fn double_quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
+fn write_double_quoted(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
     for c in s.chars() {
         match c {
@@ -237,13 +247,12 @@ fn double_quoted(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             c if needs_escape(c) => {
-                out.push_str(&format!("\\u{:04x}", u32::from(c)));
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
             }
             c => out.push(c),
         }
     }
     out.push('"');
-    out
 }
 
 #[cfg(test)]
