@@ -9,6 +9,9 @@
 //! written as `--output-dir` writes a single render (the same bytes, each file through a
 //! temporary name and a rename, so readers never see half a file), except that files are not
 //! `fsync`ed one by one (run `sync` after the batch if it must survive a power cut at once).
+//! With [`Layout::Stream`] a tenant gets one file instead, `matrix-stack.yaml` (or `.json`),
+//! byte for byte what `render` prints: a thirtieth of the files, which is most of the time of
+//! a large batch on a slow file system.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,7 +19,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use matrix_render_model::api::RenderResponse;
+use matrix_render_model::api::{Format, RenderResponse};
 
 use crate::engine::{Core, Session};
 use crate::input::{self, Inputs};
@@ -40,6 +43,17 @@ pub enum Outcome {
     Invalid(String),
     /// The core failed or the output could not be written.
     Internal(String),
+}
+
+/// How each tenant's output is laid out in `OUT/<tenant>/`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// One file per object, as `--output-dir` writes them.
+    #[default]
+    Objects,
+    /// One multi-document stream, `matrix-stack.yaml` (`matrix-stack.json` with `--format
+    /// json`), as `render` prints it.
+    Stream,
 }
 
 /// The tenants in `dir`, sorted by name.
@@ -80,6 +94,7 @@ pub fn render_all(
     tenants: &[Tenant],
     common: &Inputs,
     out_dir: &Path,
+    layout: Layout,
     workers: usize,
 ) -> Vec<Outcome> {
     let next = AtomicUsize::new(0);
@@ -97,7 +112,7 @@ pub fn render_all(
                     let Some(tenant) = tenants.get(index) else {
                         break;
                     };
-                    let outcome = render_one(core, &mut session, tenant, common, out_dir);
+                    let outcome = render_one(core, &mut session, tenant, common, out_dir, layout);
                     if let Ok(mut results) = results.lock()
                         && let Some(slot) = results.get_mut(index)
                     {
@@ -121,10 +136,11 @@ fn render_one(
     tenant: &Tenant,
     common: &Inputs,
     out_dir: &Path,
+    layout: Layout,
 ) -> Outcome {
     let inputs = Inputs {
         values: tenant.values.clone(),
-        split: true,
+        split: layout == Layout::Objects,
         ..common.clone()
     };
     let request = match input::request(&inputs) {
@@ -171,7 +187,28 @@ fn render_one(
         ));
     }
     let dir: PathBuf = out_dir.join(&tenant.name);
-    match output::write_dir_with(&dir, &response.objects, output::Sync::Os) {
+    let streams = [output::STREAM_FILE, output::STREAM_FILE_JSON];
+    let written = match layout {
+        Layout::Stream => {
+            let name = match common.format {
+                Format::Json => output::STREAM_FILE_JSON,
+                Format::Yaml | Format::Krm => output::STREAM_FILE,
+            };
+            output::write_stream(&dir, name, &response.output, output::Sync::Os)
+                .map(|()| response.objects.len())
+        }
+        // A stream file of an earlier batch would duplicate (or resurrect) objects.
+        Layout::Objects => output::write_dir_with(&dir, &response.objects, output::Sync::Os)
+            .and_then(|n| {
+                for stale in streams.map(|f| dir.join(f)).iter().filter(|p| p.is_file()) {
+                    std::fs::remove_file(stale).map_err(|e| {
+                        format!("{}: cannot remove a stale file: {e}", stale.display())
+                    })?;
+                }
+                Ok(n)
+            }),
+    };
+    match written {
         Ok(objects) => Outcome::Written { objects, report },
         Err(e) => Outcome::Internal(e),
     }

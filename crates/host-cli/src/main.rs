@@ -103,6 +103,23 @@ struct RenderArgs {
         conflicts_with = "values_files"
     )]
     batch: Option<PathBuf>,
+    /// With --batch: `objects` writes one file per object into OUT/<tenant>/ (as
+    /// --output-dir does); `stream` writes one file, OUT/<tenant>/matrix-stack.yaml (.json
+    /// with --format json), byte for byte what `render` prints. Switching removes the other
+    /// layout's files.
+    #[arg(
+        long = "batch-layout",
+        value_enum,
+        requires = "batch",
+        default_value_t = BatchLayout::Objects
+    )]
+    batch_layout: BatchLayout,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum BatchLayout {
+    Objects,
+    Stream,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -137,7 +154,16 @@ fn main() -> ExitCode {
             values,
             output_dir: Some(out),
             batch: Some(dir),
-        }) => run_batch(&values, &dir, &out),
+            batch_layout,
+        }) => run_batch(
+            &values,
+            &dir,
+            &out,
+            match batch_layout {
+                BatchLayout::Objects => batch::Layout::Objects,
+                BatchLayout::Stream => batch::Layout::Stream,
+            },
+        ),
         Command::Render(args) => run(&args.values, Mode::Render(args.output_dir)),
         Command::Krm => run_krm(),
         Command::Init(args) => match init::run(&args) {
@@ -297,7 +323,12 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
 
 /// `render --batch DIR --output-dir OUT`: every tenant, one worker per core; exit 1 when
 /// any tenant failed (each is reported with its files), 2 when the core cannot be loaded.
-fn run_batch(args: &ValuesArgs, dir: &std::path::Path, out: &std::path::Path) -> ExitCode {
+fn run_batch(
+    args: &ValuesArgs,
+    dir: &std::path::Path,
+    out: &std::path::Path,
+    layout: batch::Layout,
+) -> ExitCode {
     let started = std::time::Instant::now();
     let tenants = match batch::tenants(dir) {
         Ok(t) => t,
@@ -326,7 +357,7 @@ fn run_batch(args: &ValuesArgs, dir: &std::path::Path, out: &std::path::Path) ->
         Err(e) => return internal(&e),
     };
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let outcomes = batch::render_all(&core, &tenants, &common, out, workers);
+    let outcomes = batch::render_all(&core, &tenants, &common, out, layout, workers);
     let (mut written, mut failed) = (0_usize, 0_usize);
     for (tenant, outcome) in tenants.iter().zip(&outcomes) {
         match outcome {

@@ -27,6 +27,61 @@ pub enum Sync {
     Os,
 }
 
+/// The one file of a tenant in `render --batch --batch-layout stream`.
+pub const STREAM_FILE: &str = "matrix-stack.yaml";
+/// [`STREAM_FILE`] for `--format json`.
+pub const STREAM_FILE_JSON: &str = "matrix-stack.json";
+
+/// Writes `text` to `dir/name` (creating `dir`) through a temporary name and a rename, then
+/// removes the one-file-per-object files of an earlier render (`NN-kind-name.yaml`), which
+/// `name` replaces.
+///
+/// # Errors
+/// The first I/O error, naming the path.
+pub fn write_stream(dir: &Path, name: &str, text: &str, sync: Sync) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+    write_atomically(dir, name, text, sync)?;
+    prune(dir, &[name])
+}
+
+/// `dir/name` through `dir/.name.tmp` and a rename.
+fn write_atomically(dir: &Path, name: &str, text: &str, sync: Sync) -> Result<(), String> {
+    let target = dir.join(name);
+    let temp = dir.join(format!(".{name}.tmp"));
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(text.as_bytes())?;
+        if sync == Sync::EachFile {
+            file.sync_all()?;
+        }
+        std::fs::rename(&temp, &target)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        format!("{}: cannot write: {e}", target.display())
+    })
+}
+
+/// Removes the files in `dir` that a render wrote (`NN-kind-name.yaml`) and `keep` does not
+/// list.
+fn prune(dir: &Path, keep: &[&str]) -> Result<(), String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("{}: cannot list: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if is_rendered_file_name(name) && !keep.contains(&name) {
+            std::fs::remove_file(entry.path()).map_err(|e| {
+                format!(
+                    "{}: cannot remove a stale file: {e}",
+                    entry.path().display()
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// [`write_dir`], choosing whether each file is flushed to disk.
 ///
 /// # Errors
@@ -40,36 +95,10 @@ pub fn write_dir_with(dir: &Path, objects: &[ObjectInfo], sync: Sync) -> Result<
                 object.file_name
             ));
         };
-        let target = dir.join(&object.file_name);
-        let temp = dir.join(format!(".{}.tmp", object.file_name));
-        let write = || -> std::io::Result<()> {
-            let mut file = std::fs::File::create(&temp)?;
-            file.write_all(document.as_bytes())?;
-            if sync == Sync::EachFile {
-                file.sync_all()?;
-            }
-            std::fs::rename(&temp, &target)
-        };
-        if let Err(e) = write() {
-            let _ = std::fs::remove_file(&temp);
-            return Err(format!("{}: cannot write: {e}", target.display()));
-        }
+        write_atomically(dir, &object.file_name, document, sync)?;
     }
     let current: Vec<&str> = objects.iter().map(|o| o.file_name.as_str()).collect();
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("{}: cannot list: {e}", dir.display()))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if is_rendered_file_name(name) && !current.contains(&name) {
-            std::fs::remove_file(entry.path()).map_err(|e| {
-                format!(
-                    "{}: cannot remove a stale file: {e}",
-                    entry.path().display()
-                )
-            })?;
-        }
-    }
+    prune(dir, &current)?;
     Ok(objects.len())
 }
 

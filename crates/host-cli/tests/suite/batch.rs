@@ -149,3 +149,54 @@ fn a_clean_batch_exits_zero_and_needs_an_output_dir() {
     assert_eq!(out.status.code(), Some(1));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn the_stream_layout_writes_what_render_prints_and_replaces_the_object_files() {
+    let root = scratch("stream");
+    let input = root.join("tenants");
+    let values = tenant(
+        &input,
+        "alpha",
+        &[
+            ("examples/values.yaml", "values.yaml"),
+            ("examples/secrets.yaml", "secrets.yaml"),
+        ],
+    );
+    let out_dir = root.join("out");
+    let batch = |layout: &str| {
+        let out = bin()
+            .args(["render", "--batch"])
+            .arg(&input)
+            .arg("--output-dir")
+            .arg(&out_dir)
+            .args(["--batch-layout", layout])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        files(&out_dir.join("alpha"))
+    };
+    let mut single = bin();
+    single.arg("render");
+    for v in &values {
+        single.arg("-f").arg(v);
+    }
+    let printed = single.output().unwrap().stdout;
+    assert!(printed.len() > 10_000);
+
+    let objects = batch("objects");
+    assert!(objects.len() > 10, "{objects:?}");
+    // Switching to one stream removes the object files, and back again.
+    let stream = batch("stream");
+    assert_eq!(stream.keys().collect::<Vec<_>>(), ["matrix-stack.yaml"]);
+    assert!(
+        stream["matrix-stack.yaml"] == printed,
+        "the stream differs from render's stdout"
+    );
+    assert!(batch("objects") == objects);
+    let _ = std::fs::remove_dir_all(&root);
+}
