@@ -6,7 +6,7 @@
 # this output, so the ratio is conservative. Both outputs are checked to hold the same
 # objects before timing.
 #
-# Usage: bench/compare-helm.sh [RUNS]   (default 50; needs hyperfine and a release build)
+# Usage: bench/compare-helm.sh [RUNS]   (default 50; installs hyperfine if missing; builds the release CLI if missing)
 # Writes dist/bench/compare-helm.{json,md} and prints medians, peak memory and ratios.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,6 +15,7 @@ RUNS="${1:-50}"
 OUT="dist/bench"
 CLI="${MR_CLI:-target/release/matrix-render}"
 mkdir -p "$OUT"
+bash bench/need-hyperfine.sh
 
 bash bench/helm-deps.sh
 HELM="$OUT/helm"

@@ -47,7 +47,7 @@ out = [
     f'viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">',
     f'<rect width="{W}" height="{H}" fill="white"/>',
     f'<text x="{W // 2}" y="22" text-anchor="middle" font-size="15">'
-    "matrix-render render --batch: wall time by tenant count (median, min-max)</text>",
+    "render --batch, one stream per tenant: wall time (median, min-max)</text>",
 ]
 for e in range(x0, x1 + 1):
     x = f(px(10**e))
