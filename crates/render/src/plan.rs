@@ -230,9 +230,9 @@ fn notes(c: &Config) -> Vec<String> {
     ));
     if c.coturn.enabled && !c.ingress.cluster_issuer.is_empty() {
         out.push(format!(
-            "cert-manager proves {} over HTTP-01 on port 80: the node its record points to \
-             must also pass port 80 to the ingress controller.",
-            c.coturn.turn_url
+            "If the ClusterIssuer {} solves HTTP-01, cert-manager proves {} on port 80: the \
+             node its record points to must also pass port 80 to the ingress controller.",
+            c.ingress.cluster_issuer, c.coturn.turn_url
         ));
     }
     if c.coturn.enabled && c.coturn.public_ip_static.is_empty() {
