@@ -17,9 +17,8 @@ CHECKOV_SPEC="checkov==3.3.30"
 
 log() { echo "checkov-deps: $*"; }
 
-is_installed() {
-  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
-}
+# is_installed, apt_install, npm_have
+source "$(dirname "${BASH_SOURCE[0]}")/lib-deps.sh"
 
 # --- Python venv -------------------------------------------------------------
 if [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
@@ -31,11 +30,7 @@ else
   if ! python3 -m venv "$VENV"; then
     # Debian's own python3 needs python3-venv for ensurepip.
     rm -rf "$VENV"
-    if ! is_installed python3-venv; then
-      log "apt-get update && apt-get install -y python3-venv"
-      DEBIAN_FRONTEND=noninteractive apt-get update -q
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv
-    fi
+    is_installed python3-venv || apt_install python3-venv
     /usr/bin/python3 -m venv "$VENV"
   fi
 fi

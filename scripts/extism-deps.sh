@@ -35,32 +35,13 @@ esac
 
 log() { echo "extism-deps: $*"; }
 
-is_installed() {
-  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
-}
-
-apt_updated=0
-apt_install() {
-  if [[ $apt_updated -eq 0 ]]; then
-    log "apt-get update"
-    DEBIAN_FRONTEND=noninteractive apt-get update -q
-    apt_updated=1
-  fi
-  log "apt-get install -y $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
-}
+# is_installed, apt_install, npm_have
+source "$(dirname "${BASH_SOURCE[0]}")/lib-deps.sh"
 
 # --- Node and npm ------------------------------------------------------------
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
-
-# The version of an npm package installed in NODE_TOOLS, or nothing (no network).
-npm_have() {
-  local file="$NODE_TOOLS/node_modules/$1/package.json"
-  [[ -f "$file" ]] && node -e 'process.stdout.write(require(process.argv[1]).version)' "$file"
-  return 0
-}
 
 npm_specs=("${NPM_BUILD[@]}")
 [[ $only_build -eq 1 ]] || npm_specs+=("${NPM_HOSTS[@]}")
@@ -68,7 +49,7 @@ npm_missing=()
 for spec in "${npm_specs[@]}"; do
   name="${spec%@*}"
   want="${spec##*@}"
-  [[ "$(npm_have "$name")" == "$want" ]] || npm_missing+=("$spec")
+  [[ "$(npm_have "$NODE_TOOLS" "$name")" == "$want" ]] || npm_missing+=("$spec")
 done
 if [[ ${#npm_missing[@]} -gt 0 ]]; then
   log "npm install ${npm_missing[*]} (into $NODE_TOOLS)"

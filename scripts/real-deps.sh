@@ -32,9 +32,8 @@ SERVICES=(coturn nginx postgresql)
 
 log() { echo "real-deps: $*"; }
 
-is_installed() {
-  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
-}
+# is_installed, apt_install, npm_have
+source "$(dirname "${BASH_SOURCE[0]}")/lib-deps.sh"
 
 # --- Debian packages -------------------------------------------------------
 missing=()

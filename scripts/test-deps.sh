@@ -23,20 +23,8 @@ PIP_PACKAGES=(PyYAML==6.0.4 jsonschema==4.26.0 kubernetes-validate==1.37.0)
 
 log() { echo "test-deps: $*"; }
 
-apt_updated=0
-apt_install() {
-  if [[ $apt_updated -eq 0 ]]; then
-    log "apt-get update"
-    DEBIAN_FRONTEND=noninteractive apt-get update -q
-    apt_updated=1
-  fi
-  log "apt-get install -y $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
-}
-
-is_installed() {
-  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
-}
+# is_installed, apt_install, npm_have
+source "$(dirname "${BASH_SOURCE[0]}")/lib-deps.sh"
 
 # --- Debian packages -------------------------------------------------------
 missing=()

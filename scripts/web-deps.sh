@@ -34,20 +34,8 @@ esac
 
 log() { echo "web-deps: $*"; }
 
-is_installed() {
-  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
-}
-
-apt_updated=0
-apt_install() {
-  if [[ $apt_updated -eq 0 ]]; then
-    log "apt-get update"
-    DEBIAN_FRONTEND=noninteractive apt-get update -q
-    apt_updated=1
-  fi
-  log "apt-get install -y $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
-}
+# is_installed, apt_install, npm_have
+source "$(dirname "${BASH_SOURCE[0]}")/lib-deps.sh"
 
 # --- wasm-bindgen-cli ----------------------------------------------------------
 locked="$(sed -n '/^name = "wasm-bindgen"$/{n;s/^version = "\(.*\)"$/\1/p}' "$REPO/Cargo.lock")"
@@ -93,17 +81,11 @@ else
 fi
 
 # --- playwright-core -------------------------------------------------------------
-# The version of an npm package installed in WEB_NODE, or nothing (no network).
-npm_have() {
-  local file="$WEB_NODE/node_modules/$1/package.json"
-  [[ -f "$file" ]] && node -e 'process.stdout.write(require(process.argv[1]).version)' "$file"
-  return 0
-}
 npm_missing=()
 for spec in "${NPM_TEST[@]}"; do
   name="${spec%@*}"
   want="${spec##*@}"
-  [[ "$(npm_have "$name")" == "$want" ]] || npm_missing+=("$spec")
+  [[ "$(npm_have "$WEB_NODE" "$name")" == "$want" ]] || npm_missing+=("$spec")
 done
 if [[ ${#npm_missing[@]} -gt 0 ]]; then
   log "npm install ${npm_missing[*]} (into $WEB_NODE; no browser download)"
