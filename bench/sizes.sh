@@ -17,8 +17,8 @@ WEB=dist/web
 [[ -f "$EXTISM" ]] || bash scripts/build-extism.sh >&2
 [[ -f "$WEB/index.html" ]] || bash scripts/build-web.sh >&2
 
-size() { wc -c <"$1" | tr -d ' '; }
-gz() { gzip -9 -n -c "$1" | wc -c | tr -d ' '; }
+# size, gz
+source scripts/lib-wasm.sh
 row() { printf '| %s | %s B | %s B |\n' "$1" "$(size "$2")" "$(gz "$2")"; }
 
 echo "| artifact | raw | gzip -9 |"

@@ -25,13 +25,8 @@ OUT="${1:-dist/matrix-render.extism.wasm}"
 TARGET_DIR="${MR_EXTISM_TARGET_DIR:-target/wasm-extism}"
 NODE_TOOLS="${MR_NODE_TOOLS:-$REPO/dist/node-tools}"
 WASM_OPT="$NODE_TOOLS/node_modules/.bin/wasm-opt"
-# rustc's default wasm32 features (rustc --print cfg --target wasm32-unknown-unknown).
-WASM_FEATURES=(
-  --mvp-features
-  --enable-bulk-memory --enable-bulk-memory-opt --enable-call-indirect-overlong
-  --enable-multivalue --enable-mutable-globals --enable-nontrapping-float-to-int
-  --enable-reference-types --enable-sign-ext
-)
+# WASM_FEATURES, size, gz, sha
+source scripts/lib-wasm.sh
 
 log() { echo "build-extism: $*"; }
 
@@ -42,9 +37,6 @@ cargo build --locked -p matrix-render-plugin --no-default-features --features ex
   --target wasm32-unknown-unknown --profile wasm-release --target-dir "$TARGET_DIR"
 built="$TARGET_DIR/wasm32-unknown-unknown/wasm-release/matrix_render_plugin.wasm"
 
-size() { wc -c <"$1" | tr -d ' '; }
-gz() { gzip -9 -n -c "$1" | wc -c | tr -d ' '; }
-sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # wasm-opt (binaryen compiled to JavaScript) takes about 40 s: skip it when OUT was made from
 # these very cargo bytes with these flags (recorded next to OUT).

@@ -14,9 +14,9 @@
 #    utf16Column. It warns that the `target_features` section is missing: the wasm-release
 #    profile strips it with the symbols; the glue it writes without it works (the browser
 #    test runs it), so the warning is expected;
-# 4. wasm-opt -Os shrinks the module, with exactly the feature flags scripts/build-extism.sh
-#    uses (rustc's wasm32 defaults). Its output is cached under the target dir by the sha256
-#    of its input, the tool and the flags: wasm-opt takes about 40 s;
+# 4. wasm-opt -Os shrinks the module with rustc's wasm32 default features (scripts/lib-wasm.sh,
+#    as scripts/build-extism.sh). Its output is cached under the target dir by the sha256 of
+#    its input, the tool and the flags: wasm-opt takes about 40 s;
 # 5. the page's sources (web/*.html, *.css, *.js) and the example values
 #    (examples/values.yaml, examples/secrets.yaml, fetched by the page) are copied next to it.
 #
@@ -35,19 +35,10 @@ NODE_TOOLS="${MR_NODE_TOOLS:-$REPO/dist/node-tools}"
 WASM_BINDGEN="$TOOLS/bin/wasm-bindgen"
 WASM_OPT="$NODE_TOOLS/node_modules/.bin/wasm-opt"
 NAME=matrix_render_web
-# rustc's default wasm32 features (rustc --print cfg --target wasm32-unknown-unknown), as in
-# scripts/build-extism.sh.
-WASM_FEATURES=(
-  --mvp-features
-  --enable-bulk-memory --enable-bulk-memory-opt --enable-call-indirect-overlong
-  --enable-multivalue --enable-mutable-globals --enable-nontrapping-float-to-int
-  --enable-reference-types --enable-sign-ext
-)
+# WASM_FEATURES, size, gz, sha
+source scripts/lib-wasm.sh
 
 log() { echo "build-web: $*"; }
-size() { wc -c <"$1" | tr -d ' '; }
-gz() { gzip -9 -n -c "$1" | wc -c | tr -d ' '; }
-sha() { sha256sum "$1" | cut -d' ' -f1; }
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 
 MR_WEB_TOOLS="$TOOLS" MR_NODE_TOOLS="$NODE_TOOLS" bash scripts/web-deps.sh --build
