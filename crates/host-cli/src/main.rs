@@ -146,7 +146,8 @@ fn main() -> ExitCode {
         Command::Plan(args) => run(
             &ValuesArgs {
                 input: args.input,
-                format: OutputFormat::Json,
+                // The manifests are not printed; diagnostics go to stderr for people.
+                format: OutputFormat::Yaml,
             },
             Mode::Plan(args.format),
         ),
@@ -263,7 +264,7 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
             return ExitCode::from(2);
         }
     } else if !response.diagnostics.is_empty() {
-        if matches!(args.format, OutputFormat::Json) && !matches!(mode, Mode::Plan(_)) {
+        if matches!(args.format, OutputFormat::Json) {
             eprint(&report::json(&response.diagnostics));
         } else {
             eprint(&report::human(&response.diagnostics, &sources));

@@ -24,42 +24,50 @@ pub type SecretEntry<'a> = (&'static str, &'static str, &'a SecretValue);
 pub struct SecretSet<'a> {
     /// Name of the Secret that holds the inline values.
     pub name: &'static str,
-    entries: Vec<(&'static str, &'a SecretValue)>,
-    paths: Vec<(&'static str, &'static str)>,
+    /// Every value, set or not (the plan lists required ones that are missing).
+    entries: Vec<SecretEntry<'a>>,
 }
 
 impl<'a> SecretSet<'a> {
-    /// The set; values that are not set are left out (but stay known to [`Self::items`]).
+    /// The set; values that are not set reach no pod.
     pub fn new(name: &'static str, entries: &[SecretEntry<'a>]) -> Self {
         Self {
             name,
-            entries: entries
-                .iter()
-                .filter(|(_, _, v)| v.is_set())
-                .map(|&(f, _, v)| (f, v))
-                .collect(),
-            paths: entries.iter().map(|&(f, p, _)| (f, p)).collect(),
+            entries: entries.to_vec(),
+        }
+    }
+
+    /// The values that are set, as (file, value).
+    fn set(&self) -> impl Iterator<Item = (&'static str, &'a SecretValue)> + '_ {
+        self.entries
+            .iter()
+            .filter(|(_, _, v)| v.is_set())
+            .map(|&(f, _, v)| (f, v))
+    }
+
+    /// The Secret and key that hold the value of `file`: the operator's for a reference,
+    /// ours otherwise.
+    fn location(&self, file: &str, value: &SecretValue) -> (String, String) {
+        match value.external() {
+            Some(r) => (r.name.clone(), r.key.clone()),
+            None => (self.name.to_owned(), file.to_owned()),
         }
     }
 
     /// Each value for the plan: where it is read from, never what it is. Values that are
     /// not set are listed only when `required` says the config needs them.
     pub fn items(&self, required: impl Fn(&str) -> bool) -> Vec<SecretItem> {
-        self.paths
+        self.entries
             .iter()
-            .filter_map(|&(file, path)| {
-                let value = self.entries.iter().find(|(f, _)| *f == file).map(|e| e.1);
+            .filter_map(|&(file, path, value)| {
                 let required = required(path);
-                let (source, secret, key) = match value {
-                    Some(v) => match v.external() {
-                        Some(r) => (SecretSource::ExistingSecret, r.name.clone(), r.key.clone()),
-                        None => (SecretSource::Inline, self.name.to_owned(), file.to_owned()),
-                    },
-                    None if required => {
-                        (SecretSource::Missing, self.name.to_owned(), file.to_owned())
-                    }
-                    None => return None,
+                let source = match (value.is_set(), value.external()) {
+                    (true, Some(_)) => SecretSource::ExistingSecret,
+                    (true, None) => SecretSource::Inline,
+                    (false, _) if required => SecretSource::Missing,
+                    (false, _) => return None,
                 };
+                let (secret, key) = self.location(file, value);
                 Some(SecretItem {
                     path: path.to_owned(),
                     source,
@@ -73,26 +81,22 @@ impl<'a> SecretSet<'a> {
 
     /// Whether the value stored under `file` is set.
     pub fn has(&self, file: &str) -> bool {
-        self.entries.iter().any(|(f, _)| *f == file)
+        self.set().any(|(f, _)| f == file)
     }
 
     /// The Secret with the inline values, or `None` when there are none.
     pub fn object(&self, ctx: &Ctx<'_>, app: &App) -> Option<Secret> {
         let data: BTreeMap<String, String> = self
-            .entries
-            .iter()
-            .filter_map(|(f, v)| v.inline().map(|s| ((*f).to_owned(), s.to_owned())))
+            .set()
+            .filter_map(|(f, v)| v.inline().map(|s| (f.to_owned(), s.to_owned())))
             .collect();
         (!data.is_empty()).then(|| secret(ctx, self.name, app, data))
     }
 
     /// Where the value of `file` lives, for an env var's `secretKeyRef`.
     pub fn key_ref(&self, file: &str) -> Option<SecretKeySelector> {
-        let (f, value) = self.entries.iter().find(|(f, _)| *f == file)?;
-        let (name, key) = match value.external() {
-            Some(r) => (r.name.clone(), r.key.clone()),
-            None => (self.name.to_owned(), (*f).to_owned()),
-        };
+        let (f, value) = self.set().find(|(f, _)| *f == file)?;
+        let (name, key) = self.location(f, value);
         Some(SecretKeySelector {
             name,
             key,
@@ -103,11 +107,8 @@ impl<'a> SecretSet<'a> {
     /// Projections that put every value of the set at `<mount>/<file>`, except those in
     /// `skip` (values that reach the pod another way, e.g. as an env var).
     pub fn projections(&self, skip: &[&str]) -> Vec<VolumeProjection> {
-        let entries: Vec<&(&str, &SecretValue)> = self
-            .entries
-            .iter()
-            .filter(|(f, _)| !skip.contains(f))
-            .collect();
+        let entries: Vec<(&str, &SecretValue)> =
+            self.set().filter(|(f, _)| !skip.contains(f)).collect();
         let project = |name: &str, items: Vec<KeyToPath>| VolumeProjection {
             secret: Some(SecretProjection {
                 name: name.to_owned(),
