@@ -302,10 +302,6 @@ pub fn krm_failure_output(diagnostics: &[Diagnostic], input_name: &str) -> Strin
 /// An `invalid-resource-list` diagnostic at the line and column of the syntax error.
 pub fn krm_parse_input(source: &NamedText) -> Result<serde_json::Value, Box<Diagnostic>> {
     let not_yaml = |message: String, line: Option<u32>, column: Option<u32>| {
-        let message = message
-            .split_once(" at line ")
-            .map_or(message.as_str(), |(m, _)| m)
-            .to_owned();
         Box::new(
             Diagnostic::error(
                 "invalid-resource-list",
@@ -316,16 +312,14 @@ pub fn krm_parse_input(source: &NamedText) -> Result<serde_json::Value, Box<Diag
             .at(&source.name, line, column),
         )
     };
-    let mut value: serde_yaml::Value = serde_yaml::from_str(&source.text).map_err(|e| {
-        let (line, column) = e.location().map_or((None, None), |l| {
-            (u32::try_from(l.line()).ok(), u32::try_from(l.column()).ok())
-        });
-        not_yaml(e.to_string(), line, column)
-    })?;
-    value
-        .apply_merge()
-        .map_err(|e| not_yaml(e.to_string(), None, None))?;
-    serde_json::to_value(value).map_err(|e| not_yaml(e.to_string(), None, None))
+    match crate::yaml::parse(&source.text).0 {
+        Ok(value) => Ok(value.unwrap_or(serde_json::Value::Null)),
+        Err(e) => Err(not_yaml(
+            e.message,
+            e.span.map(|s| s.line),
+            e.span.map(|s| s.column),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod set;
 pub mod spans;
 pub mod suggest;
 pub mod validate;
+pub mod yaml;
 
 pub use config::Config;
 pub use diag::{Diagnostic, Severity};

@@ -4,7 +4,6 @@
 //! (string keys only), merge it over the built-in defaults with Helm's rules, apply `--set`
 //! then `--set-string`, deserialize into [`Config`] and run the semantic checks.
 
-use std::cell::OnceCell;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
@@ -63,10 +62,9 @@ pub struct Loaded {
 fn defaults() -> Result<&'static Value, String> {
     static DEFAULTS: OnceLock<Result<Value, String>> = OnceLock::new();
     DEFAULTS
-        .get_or_init(|| {
-            serde_yaml::from_str::<serde_yaml::Value>(DEFAULTS_YAML)
-                .map_err(|e| e.to_string())
-                .and_then(|v| yaml_to_json(v, "").map_err(|(_, m)| m))
+        .get_or_init(|| match crate::yaml::parse(DEFAULTS_YAML).0 {
+            Ok(v) => Ok(v.unwrap_or_else(|| Value::Object(Map::new()))),
+            Err(e) => Err(e.message),
         })
         .as_ref()
         .map_err(Clone::clone)
@@ -76,17 +74,10 @@ fn defaults() -> Result<&'static Value, String> {
 #[must_use]
 pub fn load(input: LoadInput<'_>) -> Loaded {
     let mut diagnostics = Vec::new();
-    // Where values came from and where they sit in their files are only needed to locate a
-    // diagnostic, so both are worked out on demand.
+    // Where values came from is only needed to locate a diagnostic, so it is worked out on
+    // demand; where they sit in their files comes with the parse.
     let mut origins = Origins::default();
-    let span_maps: Vec<LazySpans<'_>> = input
-        .values
-        .iter()
-        .map(|doc| LazySpans {
-            text: &doc.text,
-            map: OnceCell::new(),
-        })
-        .collect();
+    let mut span_maps: Vec<spans::SpanMap> = Vec::with_capacity(input.values.len());
 
     let mut merged = match defaults() {
         Ok(v) => v.clone(),
@@ -104,8 +95,10 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
         }
     };
 
-    for (doc, spans) in input.values.iter().zip(&span_maps) {
-        match parse_document(doc, spans) {
+    for doc in input.values {
+        let (parsed, spans) = parse_document(doc);
+        span_maps.push(spans);
+        match parsed {
             Ok(value) => {
                 origins.documents.push(Some(value.clone()));
                 merge::coalesce(&mut merged, value);
@@ -255,18 +248,6 @@ fn repair(root: &mut Value, defaults: &Value, path: &str) -> String {
     repaired
 }
 
-/// A document's span map, built the first time a diagnostic needs it.
-struct LazySpans<'a> {
-    text: &'a str,
-    map: OnceCell<spans::SpanMap>,
-}
-
-impl LazySpans<'_> {
-    fn get(&self) -> &spans::SpanMap {
-        self.map.get_or_init(|| spans::SpanMap::build(self.text))
-    }
-}
-
 /// What set which value: each document's values (`None` when it did not parse) and each
 /// `--set`/`--set-string` key path, in the order they were applied over the defaults.
 #[derive(Default)]
@@ -325,7 +306,7 @@ fn locate(
     mut d: Diagnostic,
     docs: &[NamedText],
     origins: &Origins,
-    span_maps: &[LazySpans<'_>],
+    span_maps: &[spans::SpanMap],
 ) -> Diagnostic {
     if d.file.is_some() {
         return d;
@@ -338,7 +319,6 @@ fn locate(
             Some(Origin::Document(i)) => {
                 if let Some(doc) = docs.get(i) {
                     let span = span_maps.get(i).and_then(|m| {
-                        let m = m.get();
                         if d.code == "unknown-key" {
                             m.key(&path).or_else(|| m.find(&path))
                         } else {
@@ -361,44 +341,26 @@ fn locate(
     d
 }
 
-/// Parses one values document into a JSON map.
-fn parse_document(doc: &NamedText, spans: &LazySpans<'_>) -> Result<Value, Box<Diagnostic>> {
+/// Parses one values document into a JSON map, with the positions of its paths.
+fn parse_document(doc: &NamedText) -> (Result<Value, Box<Diagnostic>>, spans::SpanMap) {
     if doc.text.len() > MAX_DOCUMENT_BYTES {
-        return Err(Box::new(
-            Diagnostic::error(
-                "file-too-large",
-                "",
-                format!(
-                    "the file is {} bytes; the limit is {MAX_DOCUMENT_BYTES} bytes",
-                    doc.text.len()
-                ),
-            )
-            .at(&doc.name, None, None)
-            .with_hint("a values file is a few kilobytes; check that this is the right file"),
-        ));
+        let d = Diagnostic::error(
+            "file-too-large",
+            "",
+            format!(
+                "the file is {} bytes; the limit is {MAX_DOCUMENT_BYTES} bytes",
+                doc.text.len()
+            ),
+        )
+        .at(&doc.name, None, None)
+        .with_hint("a values file is a few kilobytes; check that this is the right file");
+        return (Err(Box::new(d)), spans::SpanMap::default());
     }
-    let mut yaml: serde_yaml::Value = match serde_yaml::from_str(&doc.text) {
-        Ok(v) => v,
-        Err(e) => {
-            let (line, column) = e.location().map_or((None, None), |l| {
-                (u32::try_from(l.line()).ok(), u32::try_from(l.column()).ok())
-            });
-            return Err(Box::new(
-                yaml_error(&strip_location(&e.to_string())).at(&doc.name, line, column),
-            ));
-        }
-    };
-    if let Err(e) = yaml.apply_merge() {
-        return Err(Box::new(
-            Diagnostic::error("yaml-syntax", "", strip_location(&e.to_string()))
-                .at(&doc.name, None, None),
-        ));
-    }
-    if yaml.is_null() {
-        return Ok(Value::Object(Map::new()));
-    }
-    if !yaml.is_mapping() {
-        return Err(Box::new(
+    let (parsed, spans) = crate::yaml::parse(&doc.text);
+    let result = match parsed {
+        Ok(None) => Ok(Value::Object(Map::new())),
+        Ok(Some(value @ Value::Object(_))) => Ok(value),
+        Ok(Some(_)) => Err(Box::new(
             Diagnostic::error(
                 "not-a-mapping",
                 "",
@@ -406,114 +368,23 @@ fn parse_document(doc: &NamedText, spans: &LazySpans<'_>) -> Result<Value, Box<D
             )
             .at(&doc.name, Some(1), Some(1))
             .with_hint("start the file with top-level keys such as `global:`"),
-        ));
-    }
-    yaml_to_json(yaml, "").map_err(|(path, message)| {
-        let span = spans.get().find(&path);
-        Box::new(
-            Diagnostic::error("unsupported-yaml", path, message)
-                .at(&doc.name, span.map(|s| s.line), span.map(|s| s.column))
-                .with_hint("values are plain YAML: string keys, no tags"),
-        )
-    })
-}
-
-/// A serde_yaml error as a diagnostic with a stable code and a useful hint.
-fn yaml_error(message: &str) -> Diagnostic {
-    if let Some((_, key)) = message.split_once("duplicate entry with key ") {
-        let key = key.trim_matches('"');
-        return Diagnostic::error(
-            "duplicate-key",
-            "",
-            format!("the key `{key}` appears twice in the same map"),
-        )
-        .with_hint("remove one of them; YAML keys must be unique");
-    }
-    if message.contains("recursion limit exceeded") {
-        return Diagnostic::error("too-deep", "", "the document nests deeper than 128 levels")
-            .with_hint("a values file is a few levels deep; check for runaway brackets");
-    }
-    if message.contains("repetition limit exceeded") {
-        return Diagnostic::error(
-            "too-many-aliases",
-            "",
-            "aliases expand to too many values (an alias bomb?)",
-        )
-        .with_hint("expand the anchors by hand, or use fewer nested aliases");
-    }
-    Diagnostic::error("yaml-syntax", "", message.to_owned())
-        .with_hint("fix the YAML syntax; a values file is one YAML mapping")
-}
-
-fn strip_location(message: &str) -> String {
-    match message.find(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
-    }
-}
-
-/// Converts YAML to JSON values: keys must be strings, tags are refused.
-fn yaml_to_json(value: serde_yaml::Value, path: &str) -> Result<Value, (String, String)> {
-    Ok(match value {
-        serde_yaml::Value::Null => Value::Null,
-        serde_yaml::Value::Bool(b) => Value::Bool(b),
-        serde_yaml::Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Value::from(u)
-            } else {
-                match n.as_f64().and_then(serde_json::Number::from_f64) {
-                    Some(f) => Value::Number(f),
-                    None => {
-                        return Err((
-                            path.to_owned(),
-                            "infinite and NaN numbers are not supported".to_owned(),
-                        ));
-                    }
-                }
-            }
+        )),
+        Err(e) => {
+            let hint = match e.code {
+                "duplicate-key" => "remove one of them; YAML keys must be unique",
+                "too-deep" => "a values file is a few levels deep; check for runaway brackets",
+                "too-many-aliases" => "expand the anchors by hand, or use fewer nested aliases",
+                "unsupported-yaml" => "values are plain YAML: string keys, no tags",
+                _ => "fix the YAML syntax; a values file is one YAML mapping",
+            };
+            Err(Box::new(
+                Diagnostic::error(e.code, e.path, e.message)
+                    .at(&doc.name, e.span.map(|s| s.line), e.span.map(|s| s.column))
+                    .with_hint(hint),
+            ))
         }
-        serde_yaml::Value::String(s) => Value::String(s),
-        serde_yaml::Value::Sequence(items) => Value::Array(
-            items
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| yaml_to_json(v, &format!("{path}[{i}]")))
-                .collect::<Result<_, _>>()?,
-        ),
-        serde_yaml::Value::Mapping(map) => {
-            let mut out = Map::new();
-            for (k, v) in map {
-                let key = match k {
-                    serde_yaml::Value::String(s) => s,
-                    other => {
-                        return Err((
-                            path.to_owned(),
-                            format!(
-                                "map key {} is not a string",
-                                serde_yaml::to_string(&other).unwrap_or_default().trim_end()
-                            ),
-                        ));
-                    }
-                };
-                let child = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                let v = yaml_to_json(v, &child)?;
-                out.insert(key, v);
-            }
-            Value::Object(out)
-        }
-        serde_yaml::Value::Tagged(tagged) => {
-            return Err((
-                path.to_owned(),
-                format!("YAML tag `{}` is not supported", tagged.tag),
-            ));
-        }
-    })
+    };
+    (result, spans)
 }
 
 /// Deserializes the merged values, collecting every type error it can.

@@ -106,7 +106,11 @@ pub fn json_schema() -> &'static Value {
 }
 
 fn yaml_value(text: &str) -> Value {
-    serde_yaml::from_str::<Value>(text).unwrap_or(Value::Null)
+    crate::yaml::parse(text)
+        .0
+        .ok()
+        .flatten()
+        .unwrap_or(Value::Null)
 }
 
 /// Derives the file schema from [`Config`] (schemars), `defaults.yaml` and the example

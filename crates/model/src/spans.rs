@@ -1,12 +1,10 @@
 //! Line and column of every key and value in a values document.
 //!
-//! serde_yaml gives values without positions, so a second, event-level pass over the same
-//! text records where each config path starts. Paths use the diagnostics' spelling:
-//! `a.b`, `a.list[0].c`.
+//! [`crate::yaml::parse`] records them while it builds the value. Paths use the
+//! diagnostics' spelling: `a.b`, `a.list[0].c`.
 
 use std::collections::BTreeMap;
 
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
 /// A 1-based position.
@@ -30,19 +28,15 @@ impl From<Marker> for Span {
 /// Where each path's key and value start.
 #[derive(Debug, Clone, Default)]
 pub struct SpanMap {
-    keys: BTreeMap<String, Span>,
-    values: BTreeMap<String, Span>,
+    pub(crate) keys: BTreeMap<String, Span>,
+    pub(crate) values: BTreeMap<String, Span>,
 }
 
 impl SpanMap {
     /// Records the positions in `text`; a document that does not parse records what it can.
     #[must_use]
     pub fn build(text: &str) -> Self {
-        let mut builder = Builder::default();
-        let mut parser = Parser::new_from_str(text);
-        // Errors are reported by the real parse; positions up to the error are kept.
-        let _ = parser.load(&mut builder, false);
-        builder.map
+        crate::yaml::parse(text).1
     }
 
     /// The position of the key that introduces `path`, if any.
@@ -67,113 +61,6 @@ impl SpanMap {
             }
             let cut = probe.rfind(['.', '['])?;
             probe.truncate(cut);
-        }
-    }
-}
-
-#[derive(Debug)]
-enum Frame {
-    Map { path: String, key: Option<String> },
-    Seq { path: String, next: usize },
-}
-
-#[derive(Debug, Default)]
-struct Builder {
-    stack: Vec<Frame>,
-    map: SpanMap,
-    /// Nesting depth inside a non-scalar mapping key being skipped.
-    skipping: usize,
-}
-
-/// What the next event is in its parent.
-enum Slot {
-    /// A value, at this path.
-    Value(String),
-    /// A mapping key.
-    Key,
-}
-
-impl Builder {
-    /// Where the event that starts now sits, advancing the parent frame.
-    fn slot(&mut self) -> Slot {
-        match self.stack.last_mut() {
-            None => Slot::Value(String::new()),
-            Some(Frame::Map { path, key }) => match key.take() {
-                Some(k) => Slot::Value(join(path, &k)),
-                None => Slot::Key,
-            },
-            Some(Frame::Seq { path, next }) => {
-                let p = format!("{path}[{next}]");
-                *next += 1;
-                Slot::Value(p)
-            }
-        }
-    }
-
-    fn set_key(&mut self, text: String, mark: Marker) {
-        if let Some(Frame::Map { path, key }) = self.stack.last_mut() {
-            let full = join(path, &text);
-            self.map.keys.insert(full, mark.into());
-            *key = Some(text);
-        }
-    }
-}
-
-/// Stands for a key that is not a plain scalar; no diagnostic path can name it.
-const COMPLEX_KEY: &str = "\u{0}";
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
-impl MarkedEventReceiver for Builder {
-    fn on_event(&mut self, ev: Event, mark: Marker) {
-        if self.skipping > 0 {
-            match ev {
-                Event::MappingStart(..) | Event::SequenceStart(..) => self.skipping += 1,
-                Event::MappingEnd | Event::SequenceEnd => {
-                    self.skipping -= 1;
-                    if self.skipping == 0 {
-                        self.set_key(COMPLEX_KEY.to_owned(), mark);
-                    }
-                }
-                _ => {}
-            }
-            return;
-        }
-        match ev {
-            Event::Scalar(text, ..) => match self.slot() {
-                Slot::Value(path) => {
-                    self.map.values.insert(path, mark.into());
-                }
-                Slot::Key => self.set_key(text, mark),
-            },
-            Event::Alias(_) => match self.slot() {
-                Slot::Value(path) => {
-                    self.map.values.insert(path, mark.into());
-                }
-                Slot::Key => self.set_key(COMPLEX_KEY.to_owned(), mark),
-            },
-            Event::MappingStart(..) | Event::SequenceStart(..) => match self.slot() {
-                Slot::Value(path) => {
-                    self.map.values.entry(path.clone()).or_insert(mark.into());
-                    let frame = if matches!(ev, Event::MappingStart(..)) {
-                        Frame::Map { path, key: None }
-                    } else {
-                        Frame::Seq { path, next: 0 }
-                    };
-                    self.stack.push(frame);
-                }
-                Slot::Key => self.skipping = 1,
-            },
-            Event::MappingEnd | Event::SequenceEnd => {
-                self.stack.pop();
-            }
-            _ => {}
         }
     }
 }

@@ -19,3 +19,4 @@ mod plan;
 mod policies;
 mod schema;
 mod secrets;
+mod yaml_parse;
