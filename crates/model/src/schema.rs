@@ -91,14 +91,14 @@ const EXTRA_EXAMPLES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The committed file schema (`schema/matrix-render.schema.json`), which [`generate`] wrote.
-/// Embedding it saves every process from deriving and annotating the schema again (most of
-/// a one-shot render's time); the freshness tests prove the two are equal.
+/// The committed file schema (`schema/matrix-render.schema.json`), which [`generate`] wrote;
+/// the freshness tests prove the two are equal. The render path neither derives nor parses
+/// it: [`validate`] walks the static tree that build.rs compiles from this file, so
+/// schemars, the example values and the JSON text stay out of the wasm modules.
 pub const COMMITTED_SCHEMA: &str = include_str!("../../../schema/matrix-render.schema.json");
 
-/// The file schema, parsed once from [`COMMITTED_SCHEMA`]. The render path never derives
-/// it (so schemars and the example values stay out of the wasm modules); a committed schema
-/// that does not parse, which the tests rule out, would refuse every config.
+/// The file schema, parsed once from [`COMMITTED_SCHEMA`], for callers that want it as
+/// JSON; a committed schema that does not parse, which the tests rule out, reads as `false`.
 #[must_use]
 pub fn json_schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
@@ -246,11 +246,72 @@ pub struct Violation {
     pub hint: Option<String>,
 }
 
+/// One node of the file schema, as crates/model/build.rs compiles it from the committed JSON:
+/// only the keywords the validator checks, in static data that needs no parsing.
+#[derive(Debug)]
+pub(crate) struct Node {
+    /// The schema `false`: no value is allowed.
+    never: bool,
+    /// `type`, in schema order; empty for any type.
+    types: &'static [&'static str],
+    one_of: &'static [Node],
+    any_of: &'static [Node],
+    /// `const`; the schema's literals are all strings.
+    konst: Option<&'static str>,
+    /// `enum`.
+    enumeration: Option<&'static [&'static str]>,
+    minimum: Option<i64>,
+    maximum: Option<i64>,
+    /// `format: int32`.
+    int32: bool,
+    /// `properties`, in schema order.
+    properties: &'static [(&'static str, Node)],
+    additional: Additional,
+    required: &'static [&'static str],
+    items: Option<&'static Node>,
+}
+
+impl Node {
+    /// The schema `true`: anything goes.
+    const ANY: Self = Self {
+        never: false,
+        types: &[],
+        one_of: &[],
+        any_of: &[],
+        konst: None,
+        enumeration: None,
+        minimum: None,
+        maximum: None,
+        int32: false,
+        properties: &[],
+        additional: Additional::Any,
+        required: &[],
+        items: None,
+    };
+
+    fn property(&self, key: &str) -> Option<&Node> {
+        self.properties
+            .iter()
+            .find_map(|(name, node)| (*name == key).then_some(node))
+    }
+}
+
+/// `additionalProperties`.
+#[derive(Debug)]
+enum Additional {
+    Any,
+    Deny,
+    Schema(&'static Node),
+}
+
+include!(concat!(env!("OUT_DIR"), "/schema_tree.rs"));
+
 /// Every violation of the file schema in `value`.
 #[must_use]
 pub fn validate(value: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
-    walk(value, json_schema(), "", &mut out);
+    let mut path = String::new();
+    walk(value, &TREE, &mut path, &mut out);
     out
 }
 
@@ -291,63 +352,49 @@ fn describe_type(ty: &str) -> &str {
     }
 }
 
-fn child(path: &str, key: &str) -> String {
-    join(path, key)
-}
-
-fn walk(value: &Value, schema: &Value, path: &str, out: &mut Vec<Violation>) {
-    let Value::Object(s) = schema else {
-        if schema == &Value::Bool(false) {
-            out.push(violation(
-                path,
-                "invalid-type",
-                "no value is allowed here".to_owned(),
-                None,
-            ));
-        }
-        return;
-    };
-    if let Some(types) = s.get("type") {
-        let types: Vec<&str> = match types {
-            Value::String(t) => vec![t.as_str()],
-            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-            _ => Vec::new(),
-        };
-        if !types.is_empty() && !types.iter().any(|t| matches_type(value, t)) {
-            out.push(type_violation(path, value, &types));
-            return;
-        }
-    }
-    for key in ["oneOf", "anyOf"] {
-        if let Some(Value::Array(branches)) = s.get(key) {
-            check_branches(value, branches, path, out);
-        }
-    }
-    if let Some(expected) = s.get("const")
-        && expected != value
-    {
+/// Checks `value` against `schema`. `path` is the value's path; it is extended for children
+/// and restored before returning, so no path is allocated unless a violation names it.
+fn walk(value: &Value, schema: &Node, path: &mut String, out: &mut Vec<Violation>) {
+    if schema.never {
         out.push(violation(
             path,
-            "invalid-value",
-            format!("expected `{expected}`"),
+            "invalid-type",
+            "no value is allowed here".to_owned(),
             None,
         ));
         return;
     }
-    if let Some(Value::Array(allowed)) = s.get("enum")
-        && !allowed.contains(value)
+    if !schema.types.is_empty() && !schema.types.iter().any(|t| matches_type(value, t)) {
+        out.push(type_violation(path, value, schema.types));
+        return;
+    }
+    for branches in [schema.one_of, schema.any_of] {
+        if !branches.is_empty() {
+            check_branches(value, branches, path, out);
+        }
+    }
+    if let Some(expected) = schema.konst
+        && value.as_str() != Some(expected)
     {
-        let names: Vec<String> = allowed
-            .iter()
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-            .collect();
+        out.push(violation(
+            path,
+            "invalid-value",
+            format!("expected `{}`", Value::from(expected)),
+            None,
+        ));
+        return;
+    }
+    if let Some(allowed) = schema.enumeration
+        && !allowed.iter().any(|a| value.as_str() == Some(a))
+    {
+        let names: Vec<String> = allowed.iter().map(|a| (*a).to_owned()).collect();
         out.push(not_one_of(path, value, &names));
     }
     if let Some(n) = value
         .as_i64()
         .or_else(|| value.as_u64().map(|u| i64::try_from(u).unwrap_or(i64::MAX)))
     {
-        if let Some(min) = s.get("minimum").and_then(Value::as_i64)
+        if let Some(min) = schema.minimum
             && n < min
         {
             out.push(violation(
@@ -357,7 +404,7 @@ fn walk(value: &Value, schema: &Value, path: &str, out: &mut Vec<Violation>) {
                 None,
             ));
         }
-        if let Some(max) = s.get("maximum").and_then(Value::as_i64)
+        if let Some(max) = schema.maximum
             && n > max
         {
             out.push(violation(
@@ -367,7 +414,7 @@ fn walk(value: &Value, schema: &Value, path: &str, out: &mut Vec<Violation>) {
                 None,
             ));
         }
-        if s.get("format").and_then(Value::as_str) == Some("int32") && i32::try_from(n).is_err() {
+        if schema.int32 && i32::try_from(n).is_err() {
             out.push(violation(
                 path,
                 "out-of-range",
@@ -376,44 +423,48 @@ fn walk(value: &Value, schema: &Value, path: &str, out: &mut Vec<Violation>) {
             ));
         }
     }
+    let restore = path.len();
     match value {
         Value::Object(map) => {
-            let props = s.get("properties").and_then(Value::as_object);
-            let additional = s.get("additionalProperties");
             for (key, v) in map {
-                let p = child(path, key);
-                if let Some(prop) = props.and_then(|props| props.get(key)) {
-                    walk(v, prop, &p, out);
-                    continue;
-                }
-                match additional {
-                    Some(Value::Bool(false)) => {
-                        let known: Vec<&str> = props
-                            .map(|m| m.keys().map(String::as_str).collect())
-                            .unwrap_or_default();
-                        out.push(unknown_key(&p, path, key, &known));
+                push_key(path, key);
+                if let Some(prop) = schema.property(key) {
+                    walk(v, prop, path, out);
+                } else {
+                    match schema.additional {
+                        Additional::Deny => {
+                            let known: Vec<&str> =
+                                schema.properties.iter().map(|(name, _)| *name).collect();
+                            out.push(unknown_key(path, &path[..restore], key, &known));
+                        }
+                        Additional::Schema(node) => walk(v, node, path, out),
+                        Additional::Any => {}
                     }
-                    Some(schema @ Value::Object(_)) => walk(v, schema, &p, out),
-                    _ => {}
                 }
+                path.truncate(restore);
             }
-            if let Some(Value::Array(required)) = s.get("required") {
-                for key in required.iter().filter_map(Value::as_str) {
-                    if !map.contains_key(key) {
-                        out.push(violation(
-                            &child(path, key),
-                            "missing-key",
-                            format!("required key `{key}` is missing"),
-                            Some(format!("add `{key}:` here")),
-                        ));
-                    }
+            for key in schema.required {
+                if !map.contains_key(*key) {
+                    push_key(path, key);
+                    out.push(violation(
+                        path,
+                        "missing-key",
+                        format!("required key `{key}` is missing"),
+                        Some(format!("add `{key}:` here")),
+                    ));
+                    path.truncate(restore);
                 }
             }
         }
         Value::Array(items) => {
-            if let Some(item_schema) = s.get("items") {
+            if let Some(item_schema) = schema.items {
                 for (i, item) in items.iter().enumerate() {
-                    walk(item, item_schema, &format!("{path}[{i}]"), out);
+                    {
+                        use std::fmt::Write as _;
+                        let _ = write!(path, "[{i}]");
+                    }
+                    walk(item, item_schema, path, out);
+                    path.truncate(restore);
                 }
             }
         }
@@ -421,7 +472,14 @@ fn walk(value: &Value, schema: &Value, path: &str, out: &mut Vec<Violation>) {
     }
 }
 
-fn check_branches(value: &Value, branches: &[Value], path: &str, out: &mut Vec<Violation>) {
+fn push_key(path: &mut String, key: &str) {
+    if !path.is_empty() {
+        path.push('.');
+    }
+    path.push_str(key);
+}
+
+fn check_branches(value: &Value, branches: &[Node], path: &mut String, out: &mut Vec<Violation>) {
     let mut best: Option<Vec<Violation>> = None;
     // Branches of another type than the value's only say "wrong type"; prefer a branch of
     // the value's own type, whose findings are specific (a missing or misspelled key).
@@ -433,7 +491,7 @@ fn check_branches(value: &Value, branches: &[Value], path: &str, out: &mut Vec<V
             return;
         }
         if let [only] = found.as_slice()
-            && only.path == path
+            && only.path == *path
             && only.code == "invalid-type"
         {
             wrong_type.push(found);
@@ -447,8 +505,8 @@ fn check_branches(value: &Value, branches: &[Value], path: &str, out: &mut Vec<V
         let mut types: Vec<&str> = Vec::new();
         let mut expected: Vec<&str> = Vec::new();
         for b in branches {
-            if let Some(t) = b.get("type").and_then(Value::as_str)
-                && t != "null"
+            if let [t] = b.types
+                && *t != "null"
                 && !expected.contains(&describe_type(t))
             {
                 types.push(t);
@@ -465,8 +523,8 @@ fn check_branches(value: &Value, branches: &[Value], path: &str, out: &mut Vec<V
     }
     let consts: Vec<String> = branches
         .iter()
-        .filter_map(|b| b.get("const"))
-        .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_owned))
+        .filter_map(|b| b.konst)
+        .map(str::to_owned)
         .collect();
     if !consts.is_empty() && consts.len() == branches.len() {
         out.push(not_one_of(path, value, &consts));
@@ -660,6 +718,75 @@ mod tests {
                 "element.extraConfig",
             ]
         );
+    }
+
+    #[test]
+    fn the_compiled_tree_mirrors_the_committed_schema() {
+        fn same(node: &Node, json: &Value, path: &str) {
+            let get = |k: &str| json.get(k);
+            let names: Vec<&str> = get("properties")
+                .and_then(Value::as_object)
+                .map(|m| m.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            let tree: Vec<&str> = node.properties.iter().map(|(n, _)| *n).collect();
+            assert_eq!(tree, names, "{path}: properties");
+            let types: Vec<&str> = match get("type") {
+                Some(Value::String(t)) => vec![t.as_str()],
+                Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            assert_eq!(node.types, types.as_slice(), "{path}: type");
+            assert_eq!(
+                node.konst,
+                get("const").and_then(Value::as_str),
+                "{path}: const"
+            );
+            assert_eq!(
+                node.minimum,
+                get("minimum").and_then(Value::as_i64),
+                "{path}"
+            );
+            assert_eq!(
+                node.maximum,
+                get("maximum").and_then(Value::as_i64),
+                "{path}"
+            );
+            let required: Vec<&str> = get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            assert_eq!(node.required, required.as_slice(), "{path}: required");
+            match (&node.additional, get("additionalProperties")) {
+                (Additional::Deny, Some(Value::Bool(false))) => {}
+                (Additional::Any, None | Some(Value::Bool(true))) => {}
+                (Additional::Schema(n), Some(s @ Value::Object(_))) => same(n, s, path),
+                (a, j) => panic!("{path}: additionalProperties {a:?} vs {j:?}"),
+            }
+            for ((name, child), (_, j)) in node.properties.iter().zip(
+                get("properties")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten(),
+            ) {
+                same(child, j, &join(path, name));
+            }
+            for (key, branches) in [("oneOf", node.one_of), ("anyOf", node.any_of)] {
+                let json_branches = get(key)
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                assert_eq!(branches.len(), json_branches.len(), "{path}: {key}");
+                for (b, j) in branches.iter().zip(&json_branches) {
+                    same(b, j, path);
+                }
+            }
+            match (node.items, get("items")) {
+                (Some(n), Some(j)) => same(n, j, &format!("{path}[]")),
+                (None, None) => {}
+                _ => panic!("{path}: items"),
+            }
+        }
+        same(&TREE, json_schema(), "");
     }
 
     #[test]

@@ -58,10 +58,7 @@ pub fn validate(input: &[u8]) -> Result<String, String> {
 /// to what the model generates).
 #[must_use]
 pub fn schema() -> String {
-    let mut text = serde_json::to_string_pretty(&matrix_render_renderer::model::json_schema())
-        .unwrap_or_default();
-    text.push('\n');
-    text
+    matrix_render_renderer::model::schema::COMMITTED_SCHEMA.to_owned()
 }
 
 /// `version`: the crate version.
