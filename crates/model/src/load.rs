@@ -387,22 +387,62 @@ fn parse_document(doc: &NamedText) -> (Result<Value, Box<Diagnostic>>, spans::Sp
     (result, spans)
 }
 
-/// Deserializes the merged values, collecting every type error it can.
+/// Deserializes the merged values. The schema has already reported type errors, unknown
+/// keys and bad values with their paths; what reaches serde is a required key that a `null`
+/// removed, and serde names only the key. That key is in the defaults (which supply every
+/// key), so the first map that lost it there is where it went missing. (serde_path_to_error
+/// would track the path through every visitor, doubling the deserializer's code in the wasm
+/// modules for this one case.)
 fn deserialize(merged: &Value) -> Result<Config, Vec<Diagnostic>> {
-    let result: Result<Config, _> = serde_path_to_error::deserialize(merged);
-    result.map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." { String::new() } else { path };
-        vec![classify(&path, &e.into_inner().to_string())]
+    Config::deserialize(merged).map_err(|e| {
+        let message = e.to_string();
+        let parent = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .and_then(|field| {
+                let defaults = defaults().ok()?;
+                deleted_from(defaults, merged, field, &mut String::new())
+            })
+            .unwrap_or_default();
+        vec![classify(&parent, &message)]
     })
+}
+
+/// The path of the first map (in the defaults' order) that has `field` in `defaults` but
+/// not in `merged`.
+fn deleted_from(
+    defaults: &Value,
+    merged: &Value,
+    field: &str,
+    path: &mut String,
+) -> Option<String> {
+    let (Value::Object(d), Value::Object(m)) = (defaults, merged) else {
+        return None;
+    };
+    if d.contains_key(field) && !m.contains_key(field) {
+        return Some(path.clone());
+    }
+    let restore = path.len();
+    for (key, child) in d {
+        let Some(other) = m.get(key) else { continue };
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+        let found = deleted_from(child, other, field, path);
+        path.truncate(restore);
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }
 
 fn classify(path: &str, message: &str) -> Diagnostic {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
         let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-        // serde_path_to_error's path already ends with the unknown key.
-        let full = path.to_owned();
+        let full = join(path, field);
         let parent = match full.rfind('.') {
             Some(dot) => format!("`{}`", &full[..dot]),
             None => "the top level".to_owned(),
@@ -472,6 +512,29 @@ fn join(path: &str, key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_required_key_removed_by_null_is_located() {
+        let values = [NamedText {
+            name: "values.yaml".to_owned(),
+            text: "global:\n  domain: matrix.example.org\n  elementDomain: chat.example.org\n\
+                   coturn:\n  realm: turn.example.org\n  turn_url: turn.example.org\n\
+                   synapse:\n  image: null\n"
+                .to_owned(),
+        }];
+        let loaded = load(LoadInput {
+            values: &values,
+            set: &[],
+            set_string: &[],
+        });
+        let missing: Vec<(&str, &str, Option<u32>)> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| (d.code.as_str(), d.path.as_str(), d.line))
+            .collect();
+        assert_eq!(missing, [("missing-key", "synapse.image", Some(8))]);
+    }
 
     #[test]
     fn type_errors_never_echo_the_value() {
