@@ -247,22 +247,26 @@ pub fn secret(ctx: &Ctx<'_>, name: &str, app: &App, data: BTreeMap<String, Strin
 
 /// Checksum of the data of the ConfigMaps and Secrets a pod mounts.
 pub fn config_checksum(config_maps: &[&ConfigMap], secrets: &[&Secret]) -> String {
-    let mut parts: Vec<Vec<u8>> = Vec::new();
-    for cm in config_maps {
-        parts.push(cm.metadata.name.clone().unwrap_or_default().into_bytes());
-        for (k, v) in cm.data.iter().flatten() {
-            parts.push(k.clone().into_bytes());
-            parts.push(v.clone().into_bytes());
-        }
+    fn name(meta: &ObjectMeta) -> &[u8] {
+        meta.name.as_deref().unwrap_or_default().as_bytes()
     }
-    for s in secrets {
-        parts.push(s.metadata.name.clone().unwrap_or_default().into_bytes());
-        for (k, v) in s.data.iter().flatten() {
-            parts.push(k.clone().into_bytes());
-            parts.push(v.0.clone());
-        }
-    }
-    sha256_hex(parts.iter().map(Vec::as_slice))
+    let maps = config_maps.iter().flat_map(|cm| {
+        std::iter::once(name(&cm.metadata)).chain(
+            cm.data
+                .iter()
+                .flatten()
+                .flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()]),
+        )
+    });
+    let secrets = secrets.iter().flat_map(|s| {
+        std::iter::once(name(&s.metadata)).chain(
+            s.data
+                .iter()
+                .flatten()
+                .flat_map(|(k, v)| [k.as_bytes(), v.0.as_slice()]),
+        )
+    });
+    sha256_hex(maps.chain(secrets))
 }
 
 pub struct ServicePortSpec {
