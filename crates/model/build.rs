@@ -1,8 +1,12 @@
-//! Compiles the committed file schema (`schema/matrix-render.schema.json`) into static Rust
-//! data for the validator, so no process or wasm instance parses 60 KB of JSON before its
-//! first render. Only the keywords the validator checks are kept; descriptions, defaults and
-//! examples stay in the JSON file. A keyword the validator does not know stops the build,
-//! so a schema change cannot silently drop a check.
+//! Does at compile time what every process and wasm instance would otherwise do before its
+//! first render:
+//!
+//! - compiles the committed file schema (`schema/matrix-render.schema.json`) into static Rust
+//!   data for the validator. Only the keywords the validator checks are kept; descriptions,
+//!   defaults and examples stay in the JSON file. A keyword the validator does not know
+//!   stops the build, so a schema change cannot silently drop a check;
+//! - reads the built-in defaults (`src/defaults.yaml`) with the core's own YAML reader and
+//!   writes them as JSON, which the core parses several times faster than YAML.
 
 #![expect(
     clippy::disallowed_methods,
@@ -14,6 +18,16 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use serde_json::Value;
+
+// The core's YAML reader, so the defaults read exactly as a values file would.
+#[path = "src/spans.rs"]
+#[expect(
+    dead_code,
+    reason = "the build script uses only the parser, not the lookups"
+)]
+mod spans;
+#[path = "src/yaml.rs"]
+mod yaml;
 
 /// Keywords that only annotate: editors show them, validation ignores them.
 const ANNOTATIONS: &[&str] = &[
@@ -44,9 +58,20 @@ fn run() -> Result<(), String> {
     );
     node(&schema, "", &mut out)?;
     out.push_str(";\n");
-    let dest =
-        PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?).join("schema_tree.rs");
-    std::fs::write(&dest, out).map_err(|e| format!("{}: {e}", dest.display()))
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?);
+    let dest = out_dir.join("schema_tree.rs");
+    std::fs::write(&dest, out).map_err(|e| format!("{}: {e}", dest.display()))?;
+
+    let path = manifest.join("src/defaults.yaml");
+    println!("cargo:rerun-if-changed={}", path.display());
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let defaults = match yaml::parse(&text).0 {
+        Ok(Some(value @ Value::Object(_))) => value,
+        Ok(_) => return Err("src/defaults.yaml is not a mapping".to_owned()),
+        Err(e) => return Err(format!("src/defaults.yaml: {} at {:?}", e.message, e.span)),
+    };
+    let dest = out_dir.join("defaults.json");
+    std::fs::write(&dest, defaults.to_string()).map_err(|e| format!("{}: {e}", dest.display()))
 }
 
 fn node(schema: &Value, path: &str, out: &mut String) -> Result<(), String> {
