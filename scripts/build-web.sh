@@ -6,12 +6,12 @@
 # 1. scripts/web-deps.sh --build installs wasm-bindgen-cli (the exact version of the crate)
 #    and wasm-opt 132 when they are missing;
 # 2. cargo builds crates/plugin-wasm with only the `web` feature for wasm32-unknown-unknown
-#    with the `wasm-release` profile, in its own target dir
+#    with the `wasm-web` profile (opt-level "s", for size), in its own target dir
 #    (${MR_WEB_TARGET_DIR:-target/wasm-web}) so that it does not wait on, or rebuild, other
 #    builds;
 # 3. wasm-bindgen --target web writes the ES module glue (matrix_render_web.js) and the module
 #    (matrix_render_web_bg.wasm), which must export render, version, panicMessage and
-#    utf16Column. It warns that the `target_features` section is missing: the wasm-release
+#    utf16Column. It warns that the `target_features` section is missing: the wasm-web
 #    profile strips it with the symbols; the glue it writes without it works (the browser
 #    test runs it), so the warning is expected;
 # 4. wasm-opt -Os shrinks the module with rustc's wasm32 default features (scripts/lib-wasm.sh,
@@ -43,10 +43,10 @@ kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 
 MR_WEB_TOOLS="$TOOLS" MR_NODE_TOOLS="$NODE_TOOLS" bash scripts/web-deps.sh --build
 
-log "cargo build (web, wasm32-unknown-unknown, wasm-release) in $TARGET_DIR"
+log "cargo build (web, wasm32-unknown-unknown, wasm-web) in $TARGET_DIR"
 cargo build --locked -p matrix-render-plugin --no-default-features --features web \
-  --target wasm32-unknown-unknown --profile wasm-release --target-dir "$TARGET_DIR"
-built="$TARGET_DIR/wasm32-unknown-unknown/wasm-release/matrix_render_plugin.wasm"
+  --target wasm32-unknown-unknown --profile wasm-web --target-dir "$TARGET_DIR"
+built="$TARGET_DIR/wasm32-unknown-unknown/wasm-web/matrix_render_plugin.wasm"
 
 mkdir -p "$(dirname "$OUT")"
 tmp="$(mktemp -d "$OUT.tmp.XXXXXX")"
