@@ -167,16 +167,18 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
         d.hint = v.hint;
         diagnostics.push(d);
     }
-    let mut repaired = merged.clone();
-    if !flagged.is_empty() {
+    // Only a config with violations needs a repaired copy.
+    let repaired = (!flagged.is_empty()).then(|| {
+        let mut repaired = merged.clone();
         let defaults = defaults().unwrap_or(&Value::Null);
         let mut repaired_paths = Vec::new();
         for path in &flagged {
             repaired_paths.push(repair(&mut repaired, defaults, path));
         }
         flagged.extend(repaired_paths);
-    }
-    let config = match deserialize(&repaired) {
+        repaired
+    });
+    let config = match deserialize(repaired.as_ref().unwrap_or(&merged)) {
         Ok(config) => Some(config),
         Err(found) => {
             if flagged.is_empty() {

@@ -277,20 +277,28 @@ impl Builder {
         mark: Marker,
     ) -> Result<(), YamlError> {
         let merge = style == TScalarStyle::Plain && tag.is_none() && text == "<<";
-        match scalar(text.clone(), style, tag) {
-            Ok(Value::String(_)) => {}
-            Ok(_) => {
-                return Err(error(
-                    "unsupported-yaml",
-                    format!(
-                        "map key {} is not a string",
-                        if text.is_empty() { "null" } else { &text }
-                    ),
-                    &self.path,
-                    mark,
-                ));
-            }
-            Err(m) => return Err(error("unsupported-yaml", m, &self.path, mark)),
+        // Most keys are quoted or start with a letter that no null, boolean or number starts
+        // with: those are strings without resolving them.
+        let surely_string = tag.is_none()
+            && (style != TScalarStyle::Plain
+                || text.bytes().next().is_some_and(|b| {
+                    b.is_ascii_alphabetic() && !matches!(b, b'n' | b'N' | b't' | b'T' | b'f' | b'F')
+                }));
+        let is_string = surely_string
+            || match scalar(text.clone(), style, tag) {
+                Ok(value) => value.is_string(),
+                Err(m) => return Err(error("unsupported-yaml", m, &self.path, mark)),
+            };
+        if !is_string {
+            return Err(error(
+                "unsupported-yaml",
+                format!(
+                    "map key {} is not a string",
+                    if text.is_empty() { "null" } else { &text }
+                ),
+                &self.path,
+                mark,
+            ));
         }
         if let Some(Frame::Map { map, key, .. }) = self.stack.last_mut() {
             if !merge && map.contains_key(&text) {
@@ -303,12 +311,13 @@ impl Builder {
                 ));
             }
             if !merge {
-                let full = if self.path.is_empty() {
-                    text.clone()
-                } else {
-                    format!("{}.{text}", self.path)
-                };
-                self.spans.keys.insert(full, mark.into());
+                let restore = self.path.len();
+                if restore > 0 {
+                    self.path.push('.');
+                }
+                self.path.push_str(&text);
+                self.spans.keys.insert(self.path.clone(), mark.into());
+                self.path.truncate(restore);
             }
             *key = Some((text, merge));
         }
