@@ -41,7 +41,13 @@ fn document_into(out: &mut String, value: &Value) {
 }
 
 fn indent(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+    const SPACES: &str = "                                                                ";
+    let mut left = n;
+    while left > 0 {
+        let step = left.min(SPACES.len());
+        out.push_str(&SPACES[..step]);
+        left -= step;
+    }
 }
 
 fn write_map(out: &mut String, map: &Map<String, Value>, at: usize, first_inline: bool) {
@@ -191,7 +197,17 @@ fn needs_escape(c: char) -> bool {
 /// Writes `|`, `|-` or `|+` with the content indented two past the parent; false (and
 /// nothing written) when a literal block could not carry the string exactly.
 fn write_literal_block(out: &mut String, s: &str, parent: usize) -> bool {
-    if !s.contains('\n') || s.chars().any(|c| needs_escape(c) || c == '\t') {
+    if !s.contains('\n') {
+        return false;
+    }
+    // Embedded config files are ASCII: check their bytes, and decode only other text.
+    let ascii = s.is_ascii();
+    let unprintable = if ascii {
+        s.bytes().any(|b| (b < 0x20 && b != b'\n') || b == 0x7f)
+    } else {
+        s.chars().any(|c| needs_escape(c) || c == '\t')
+    };
+    if unprintable {
         return false;
     }
     let body = s.trim_end_matches('\n');
@@ -200,11 +216,15 @@ fn write_literal_block(out: &mut String, s: &str, parent: usize) -> bool {
         return false;
     }
     // Trailing blanks are invisible and easy to lose; leading-blank-only lines confuse
-    // indentation detection. Quote those.
-    if body
-        .split('\n')
-        .any(|l| l.ends_with(' ') || (!l.is_empty() && l.trim().is_empty()))
-    {
+    // indentation detection. Quote those. (In ASCII without control characters, a
+    // blank-only line is all spaces, so it too ends with a space.)
+    let blank_trouble = if ascii {
+        body.contains(" \n") || body.ends_with(' ')
+    } else {
+        body.split('\n')
+            .any(|l| l.ends_with(' ') || (!l.is_empty() && l.trim().is_empty()))
+    };
+    if blank_trouble {
         return false;
     }
     let Some(first_content) = body.split('\n').find(|l| !l.is_empty()) else {
@@ -240,18 +260,26 @@ fn write_literal_block(out: &mut String, s: &str, parent: usize) -> bool {
 fn write_double_quoted(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if needs_escape(c) => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
+    // Copy the runs between escapes whole.
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        let escape = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\t' => "\\t",
+            c if needs_escape(c) => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push_str(escape);
         }
+        start = i + c.len_utf8();
     }
+    out.push_str(&s[start..]);
     out.push('"');
 }
 
@@ -259,6 +287,45 @@ fn write_double_quoted(out: &mut String, s: &str) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_ascii_fast_paths_decide_as_the_general_rules() {
+        // The rules written for any text, as the ASCII fast paths must apply them.
+        fn general(s: &str) -> bool {
+            let body = s.trim_end_matches('\n');
+            s.contains('\n')
+                && !s.chars().any(|c| needs_escape(c) || c == '\t')
+                && !body.is_empty()
+                && !body
+                    .split('\n')
+                    .any(|l| l.ends_with(' ') || (!l.is_empty() && l.trim().is_empty()))
+        }
+        for s in [
+            "a\nb\n",
+            "a \nb\n",
+            "a\n \nb\n",
+            "a\n\nb",
+            "a\nb ",
+            "a\tb\nc\n",
+            "a\r\nb\n",
+            "a\u{7f}\nb",
+            "\n\n",
+            "  lead\nx\n",
+            "x\n  y\n",
+            "é\nb\n",
+            "é\n\u{a0}\nb\n",
+            "é \nb",
+            "\u{2028}\nb",
+            "\u{85}x\ny",
+        ] {
+            let mut out = String::new();
+            assert_eq!(write_literal_block(&mut out, s, 0), general(s), "{s:?}");
+            assert_eq!(out.is_empty(), !general(s), "{s:?}");
+        }
+        let mut out = String::new();
+        write_double_quoted(&mut out, "a\"b\\c\nd\te\u{1}f\u{2028}gé");
+        assert_eq!(out, "\"a\\\"b\\\\c\\nd\\te\\u0001f\\u2028gé\"");
+    }
 
     #[test]
     fn yaml11_traps_are_quoted() {
