@@ -7,7 +7,7 @@ use crate::engine_config;
 /// The core compiled to wasm32 (for size reports and other hosts).
 pub static CORE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/core.wasm"));
 /// The same module precompiled for this binary's target by build.rs, page-aligned so that
-/// its code can run where it lies in the binary (see [`in_place`]).
+/// its code can run where it lies in the binary (see [`InPlace`]).
 static CORE_CWASM: &PageAligned<[u8]> =
     &PageAligned(*include_bytes!(concat!(env!("OUT_DIR"), "/core.cwasm")));
 
