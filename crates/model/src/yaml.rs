@@ -131,6 +131,10 @@ impl Builder {
                 }
                 Event::Scalar(text, style, anchor, tag) => {
                     if self.is_key_slot() {
+                        if anchor > 0 {
+                            // An anchored key: an alias may repeat it, as a key or a value.
+                            self.remember(anchor, Value::String(text.clone()));
+                        }
                         self.key(text, style, tag.as_ref(), mark)?;
                     } else {
                         let segment = self.enter();
@@ -327,10 +331,7 @@ impl Builder {
     /// A finished value: remember it under its anchor and hand it to its parent.
     fn finish(&mut self, value: Value, anchor: usize, mark: Marker) -> Result<(), YamlError> {
         if anchor > 0 {
-            if self.anchors.len() <= anchor {
-                self.anchors.resize(anchor + 1, None);
-            }
-            self.anchors[anchor] = Some(value.clone());
+            self.remember(anchor, value.clone());
         }
         match self.stack.last_mut() {
             None => self.root = Some(value),
@@ -346,6 +347,13 @@ impl Builder {
             },
         }
         Ok(())
+    }
+
+    fn remember(&mut self, anchor: usize, value: Value) {
+        if self.anchors.len() <= anchor {
+            self.anchors.resize(anchor + 1, None);
+        }
+        self.anchors[anchor] = Some(value);
     }
 
     /// A copy of an anchored value, within the alias budget.

@@ -263,6 +263,8 @@ fn structures_read_as_serde_yaml_reads_them() {
         "\u{feff}a: 1\n",
         "a: 'multi\n  line'\n",
         "\"key with: colon\": 1\n",
+        "&k key: 1\nother: *k\n",
+        "a:\n  &k key: 1\nb:\n  *k : 2\n",
     ];
     let differ: Vec<String> = documents
         .iter()
