@@ -1,4 +1,4 @@
-//! `render --batch DIR --output-dir OUT`: renders every tenant in DIR into OUT/<tenant>/.
+//! `render --batch DIR --output-dir OUT`: renders every tenant in DIR into `OUT/<tenant>/`.
 //!
 //! A tenant is a subdirectory `DIR/<tenant>/` holding `values.yaml` and, optionally, a
 //! secrets file (`secrets.yaml`, else `.secrets.yaml`) layered over it; any other file or a

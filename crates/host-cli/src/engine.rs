@@ -247,7 +247,7 @@ impl Core {
 
 /// One instance of the core, reused across renders: each render gets the full fuel budget,
 /// and its response buffer is freed with `mr_free` after it is copied out. After a trap the
-/// instance is unusable; [`Session::render`] then fails, and the caller starts a new one.
+/// instance is unusable: its next render fails, and the caller starts a new one.
 pub struct Session {
     store: Store<State>,
     instance: Instance,
