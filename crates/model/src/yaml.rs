@@ -526,6 +526,12 @@ fn integer(text: &str) -> Option<Result<Value, &'static str>> {
 const TOO_LARGE: &str = "integers beyond 64 bits are not supported";
 
 /// `Some(Ok)` for a finite float, `Some(Err)` for infinity and NaN, `None` otherwise.
+///
+/// The only `f64` in the model crate, and it is the reader's, not the config's: a decimal in
+/// a values file must read as a number so that the schema can say `expected an integer,
+/// found a decimal number` for a typed setting (no `Config` field is a float), and so that
+/// free-form maps such as `element.extraConfig` pass it on to Element's config.json as the
+/// number it is, as serde_yaml read it before.
 fn float(text: &str) -> Option<Result<Number, String>> {
     if leading_zero_digits(text) {
         return None;
