@@ -28,8 +28,8 @@ fn decode(input: &[u8]) -> Result<RenderRequest, String> {
     serde_json::from_slice(input).map_err(|e| format!("the render request is not valid: {e}"))
 }
 
-fn encode(response: &RenderResponse) -> Result<String, String> {
-    serde_json::to_string(response).map_err(|e| format!("encoding the response: {e}"))
+fn encode(response: &RenderResponse) -> String {
+    matrix_render_renderer::response_json(response)
 }
 
 /// `render`: the RenderResponse JSON for a RenderRequest JSON.
@@ -37,7 +37,7 @@ fn encode(response: &RenderResponse) -> Result<String, String> {
 /// # Errors
 /// The input is not a RenderRequest in JSON.
 pub fn render(input: &[u8]) -> Result<String, String> {
-    encode(&matrix_render_renderer::render(&decode(input)?))
+    Ok(encode(&matrix_render_renderer::render(&decode(input)?)))
 }
 
 /// `validate`: like [`render`], with the manifests dropped: `ok` and `diagnostics` only
@@ -50,7 +50,7 @@ pub fn validate(input: &[u8]) -> Result<String, String> {
     let mut response = matrix_render_renderer::render(&decode(input)?);
     response.output = String::new();
     response.objects = Vec::new();
-    encode(&response)
+    Ok(encode(&response))
 }
 
 /// `schema`: the JSON Schema of a values file, with the trailing newline, exactly as

@@ -15,6 +15,7 @@ mod checksum;
 mod coturn;
 mod element;
 mod ingress;
+mod json;
 mod krm;
 mod matrixrtc;
 mod nginx;
@@ -198,5 +199,12 @@ pub fn render_json(request: &[u8]) -> String {
             format!("the render request is not valid: {e}"),
         )]),
     };
-    serde_json::to_string(&response).unwrap_or_default()
+    response_json(&response)
+}
+
+/// A response as JSON: exactly `serde_json::to_string(response)`, only faster (the manifests
+/// are escaped a word at a time).
+#[must_use]
+pub fn response_json(response: &RenderResponse) -> String {
+    json::response(response)
 }
