@@ -215,8 +215,10 @@ impl Core {
             .build();
         let mut store = Store::new(&self.engine, State { limits });
         store.limiter(|s| &mut s.limits);
+        // Instantiating copies the data segments, which wasmtime meters as fuel: a cost of
+        // the module, not of the input. Each render sets its own budget.
         store
-            .set_fuel(self.limits.fuel)
+            .set_fuel(u64::MAX)
             .map_err(|e| internal("setting fuel", e))?;
         let instance = Instance::new(&mut store, &self.module, &[])
             .map_err(|e| internal("instantiating the core", e))?;

@@ -18,6 +18,11 @@ pub fn config(target: Option<&str>) -> wasmtime::Result<wasmtime::Config> {
     // unwind tables are needed: together they were 15% of the artifact.
     config.generate_address_map(false);
     config.native_unwind_info(false);
+    // Copy-on-write memory images pay off when one module is instantiated many times; a run
+    // instantiates it once (a batch worker once per worker), and building the image (a
+    // memfd written with the initial memory, then mapped) cost a tenth of the whole process
+    // (3.6 -> 3.2 ms median, measured). Eager initialisation copies the data segments instead.
+    config.memory_init_cow(false);
     if let Some(target) = target {
         config.target(target)?;
     }
