@@ -160,25 +160,37 @@ const RESERVED: &[&str] = &[
     "y", "n", "yes", "no", "true", "false", "on", "off", "null", "~",
 ];
 
+/// Bytes a plain scalar may contain after its first: letters, digits, `_`, `.`, `/`, `-`
+/// and space.
+const fn plain_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-' | b' ')
+}
+
+/// [`plain_byte`] as a table: the emitter asks it for every byte of every key and value.
+const PLAIN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = plain_byte(b as u8);
+        b += 1;
+    }
+    table
+};
+
 /// Plain only when nothing but a string can come out: starts with a letter or `/`, then
 /// letters, digits, `_`, `.`, `/`, `-`, and single inner spaces; never a reserved word.
 fn is_plain_safe(s: &str) -> bool {
     let bytes = s.as_bytes();
-    let Some(&first) = bytes.first() else {
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
         return false;
     };
-    if !(first.is_ascii_alphabetic() || first == b'/') || bytes.last() == Some(&b' ') {
+    if !(first.is_ascii_alphabetic() || first == b'/') || last == b' ' {
         return false;
     }
-    let mut previous_space = false;
-    for &b in bytes {
-        let space = b == b' ';
-        if (space && previous_space)
-            || !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-' | b' '))
-        {
-            return false;
-        }
-        previous_space = space;
+    if !bytes.iter().all(|&b| PLAIN_BYTES[usize::from(b)])
+        || (bytes.contains(&b' ') && s.contains("  "))
+    {
+        return false;
     }
     // Reserved words are at most five bytes long.
     s.len() > 5 || !RESERVED.iter().any(|w| w.eq_ignore_ascii_case(s))
@@ -325,6 +337,16 @@ mod tests {
         let mut out = String::new();
         write_double_quoted(&mut out, "a\"b\\c\nd\te\u{1}f\u{2028}gé");
         assert_eq!(out, "\"a\\\"b\\\\c\\nd\\te\\u0001f\\u2028gé\"");
+    }
+
+    #[test]
+    fn the_plain_byte_table_is_the_rule() {
+        for b in 0..=u8::MAX {
+            assert_eq!(PLAIN_BYTES[usize::from(b)], plain_byte(b), "{b}");
+        }
+        // Single inner spaces only.
+        assert!(is_plain_safe("Server Notices"));
+        assert!(!is_plain_safe("Server  Notices"));
     }
 
     #[test]
