@@ -53,7 +53,13 @@ pub fn read_text(path: &str) -> Result<String, InputError> {
             .take(READ_LIMIT + 1)
             .read_to_end(&mut bytes)
     } else {
-        std::fs::File::open(path).and_then(|f| f.take(READ_LIMIT + 1).read_to_end(&mut bytes))
+        std::fs::File::open(path).and_then(|f| {
+            // `take` hides the file's size from `read_to_end`, which would then read in
+            // small steps from 32 bytes up; reserve it, so one read takes the file whole.
+            let size = f.metadata().map_or(0, |m| m.len()).min(READ_LIMIT);
+            bytes.reserve(usize::try_from(size).unwrap_or(0) + 1);
+            f.take(READ_LIMIT + 1).read_to_end(&mut bytes)
+        })
     };
     result.map_err(|e| err(format!("cannot read: {e}")))?;
     if bytes.len() as u64 > READ_LIMIT {
