@@ -262,7 +262,7 @@ impl<'a> Input<'a> {
     ) -> String {
         let mut items: Vec<Value> = kept.iter().map(|v| (*v).clone()).collect();
         for (index, object) in objects.iter().enumerate() {
-            let mut value = object.value.clone();
+            let mut value = object.value.to_value();
             annotate(&mut value, index);
             items.push(value);
         }

@@ -25,13 +25,13 @@ mod policies;
 mod secrets;
 mod static_pages;
 mod synapse;
+pub mod tree;
 mod wellknown;
 pub mod yaml;
 
 pub use matrix_render_model as model;
 pub use model::api::{Format, ObjectInfo, RenderOptions, RenderRequest, RenderResponse};
 use model::{Diagnostic, NamedText};
-use serde_json::Value;
 
 /// Renders a request. Never panics on any input; problems come back as diagnostics.
 #[must_use]
@@ -117,10 +117,9 @@ pub fn render(request: &RenderRequest) -> RenderResponse {
             return failed(diagnostics);
         }
     }
-    let values: Vec<&Value> = objects.iter().map(|o| &o.value).collect();
     let output = match request.options.format {
-        Format::Yaml => yaml::stream(values.iter().copied()),
-        Format::Json => json_list(&values),
+        Format::Yaml => yaml::stream(objects.iter().map(|o| &o.value)),
+        Format::Json => json_list(objects.iter().map(|o| &o.value).collect()),
         Format::Krm => match list {
             Some(list) => list.output(&kept, &objects, &diagnostics),
             None => String::new(),
@@ -171,16 +170,22 @@ fn failed(diagnostics: Vec<Diagnostic>) -> RenderResponse {
     }
 }
 
-fn json_list(items: &[&Value]) -> String {
-    let list = serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "List",
-        "items": items,
-    });
-    json_text(&list)
+fn json_list(items: Vec<&tree::Node>) -> String {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct List<'a> {
+        api_version: &'static str,
+        kind: &'static str,
+        items: Vec<&'a tree::Node>,
+    }
+    json_text(&List {
+        api_version: "v1",
+        kind: "List",
+        items,
+    })
 }
 
-fn json_text(value: &Value) -> String {
+fn json_text<T: serde::Serialize>(value: &T) -> String {
     let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
     text.push('\n');
     text

@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::checksum::sha256_hex;
+use crate::tree::{Node, to_node};
 
 /// One rendered object.
 #[derive(Debug, Clone)]
@@ -27,7 +28,7 @@ pub struct Object {
     pub name: String,
     pub namespace: Option<String>,
     pub component: &'static str,
-    pub value: Value,
+    pub value: Node,
 }
 
 /// A workload's identity: its seed-compatible selector and its standard labels.
@@ -105,8 +106,8 @@ impl<'a> Ctx<'a> {
 
     /// Adds a typed object.
     pub fn push<T: Resource + Serialize>(&mut self, app: &App, name: &str, object: &T) {
-        match serde_json::to_value(object) {
-            Ok(value) => self.push_value(app, T::API_VERSION, T::KIND, name, value),
+        match to_node(object) {
+            Ok(node) => self.push_node(app, T::API_VERSION, T::KIND, name, node),
             Err(e) => self.errors.push(Diagnostic::error(
                 "internal",
                 "",
@@ -124,6 +125,10 @@ impl<'a> Ctx<'a> {
         name: &str,
         value: Value,
     ) {
+        self.push_node(app, api_version, kind, name, Node::from(value));
+    }
+
+    fn push_node(&mut self, app: &App, api_version: &str, kind: &str, name: &str, value: Node) {
         self.objects.push(Object {
             api_version: api_version.to_owned(),
             kind: kind.to_owned(),

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::objects::{App, Ctx};
+use crate::tree::Node;
 use crate::{element, matrixrtc, static_pages, synapse, wellknown};
 
 const NETWORK_POLICY: &str = "networking.k8s.io/v1";
@@ -208,12 +209,12 @@ fn controller_peer(ctx: &Ctx<'_>) -> Value {
 fn disruption_budgets(ctx: &mut Ctx<'_>) {
     let mut budgets = Vec::new();
     for o in ctx.objects().iter().filter(|o| o.kind == "Deployment") {
-        let replicas = o.value.pointer("/spec/replicas").and_then(Value::as_i64);
+        let replicas = o.value.at(&["spec", "replicas"]).and_then(Node::as_i64);
         if replicas.is_none_or(|r| r <= 1) {
             continue;
         }
-        let labels = o.value.pointer("/metadata/labels").cloned();
-        let selector = o.value.pointer("/spec/selector").cloned();
+        let labels = o.value.at(&["metadata", "labels"]).map(Node::to_value);
+        let selector = o.value.at(&["spec", "selector"]).map(Node::to_value);
         budgets.push((o.name.clone(), o.component, labels, selector));
     }
     for (name, component, labels, selector) in budgets {

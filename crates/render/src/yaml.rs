@@ -8,11 +8,77 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Map, Value};
+use serde_json::{Number, Value};
+
+use crate::tree::Node;
+
+/// What the emitter needs to know of a tree. serde_json's `Value` (config files, KRM) and
+/// the renderer's [`Node`] (objects) both provide it, so either is written without copying.
+pub trait Tree: Sized {
+    /// A map's entries, in order.
+    type Entries<'a>: ExactSizeIterator<Item = (&'a str, &'a Self)>
+    where
+        Self: 'a;
+    /// This node's shape.
+    fn shape(&self) -> Shape<'_, Self>;
+}
+
+/// A node as the emitter sees it.
+#[derive(Debug)]
+pub enum Shape<'a, T: Tree + 'a> {
+    Null,
+    Bool(bool),
+    Number(&'a Number),
+    Str(&'a str),
+    Seq(&'a [T]),
+    Map(T::Entries<'a>),
+}
+
+fn value_entry<'a>((k, v): (&'a String, &'a Value)) -> (&'a str, &'a Value) {
+    (k, v)
+}
+
+impl Tree for Value {
+    type Entries<'a> = std::iter::Map<
+        serde_json::map::Iter<'a>,
+        fn((&'a String, &'a Value)) -> (&'a str, &'a Value),
+    >;
+    fn shape(&self) -> Shape<'_, Self> {
+        match self {
+            Self::Null => Shape::Null,
+            Self::Bool(b) => Shape::Bool(*b),
+            Self::Number(n) => Shape::Number(n),
+            Self::String(s) => Shape::Str(s),
+            Self::Array(items) => Shape::Seq(items),
+            Self::Object(map) => Shape::Map(map.iter().map(value_entry as _)),
+        }
+    }
+}
+
+fn node_entry((k, v): &(crate::tree::Key, Node)) -> (&str, &Node) {
+    (k, v)
+}
+
+impl Tree for Node {
+    type Entries<'a> = std::iter::Map<
+        std::slice::Iter<'a, (crate::tree::Key, Node)>,
+        fn(&'a (crate::tree::Key, Node)) -> (&'a str, &'a Node),
+    >;
+    fn shape(&self) -> Shape<'_, Self> {
+        match self {
+            Self::Null => Shape::Null,
+            Self::Bool(b) => Shape::Bool(*b),
+            Self::Number(n) => Shape::Number(n),
+            Self::String(s) => Shape::Str(s),
+            Self::Seq(items) => Shape::Seq(items),
+            Self::Map(entries) => Shape::Map(entries.iter().map(node_entry as _)),
+        }
+    }
+}
 
 /// Writes each value as one document of a multi-document stream.
 #[must_use]
-pub fn stream<'a>(docs: impl IntoIterator<Item = &'a Value>) -> String {
+pub fn stream<'a, T: Tree + 'a>(docs: impl IntoIterator<Item = &'a T>) -> String {
     let mut out = String::new();
     for doc in docs {
         out.push_str("---\n");
@@ -23,16 +89,16 @@ pub fn stream<'a>(docs: impl IntoIterator<Item = &'a Value>) -> String {
 
 /// Writes one value as a document body (no `---`).
 #[must_use]
-pub fn document(value: &Value) -> String {
+pub fn document<T: Tree>(value: &T) -> String {
     let mut out = String::new();
     document_into(&mut out, value);
     out
 }
 
-fn document_into(out: &mut String, value: &Value) {
-    match value {
-        Value::Object(map) if !map.is_empty() => write_map(out, map, 0, false),
-        Value::Array(list) if !list.is_empty() => write_list(out, list, 0, false),
+fn document_into<T: Tree>(out: &mut String, value: &T) {
+    match value.shape() {
+        Shape::Map(entries) if entries.len() > 0 => write_map(out, entries, 0, false),
+        Shape::Seq(list) if !list.is_empty() => write_list(out, list, 0, false),
         scalar => {
             write_scalar(out, scalar, 0);
             out.push('\n');
@@ -50,8 +116,13 @@ fn indent(out: &mut String, n: usize) {
     }
 }
 
-fn write_map(out: &mut String, map: &Map<String, Value>, at: usize, first_inline: bool) {
-    for (i, (key, value)) in map.iter().enumerate() {
+fn write_map<'a, T: Tree + 'a>(
+    out: &mut String,
+    entries: impl Iterator<Item = (&'a str, &'a T)>,
+    at: usize,
+    first_inline: bool,
+) {
+    for (i, (key, value)) in entries.enumerate() {
         if i > 0 || !first_inline {
             indent(out, at);
         }
@@ -61,12 +132,12 @@ fn write_map(out: &mut String, map: &Map<String, Value>, at: usize, first_inline
             write_double_quoted(out, key);
         }
         out.push(':');
-        match value {
-            Value::Object(m) if !m.is_empty() => {
+        match value.shape() {
+            Shape::Map(m) if m.len() > 0 => {
                 out.push('\n');
                 write_map(out, m, at + 2, false);
             }
-            Value::Array(l) if !l.is_empty() => {
+            Shape::Seq(l) if !l.is_empty() => {
                 out.push('\n');
                 write_list(out, l, at, false);
             }
@@ -79,15 +150,15 @@ fn write_map(out: &mut String, map: &Map<String, Value>, at: usize, first_inline
     }
 }
 
-fn write_list(out: &mut String, list: &[Value], at: usize, first_inline: bool) {
+fn write_list<T: Tree>(out: &mut String, list: &[T], at: usize, first_inline: bool) {
     for (i, item) in list.iter().enumerate() {
         if i > 0 || !first_inline {
             indent(out, at);
         }
         out.push_str("- ");
-        match item {
-            Value::Object(m) if !m.is_empty() => write_map(out, m, at + 2, true),
-            Value::Array(l) if !l.is_empty() => write_list(out, l, at + 2, true),
+        match item.shape() {
+            Shape::Map(m) if m.len() > 0 => write_map(out, m, at + 2, true),
+            Shape::Seq(l) if !l.is_empty() => write_list(out, l, at + 2, true),
             scalar => {
                 write_scalar(out, scalar, at);
                 out.push('\n');
@@ -101,25 +172,25 @@ fn write_list(out: &mut String, list: &[Value], at: usize, first_inline: bool) {
 #[cfg(test)]
 fn scalar_text(value: &Value, parent: usize) -> String {
     let mut out = String::new();
-    write_scalar(&mut out, value, parent);
+    write_scalar(&mut out, value.shape(), parent);
     out
 }
 
-fn write_scalar(out: &mut String, value: &Value, parent: usize) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
-        Value::Number(n) => write_number(out, n),
-        Value::String(s) => write_string(out, s, parent),
-        Value::Array(_) => out.push_str("[]"),
-        Value::Object(_) => out.push_str("{}"),
+fn write_scalar<T: Tree>(out: &mut String, shape: Shape<'_, T>, parent: usize) {
+    match shape {
+        Shape::Null => out.push_str("null"),
+        Shape::Bool(true) => out.push_str("true"),
+        Shape::Bool(false) => out.push_str("false"),
+        Shape::Number(n) => write_number(out, n),
+        Shape::Str(s) => write_string(out, s, parent),
+        Shape::Seq(_) => out.push_str("[]"),
+        Shape::Map(_) => out.push_str("{}"),
     }
 }
 
 /// Integers as they are; floats always with a `.` and a signed exponent, which YAML 1.1
 /// requires (`1e5` is a string there).
-fn write_number(out: &mut String, n: &serde_json::Number) {
+fn write_number(out: &mut String, n: &Number) {
     let text = n.to_string();
     if n.is_i64() || n.is_u64() {
         out.push_str(&text);
