@@ -44,9 +44,20 @@ pub fn write_stream(dir: &Path, name: &str, text: &str, sync: Sync) -> Result<()
     prune(dir, &[name])
 }
 
-/// `dir/name` through `dir/.name.tmp` and a rename.
+/// `dir/name` through `dir/.name.tmp` and a rename; a file that already holds `text` is left
+/// as it is (same inode, same modification time), so a re-render that changes nothing
+/// writes nothing and tools that watch modification times see no change.
 fn write_atomically(dir: &Path, name: &str, text: &str, sync: Sync) -> Result<(), String> {
     let target = dir.join(name);
+    if holds(&target, text.as_bytes()) {
+        if sync == Sync::EachFile {
+            // An earlier writer may have left it to the OS to flush.
+            std::fs::File::open(&target)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| format!("{}: cannot flush: {e}", target.display()))?;
+        }
+        return Ok(());
+    }
     let temp = dir.join(format!(".{name}.tmp"));
     let write = || -> std::io::Result<()> {
         let mut file = std::fs::File::create(&temp)?;
@@ -60,6 +71,14 @@ fn write_atomically(dir: &Path, name: &str, text: &str, sync: Sync) -> Result<()
         let _ = std::fs::remove_file(&temp);
         format!("{}: cannot write: {e}", target.display())
     })
+}
+
+/// Whether `path` is a regular file whose content is `bytes` (checked by size first, so a
+/// changed file is rarely read).
+fn holds(path: &Path, bytes: &[u8]) -> bool {
+    let same_size =
+        std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64);
+    same_size && std::fs::read(path).is_ok_and(|old| old == bytes)
 }
 
 /// Removes the files in `dir` that a render wrote (`NN-kind-name.yaml`) and `keep` does not
@@ -120,7 +139,37 @@ fn is_rendered_file_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_rendered_file_name;
+    use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn an_unchanged_file_is_left_alone_and_a_changed_one_replaced() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = std::env::temp_dir().join(format!("mr-output-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let file = dir.join(STREAM_FILE);
+        let inode = || std::fs::metadata(&file).unwrap().ino();
+        for sync in [Sync::Os, Sync::EachFile] {
+            write_stream(&dir, STREAM_FILE, "kind: A\n", sync).unwrap();
+            let first = inode();
+            write_stream(&dir, STREAM_FILE, "kind: A\n", sync).unwrap();
+            assert_eq!(inode(), first, "an unchanged file was rewritten");
+            // Same size, other bytes: replaced.
+            write_stream(&dir, STREAM_FILE, "kind: B\n", sync).unwrap();
+            assert_ne!(inode(), first);
+            assert_eq!(std::fs::read_to_string(&file).unwrap(), "kind: B\n");
+            write_stream(&dir, STREAM_FILE, "kind: Longer\n", sync).unwrap();
+            assert_eq!(std::fs::read_to_string(&file).unwrap(), "kind: Longer\n");
+            std::fs::remove_file(&file).unwrap();
+        }
+        // A symbolic link is replaced by a file, never written through.
+        let elsewhere = dir.join("elsewhere");
+        std::fs::write(&elsewhere, "kind: A\n").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
+        write_stream(&dir, STREAM_FILE, "kind: A\n", Sync::Os).unwrap();
+        assert!(std::fs::symlink_metadata(&file).unwrap().is_file());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn only_our_file_names_are_pruned() {
