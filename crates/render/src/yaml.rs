@@ -280,34 +280,30 @@ fn needs_escape(c: char) -> bool {
 /// Writes `|`, `|-` or `|+` with the content indented two past the parent; false (and
 /// nothing written) when a literal block could not carry the string exactly.
 fn write_literal_block(out: &mut String, s: &str, parent: usize) -> bool {
-    if !s.contains('\n') {
-        return false;
-    }
-    // Embedded config files are ASCII: check their bytes, and decode only other text.
-    let ascii = s.is_ascii();
-    let unprintable = if ascii {
-        s.bytes().any(|b| (b < 0x20 && b != b'\n') || b == 0x7f)
-    } else {
-        s.chars().any(|c| needs_escape(c) || c == '\t')
-    };
-    if unprintable {
-        return false;
-    }
     let body = s.trim_end_matches('\n');
     let trailing = s.len() - body.len();
-    if body.is_empty() {
+    if body.is_empty() || (trailing == 0 && !body.contains('\n')) {
         return false;
     }
-    // Trailing blanks are invisible and easy to lose; leading-blank-only lines confuse
-    // indentation detection. Quote those. (In ASCII without control characters, a
-    // blank-only line is all spaces, so it too ends with a space.)
-    let blank_trouble = if ascii {
-        body.contains(" \n") || body.ends_with(' ')
+    // Embedded config files are ASCII: one pass over their bytes decides; other text is
+    // decoded. Control characters other than `\n` (tabs too) must be escaped. Trailing blanks
+    // are invisible and easy to lose, and blank-only lines confuse indentation detection:
+    // quote those. (In ASCII without control characters a blank-only line is all spaces, so
+    // it too ends with a space: a space before a line break, or at the very end.)
+    let quote = if body.is_ascii() {
+        let mut previous = b'\n';
+        body.bytes().any(|b| {
+            let bad = (b < 0x20 && b != b'\n') || b == 0x7f || (b == b'\n' && previous == b' ');
+            previous = b;
+            bad
+        }) || previous == b' '
     } else {
-        body.split('\n')
-            .any(|l| l.ends_with(' ') || (!l.is_empty() && l.trim().is_empty()))
+        s.chars().any(|c| needs_escape(c) || c == '\t')
+            || body
+                .split('\n')
+                .any(|l| l.ends_with(' ') || (!l.is_empty() && l.trim().is_empty()))
     };
-    if blank_trouble {
+    if quote {
         return false;
     }
     let Some(first_content) = body.split('\n').find(|l| !l.is_empty()) else {
@@ -343,16 +339,27 @@ fn write_literal_block(out: &mut String, s: &str, parent: usize) -> bool {
 fn write_double_quoted(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
-    // Copy the runs between escapes whole.
+    // Copy the runs between escapes whole; decode only bytes outside ASCII.
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, c) in s.char_indices() {
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let c = if b < 0x80 {
+            char::from(b)
+        } else {
+            s[i..].chars().next().unwrap_or_default()
+        };
+        let len = c.len_utf8();
         let escape = match c {
             '"' => "\\\"",
             '\\' => "\\\\",
             '\n' => "\\n",
             '\t' => "\\t",
             c if needs_escape(c) => "",
-            _ => continue,
+            _ => {
+                i += len;
+                continue;
+            }
         };
         out.push_str(&s[start..i]);
         if escape.is_empty() {
@@ -360,7 +367,8 @@ fn write_double_quoted(out: &mut String, s: &str) {
         } else {
             out.push_str(escape);
         }
-        start = i + c.len_utf8();
+        i += len;
+        start = i;
     }
     out.push_str(&s[start..]);
     out.push('"');
@@ -400,6 +408,14 @@ mod tests {
             "é \nb",
             "\u{2028}\nb",
             "\u{85}x\ny",
+            "\nx\n",
+            "x\n\n",
+            "x \n\n",
+            " \n",
+            "x\n ",
+            "x\n \n",
+            "x",
+            "\n",
         ] {
             let mut out = String::new();
             assert_eq!(write_literal_block(&mut out, s, 0), general(s), "{s:?}");
