@@ -101,7 +101,13 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
         span_maps.push(spans);
         match parsed {
             Ok(value) => {
-                origins.documents.push(Some(value.clone()));
+                // Which keys a document set is known from its spans, unless merge keys
+                // copied entries in: then keep the document's values to look them up.
+                let layer = match span_maps.last() {
+                    Some(spans) if !spans.merged => Layer::Spans,
+                    _ => Layer::Values(value.clone()),
+                };
+                origins.documents.push(Some(layer));
                 merge::coalesce(&mut merged, value);
             }
             Err(d) => {
@@ -255,17 +261,25 @@ fn repair(root: &mut Value, defaults: &Value, path: &str) -> String {
 /// `--set`/`--set-string` key path, in the order they were applied over the defaults.
 #[derive(Default)]
 struct Origins {
-    documents: Vec<Option<Value>>,
+    documents: Vec<Option<Layer>>,
     flags: Vec<(String, Origin)>,
+}
+
+/// How to tell which keys a parsed document set.
+enum Layer {
+    /// From its span map (the document's own keys, all of them).
+    Spans,
+    /// From its values (merge keys copied entries that have no key in the text).
+    Values(Value),
 }
 
 impl Origins {
     /// Who set `path`: the deepest ancestor (list indexes count as their list) that a layer
     /// set, and of the layers that set it the last one applied.
-    fn of(&self, path: &str) -> Option<Origin> {
+    fn of(&self, path: &str, span_maps: &[spans::SpanMap]) -> Option<Origin> {
         let mut probe = path.split('[').next().unwrap_or(path);
         while !probe.is_empty() {
-            if let Some(origin) = self.at(probe) {
+            if let Some(origin) = self.at(probe, span_maps) {
                 return Some(origin);
             }
             probe = probe.rfind('.').map_or("", |dot| &probe[..dot]);
@@ -273,14 +287,22 @@ impl Origins {
         None
     }
 
-    fn at(&self, path: &str) -> Option<Origin> {
+    fn at(&self, path: &str, span_maps: &[spans::SpanMap]) -> Option<Origin> {
         if let Some((_, origin)) = self.flags.iter().rev().find(|(p, _)| p == path) {
             return Some(origin.clone());
         }
+        let sets = |index: usize, layer: &Layer| match layer {
+            Layer::Spans => span_maps
+                .get(index)
+                .and_then(|spans| spans.has_key(path))
+                .unwrap_or(false),
+            Layer::Values(values) => contains(values, path),
+        };
         if let Some(index) = self
             .documents
             .iter()
-            .rposition(|doc| doc.as_ref().is_some_and(|v| contains(v, path)))
+            .enumerate()
+            .rposition(|(index, doc)| doc.as_ref().is_some_and(|layer| sets(index, layer)))
         {
             return Some(Origin::Document(index));
         }
@@ -318,7 +340,7 @@ fn locate(
         .chain(d.related.iter().cloned())
         .collect();
     for path in candidates {
-        match origins.of(&path) {
+        match origins.of(&path, span_maps) {
             Some(Origin::Document(i)) => {
                 if let Some(doc) = docs.get(i) {
                     let span = span_maps.get(i).and_then(|m| {
@@ -547,6 +569,45 @@ mod tests {
             .map(|d| (d.code.as_str(), d.path.as_str(), d.line))
             .collect();
         assert_eq!(missing, [("missing-key", "synapse.image", Some(8))]);
+    }
+
+    #[test]
+    fn a_value_a_merge_key_brought_in_is_located_in_its_document() {
+        let doc = |name: &str, text: &str| NamedText {
+            name: name.to_owned(),
+            text: text.to_owned(),
+        };
+        let values = [
+            doc(
+                "base.yaml",
+                "global:\n  domain: matrix.example.org\n  elementDomain: chat.example.org\n\
+                 coturn:\n  realm: turn.example.org\n  turn_url: turn.example.org\n  \
+                 image:\n    tag: \"4.6\"\n",
+            ),
+            // The second document sets coturn.image.tag only through the merge key.
+            doc(
+                "over.yaml",
+                "element:\n  image: &img\n    tag: 5\ncoturn:\n  image:\n    <<: *img\n",
+            ),
+        ];
+        let loaded = load(LoadInput {
+            values: &values,
+            set: &[],
+            set_string: &[],
+        });
+        let found: Vec<(&str, Option<&str>)> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error() && d.path.ends_with("image.tag"))
+            .map(|d| (d.path.as_str(), d.file.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("element.image.tag", Some("over.yaml")),
+                ("coturn.image.tag", Some("over.yaml")),
+            ]
+        );
     }
 
     #[test]

@@ -30,6 +30,9 @@ impl From<Marker> for Span {
 pub struct SpanMap {
     pub(crate) keys: BTreeMap<String, Span>,
     pub(crate) values: BTreeMap<String, Span>,
+    /// Whether a merge key (`<<`) copied entries into a map: those entries have no key of
+    /// their own in the text, so [`SpanMap::has_key`] does not know them.
+    pub(crate) merged: bool,
 }
 
 impl SpanMap {
@@ -43,6 +46,13 @@ impl SpanMap {
     #[must_use]
     pub fn key(&self, path: &str) -> Option<Span> {
         self.keys.get(path).copied()
+    }
+
+    /// Whether the document wrote a key at `path`, when that can be told from the text
+    /// alone: `None` for a document that used merge keys (`<<`).
+    #[must_use]
+    pub fn has_key(&self, path: &str) -> Option<bool> {
+        (!self.merged).then(|| self.keys.contains_key(path))
     }
 
     /// The position of the value at `path`, if any.

@@ -199,6 +199,7 @@ impl Builder {
                     }) = self.stack.pop()
                     {
                         for (merge, at) in merges {
+                            self.spans.merged = true;
                             apply_merge(&mut map, merge)
                                 .map_err(|m| error("unsupported-yaml", m, &self.path, at))?;
                         }
