@@ -3,8 +3,9 @@
 
 Usage: bench/plot.py [batch.json] [out.svg]
 
-Log-log: tenants on x, median wall time on y (with min-max bars), and the 2 s target for
-10,000 tenants. Hand-written SVG, no plotting library, numbers rounded so that the same
+Log-log: tenants on x, median wall time on y (with min-max bars), one line per scenario
+(fresh output directory; re-render where nothing changed), and the 2 s target for 10,000
+tenants. Hand-written SVG, no plotting library, numbers rounded so that the same
 measurements always give the same bytes.
 """
 import json
@@ -14,6 +15,8 @@ import sys
 src = sys.argv[1] if len(sys.argv) > 1 else "dist/bench/batch.json"
 dst = sys.argv[2] if len(sys.argv) > 2 else "bench/batch-time.svg"
 results = sorted(json.load(open(src))["results"], key=lambda r: r["n"])
+SERIES = [("fresh", "#1f5fbf", "fresh output directory"),
+          ("unchanged", "#2a9d3f", "re-render, nothing changed")]
 
 W, H, L, R, T, B = 640, 400, 70, 20, 40, 50
 xs = [r["n"] for r in results]
@@ -66,18 +69,27 @@ out.append(
 tx, ty = f(px(10_000)), f(py(2.0))
 out.append(f'<circle cx="{tx}" cy="{ty}" r="5" fill="none" stroke="#c00" stroke-width="2"/>')
 out.append(f'<text x="{tx}" y="{ty}" dx="-8" dy="-8" text-anchor="end" fill="#c00">target: 2 s</text>')
-points = " ".join(f"{f(px(r['n']))},{f(py(r['median']))}" for r in results)
-out.append(f'<polyline points="{points}" fill="none" stroke="#1f5fbf" stroke-width="2"/>')
-for r in results:
-    x = f(px(r["n"]))
-    out.append(
-        f'<line x1="{x}" y1="{f(py(r["min"]))}" x2="{x}" y2="{f(py(r["max"]))}" '
-        'stroke="#1f5fbf"/>'
-    )
-    out.append(f'<circle cx="{x}" cy="{f(py(r["median"]))}" r="4" fill="#1f5fbf"/>')
-    out.append(
-        f'<text x="{x}" y="{f(py(r["median"]))}" dx="6" dy="16">'
-        f'{seconds(round(r["median"], 3))}</text>'
-    )
+for i, (scenario, color, label) in enumerate(SERIES):
+    series = [r for r in results if r.get("scenario", "fresh") == scenario]
+    if not series:
+        continue
+    ly = T + 16 + 18 * i
+    out.append(f'<line x1="{L + 12}" y1="{ly}" x2="{L + 36}" y2="{ly}" stroke="{color}" stroke-width="2"/>')
+    out.append(f'<text x="{L + 42}" y="{ly}" dy="4">{label}</text>')
+    points = " ".join(f"{f(px(r['n']))},{f(py(r['median']))}" for r in series)
+    out.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2"/>')
+    for r in series:
+        x = f(px(r["n"]))
+        out.append(
+            f'<line x1="{x}" y1="{f(py(r["min"]))}" x2="{x}" y2="{f(py(r["max"]))}" '
+            f'stroke="{color}"/>'
+        )
+        out.append(f'<circle cx="{x}" cy="{f(py(r["median"]))}" r="4" fill="{color}"/>')
+        # Labels: fresh below the point, unchanged above it.
+        dy = 16 if scenario == "fresh" else -8
+        out.append(
+            f'<text x="{x}" y="{f(py(r["median"]))}" dx="6" dy="{dy}" fill="{color}">'
+            f'{seconds(round(r["median"], 3))}</text>'
+        )
 out.append("</svg>")
 open(dst, "w").write("\n".join(out) + "\n")
