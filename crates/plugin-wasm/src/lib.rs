@@ -8,6 +8,22 @@
 //! - `web`: wasm-bindgen exports `render`, `version`, `panicMessage` and `utf16Column` for the
 //!   browser preview (`web/`, built by scripts/build-web.sh).
 
+#[cfg(all(
+    feature = "raw",
+    target_arch = "wasm32",
+    not(target_feature = "atomics")
+))]
+mod alloc;
+
+/// The raw module's allocator (see [`alloc`]).
+#[cfg(all(
+    feature = "raw",
+    target_arch = "wasm32",
+    not(target_feature = "atomics")
+))]
+#[global_allocator]
+static ALLOCATOR: alloc::CoreAllocator = alloc::CoreAllocator::new();
+
 #[cfg(feature = "raw")]
 pub mod raw;
 

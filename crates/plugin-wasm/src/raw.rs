@@ -1,5 +1,7 @@
 //! The `raw` ABI: linear-memory buffers and one render call.
 //!
+//! - `mr_one_shot()`, optional and first: the instance renders once and is then dropped, so
+//!   its allocator never frees (see `alloc`);
 //! - `mr_alloc(len) -> ptr` reserves `len` bytes for the host to write a request into;
 //! - `mr_render(ptr, len) -> (out_ptr << 32) | out_len` takes ownership of the request buffer,
 //!   renders it, and returns a RenderResponse JSON buffer that the host reads and then frees;
@@ -34,6 +36,16 @@ fn leak(bytes: Vec<u8>) -> u64 {
     let len = boxed.len();
     let ptr = Box::into_raw(boxed).cast::<u8>();
     pack(ptr, len)
+}
+
+/// Declares this instance one-shot: it renders once and is then dropped, so nothing needs
+/// freeing and allocation becomes a pointer bump. Call it first, before `mr_alloc`; an
+/// instance that renders many times never calls it.
+#[expect(unsafe_code, reason = "an exported symbol of the wasm ABI")]
+#[unsafe(no_mangle)]
+pub extern "C" fn mr_one_shot() {
+    #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+    crate::ALLOCATOR.set_one_shot();
 }
 
 /// Reserves `len` bytes and returns their offset.

@@ -200,3 +200,66 @@ fn the_stream_layout_writes_what_render_prints_and_replaces_the_object_files() {
     assert!(batch("objects") == objects);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// `render` runs the core in a one-shot instance whose allocator never frees, the batch in
+/// a long-lived one with the system allocator: a large input (a megabyte-sized value, so
+/// memory grows many times and big blocks are copied) comes out the same from both.
+#[test]
+fn a_large_input_renders_the_same_in_a_one_shot_and_a_reused_instance() {
+    let root = scratch("large");
+    let input = root.join("tenants");
+    let values = tenant(
+        &input,
+        "large",
+        &[("tests/fixtures/seed/secrets.yaml", "secrets.yaml")],
+    );
+    let seed = std::fs::read_to_string(repo().join("tests/fixtures/seed/values.yaml")).unwrap();
+    // A 900 kB string in element.extraConfig, which goes into Element's config.json.
+    let anchor = "  extraConfig:\n    permalink_prefix:";
+    assert!(seed.contains(anchor));
+    let big = seed.replacen(
+        anchor,
+        &format!(
+            "  extraConfig:\n    big: \"{}\"\n    permalink_prefix:",
+            "x".repeat(900_000)
+        ),
+        1,
+    );
+    std::fs::write(input.join("large/values.yaml"), &big).unwrap();
+
+    let single = bin()
+        .arg("render")
+        .arg("-f")
+        .arg(input.join("large/values.yaml"))
+        .arg("-f")
+        .arg(&values[0])
+        .output()
+        .unwrap();
+    assert_eq!(
+        single.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&single.stderr)
+    );
+    assert!(single.stdout.len() > 900_000);
+    let out = bin()
+        .args(["render", "--batch"])
+        .arg(&input)
+        .arg("--output-dir")
+        .arg(root.join("out"))
+        .args(["--batch-layout", "stream"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let batch = std::fs::read(root.join("out/large/matrix-stack.yaml")).unwrap();
+    assert!(
+        batch == single.stdout,
+        "the two instances rendered different bytes"
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
