@@ -86,10 +86,13 @@ for i, (scenario, color, label) in enumerate(SERIES):
         )
         out.append(f'<circle cx="{x}" cy="{f(py(r["median"]))}" r="4" fill="{color}"/>')
         # Labels: fresh below the point, unchanged above it.
+        # The rightmost labels end left of their point, inside the plot.
         dy = 16 if scenario == "fresh" else -8
+        right = r["n"] == max(xs)
+        anchor = ' text-anchor="end"' if right else ""
         out.append(
-            f'<text x="{x}" y="{f(py(r["median"]))}" dx="6" dy="{dy}" fill="{color}">'
-            f'{seconds(round(r["median"], 3))}</text>'
+            f'<text x="{x}" y="{f(py(r["median"]))}" dx="{-6 if right else 6}" dy="{dy}"'
+            f'{anchor} fill="{color}">{seconds(round(r["median"], 3))}</text>'
         )
 out.append("</svg>")
 open(dst, "w").write("\n".join(out) + "\n")
