@@ -348,12 +348,15 @@ impl ser::SerializeTupleVariant for VariantBuilder<SeqBuilder> {
 
 impl MapBuilder {
     /// Adds an entry; a repeated key keeps its first place and takes the new value, as a
-    /// serde_json map does.
+    /// serde_json map does. Maps of typed objects are `BTreeMap`s, whose keys come sorted:
+    /// a key after the last one is new without a search, so building a map stays linear.
     fn insert(&mut self, key: Key, value: Node) {
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, slot)) => *slot = value,
-            None => self.entries.push((key, value)),
+        let after_last = self.entries.last().is_none_or(|(last, _)| *last < key);
+        if !after_last && let Some((_, slot)) = self.entries.iter_mut().find(|(k, _)| *k == key) {
+            *slot = value;
+            return;
         }
+        self.entries.push((key, value));
     }
 }
 
