@@ -212,8 +212,10 @@ impl Core {
         self.instantiate(false)
     }
 
-    /// A new instance; a `one_shot` one renders once and is dropped, so its allocator never
-    /// frees (`mr_one_shot`: a seventh fewer instructions for a whole `render` run).
+    /// A new instance; a `one_shot` one renders once and is dropped, so its first render
+    /// already allocates from the core's render arena (`mr_one_shot`: a seventh fewer
+    /// instructions for a whole `render` run; a reused instance uses the arena from its
+    /// second render on).
     fn instantiate(&self, one_shot: bool) -> Result<Session, CoreError> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.limits.memory)
@@ -421,5 +423,48 @@ mod tests {
         .unwrap();
         let error = starved.call(request).unwrap_err();
         assert!(error.is_limit(), "{error}");
+    }
+
+    /// A reused instance renders from its second render on in the core's arena, which is
+    /// emptied when a render's last block is freed: memory stops growing, and every render
+    /// gives the same bytes as the first (made with the system allocator) and as a one-shot
+    /// instance (the arena from the start).
+    #[test]
+    fn a_reused_instance_gives_the_same_bytes_in_bounded_memory() {
+        let fixture = |name: &str| {
+            std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../tests/fixtures/seed")
+                    .join(name),
+            )
+            .unwrap()
+        };
+        let request = serde_json::to_vec(&serde_json::json!({
+            "values": [
+                {"name": "values.yaml", "text": fixture("values.yaml")},
+                {"name": "secrets.yaml", "text": fixture("secrets.yaml")},
+            ],
+            "set": ["matrixrtc.enabled=true"],
+        }))
+        .unwrap();
+        let core = Core::load(Limits::default()).unwrap();
+        let one_shot = core.call(&request).unwrap();
+        assert!(String::from_utf8_lossy(&one_shot).starts_with("{\"ok\":true"));
+        let mut session = core.session().unwrap();
+        let mut pages = Vec::new();
+        for _ in 0..12 {
+            let response = session.call(&request).unwrap();
+            assert!(
+                response == one_shot,
+                "a reused instance rendered other bytes"
+            );
+            pages.push(session.memory.size(&session.store));
+        }
+        // The first render (system allocator) and the second (the arena's first pages) may
+        // grow memory; after that it must stay as it is.
+        assert!(
+            pages[2..].iter().all(|p| *p == pages[2]),
+            "memory kept growing: {pages:?} pages"
+        );
     }
 }

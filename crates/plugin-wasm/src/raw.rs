@@ -1,7 +1,8 @@
 //! The `raw` ABI: linear-memory buffers and one render call.
 //!
 //! - `mr_one_shot()`, optional and first: the instance renders once and is then dropped, so
-//!   its allocator never frees (see `alloc`);
+//!   its allocator can use the render arena from the start (see `alloc`; a reused instance
+//!   switches to it from its second render on);
 //! - `mr_alloc(len) -> ptr` reserves `len` bytes for the host to write a request into;
 //! - `mr_render(ptr, len) -> (out_ptr << 32) | out_len` takes ownership of the request buffer,
 //!   renders it, and returns a RenderResponse JSON buffer that the host reads and then frees;
@@ -38,8 +39,8 @@ fn leak(bytes: Vec<u8>) -> u64 {
     pack(ptr, len)
 }
 
-/// Declares this instance one-shot: it renders once and is then dropped, so nothing needs
-/// freeing and allocation becomes a pointer bump. Call it first, before `mr_alloc`; an
+/// Declares this instance one-shot: it renders once and is then dropped, so its first render
+/// can already allocate from the render arena. Call it first, before `mr_alloc`; an
 /// instance that renders many times never calls it.
 #[expect(unsafe_code, reason = "an exported symbol of the wasm ABI")]
 #[unsafe(no_mangle)]
@@ -82,6 +83,8 @@ pub unsafe extern "C" fn mr_free(ptr: u32, len: u32) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mr_render(ptr: u32, len: u32) -> u64 {
     install_panic_hook();
+    #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+    crate::ALLOCATOR.render_starts();
     let slice = std::ptr::slice_from_raw_parts_mut(ptr as usize as *mut u8, len as usize);
     // SAFETY: the caller passes a buffer from `mr_alloc` of exactly this length.
     let request = unsafe { Box::from_raw(slice) };
