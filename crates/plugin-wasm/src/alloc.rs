@@ -1,15 +1,17 @@
-//! The raw module's allocator: the system allocator (dlmalloc on wasm32) or a render arena.
+//! The allocator of the raw and Extism modules: the system allocator (dlmalloc on wasm32) or
+//! a render arena.
 //!
 //! A render allocates and frees some ten thousand blocks, and nearly all of them are gone
 //! when it returns: malloc and free were a seventh of all the instructions of a
-//! `matrix-render render` run (callgrind, 16.8 M -> 14.6 M for the whole process with the
+//! `matrix-render render` run (callgrind, 16.8 M -> 15.0 M for the whole process with the
 //! arena) and about a quarter of a reused instance's render time in a sampling profile. In
 //! the arena a block is a pointer bump; freeing only counts, and when no arena block is left
 //! alive the whole arena is free again.
 //!
 //! - A one-shot instance (`mr_one_shot`: the host renders once, then drops the instance)
 //!   uses the arena from the start.
-//! - A reused instance (the batch's) renders its first request with the system allocator,
+//! - A reused instance (the batch's, or an Extism host's plugin: each call that reads an
+//!   input counts as a render) renders its first request with the system allocator,
 //!   so that what lives on after a render (the parsed defaults, the panic hook: statics built
 //!   on first use) lives in system blocks, then uses the arena from its second render on.
 //!   If an arena block ever outlives a render (a static first built in a later render), the
@@ -72,6 +74,10 @@ impl CoreAllocator {
     }
 
     /// `mr_one_shot`: the arena from now on.
+    #[cfg_attr(
+        not(feature = "raw"),
+        expect(dead_code, reason = "only the raw ABI has one-shot instances")
+    )]
     pub fn set_one_shot(&self) {
         if self.mode.get() == Mode::System {
             self.mode.set(Mode::Arena);

@@ -513,8 +513,12 @@ pub mod exports {
         });
     }
 
+    /// The call's input; each call that reads one is a render as far as the allocator's
+    /// arena goes (a plugin's second call on uses it).
     fn input() -> Vec<u8> {
         install_panic_hook();
+        #[cfg(all(target_os = "unknown", not(target_feature = "atomics")))]
+        crate::ALLOCATOR.render_starts();
         extism_pdk::input_bytes()
     }
 

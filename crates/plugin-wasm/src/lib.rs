@@ -9,16 +9,19 @@
 //!   browser preview (`web/`, built by scripts/build-web.sh).
 
 #[cfg(all(
-    feature = "raw",
+    any(feature = "raw", feature = "extism"),
     target_arch = "wasm32",
+    target_os = "unknown",
     not(target_feature = "atomics")
 ))]
 mod alloc;
 
-/// The raw module's allocator (see [`alloc`]).
+/// The allocator of the raw and Extism modules (see [`alloc`]). The WASI build (Helm 4)
+/// keeps the system allocator: its C library allocates behind Rust's back.
 #[cfg(all(
-    feature = "raw",
+    any(feature = "raw", feature = "extism"),
     target_arch = "wasm32",
+    target_os = "unknown",
     not(target_feature = "atomics")
 ))]
 #[global_allocator]

@@ -45,7 +45,11 @@ fn leak(bytes: Vec<u8>) -> u64 {
 #[expect(unsafe_code, reason = "an exported symbol of the wasm ABI")]
 #[unsafe(no_mangle)]
 pub extern "C" fn mr_one_shot() {
-    #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+    #[cfg(all(
+        target_arch = "wasm32",
+        target_os = "unknown",
+        not(target_feature = "atomics")
+    ))]
     crate::ALLOCATOR.set_one_shot();
 }
 
@@ -83,7 +87,11 @@ pub unsafe extern "C" fn mr_free(ptr: u32, len: u32) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mr_render(ptr: u32, len: u32) -> u64 {
     install_panic_hook();
-    #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+    #[cfg(all(
+        target_arch = "wasm32",
+        target_os = "unknown",
+        not(target_feature = "atomics")
+    ))]
     crate::ALLOCATOR.render_starts();
     let slice = std::ptr::slice_from_raw_parts_mut(ptr as usize as *mut u8, len as usize);
     // SAFETY: the caller passes a buffer from `mr_alloc` of exactly this length.
