@@ -1,4 +1,6 @@
-//! Runs the embedded, precompiled core through wasmtime, with memory and fuel limits.
+//! Runs the embedded, precompiled core through wasmtime, with memory and time limits.
+
+use std::time::Duration;
 
 use wasmtime::{Engine, Instance, Module, Store, StoreLimits, StoreLimitsBuilder, Trap, TypedFunc};
 
@@ -112,7 +114,7 @@ fn load_module() -> Result<(Engine, Module, bool), CoreError> {
 pub struct CoreError(pub String);
 
 impl CoreError {
-    /// Whether a resource limit (fuel or memory) stopped the core, rather than a bug.
+    /// Whether a resource limit (time or memory) stopped the core, rather than a bug.
     #[must_use]
     pub fn is_limit(&self) -> bool {
         self.0.starts_with("the core ran out of")
@@ -134,8 +136,8 @@ fn internal(what: &str, e: impl std::fmt::Display) -> CoreError {
 /// Per-render resource limits.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Fuel (roughly, wasm instructions) per render.
-    pub fuel: u64,
+    /// Time a render may take, to within [`TICK`]; zero stops a render at its start.
+    pub time: Duration,
     /// Linear memory per render, in bytes.
     pub memory: usize,
 }
@@ -143,10 +145,47 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            fuel: engine_config::FUEL,
+            time: engine_config::TIME_LIMIT,
             memory: engine_config::MEMORY_LIMIT,
         }
     }
+}
+
+impl Limits {
+    /// The epoch deadline for a render: ticks to wait, counted from the render's start. The
+    /// clock may tick right after a render starts, so one tick more than the time holds.
+    fn ticks(&self) -> u64 {
+        if self.time.is_zero() {
+            0
+        } else {
+            u64::try_from(self.time.as_nanos().div_ceil(TICK.as_nanos()))
+                .map_or(NO_DEADLINE, |t| t.saturating_add(1).min(NO_DEADLINE))
+        }
+    }
+}
+
+/// A deadline no render reaches (wasmtime adds it to the current epoch, so it must leave room).
+const NO_DEADLINE: u64 = u64::MAX / 2;
+
+/// How often the engine's epoch advances: the resolution of [`Limits::time`].
+pub const TICK: Duration = Duration::from_millis(10);
+
+/// Advances the engine's epoch every [`TICK`] for as long as the process lives, on a thread
+/// of its own that does nothing else. wasm code checks the epoch at function entries and
+/// loop heads and traps once its store's deadline has passed.
+fn start_clock(engine: &Engine) -> Result<(), CoreError> {
+    let engine = engine.clone();
+    std::thread::Builder::new()
+        .name("matrix-render-clock".to_owned())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            loop {
+                std::thread::sleep(TICK);
+                engine.increment_epoch();
+            }
+        })
+        .map(drop)
+        .map_err(|e| internal("starting the core's clock", e))
 }
 
 /// The loaded core; cheap to call repeatedly.
@@ -178,7 +217,11 @@ impl Core {
         static LOADED: std::sync::OnceLock<Result<(Engine, Module, bool), String>> =
             std::sync::OnceLock::new();
         let (engine, module, in_place) = LOADED
-            .get_or_init(|| load_module().map_err(|e| e.0))
+            .get_or_init(|| {
+                load_module()
+                    .and_then(|loaded| start_clock(&loaded.0).map(|()| loaded))
+                    .map_err(|e| e.0)
+            })
             .clone()
             .map_err(CoreError)?;
         Ok(Self {
@@ -199,7 +242,7 @@ impl Core {
     /// Sends a RenderRequest JSON and returns the RenderResponse JSON, in a fresh instance.
     ///
     /// # Errors
-    /// A trap (a panic in the core, exhausted fuel or memory) or an ABI mismatch.
+    /// A trap (a panic in the core, its time or memory limit) or an ABI mismatch.
     pub fn call(&self, request: &[u8]) -> Result<Vec<u8>, CoreError> {
         self.instantiate(true)?.render(request, false)
     }
@@ -223,11 +266,8 @@ impl Core {
             .build();
         let mut store = Store::new(&self.engine, State { limits });
         store.limiter(|s| &mut s.limits);
-        // Instantiating copies the data segments, which wasmtime meters as fuel: a cost of
-        // the module, not of the input. Each render sets its own budget.
-        store
-            .set_fuel(u64::MAX)
-            .map_err(|e| internal("setting fuel", e))?;
+        // Instantiation runs no wasm code of ours; each render sets its own deadline.
+        store.set_epoch_deadline(NO_DEADLINE);
         let instance = Instance::new(&mut store, &self.module, &[])
             .map_err(|e| internal("instantiating the core", e))?;
         let memory = instance
@@ -261,7 +301,7 @@ impl Core {
     }
 }
 
-/// One instance of the core, reused across renders: each render gets the full fuel budget,
+/// One instance of the core, reused across renders: each render gets the full time limit,
 /// and its response buffer is freed with `mr_free` after it is copied out. After a trap the
 /// instance is unusable: its next render fails, and the caller starts a new one.
 pub struct Session {
@@ -293,7 +333,7 @@ impl Session {
     /// Sends a RenderRequest JSON and returns the RenderResponse JSON.
     ///
     /// # Errors
-    /// A trap (a panic in the core, exhausted fuel or memory), an ABI mismatch, or a
+    /// A trap (a panic in the core, its time or memory limit), an ABI mismatch, or a
     /// session that an earlier trap ended.
     pub fn call(&mut self, request: &[u8]) -> Result<Vec<u8>, CoreError> {
         self.render(request, true)
@@ -314,9 +354,7 @@ impl Session {
 
     fn render_inner(&mut self, request: &[u8], free: bool) -> Result<Vec<u8>, CoreError> {
         let store = &mut self.store;
-        store
-            .set_fuel(self.limits.fuel)
-            .map_err(|e| internal("setting fuel", e))?;
+        store.set_epoch_deadline(self.limits.ticks());
         let len = u32::try_from(request.len())
             .map_err(|_| CoreError("the request is larger than 4 GiB".to_owned()))?;
         let ptr = self
@@ -354,6 +392,16 @@ fn read_packed(
         .ok_or_else(|| CoreError("the core returned a buffer outside its memory".to_owned()))
 }
 
+/// A time limit as people write it: `10 s`, `250 ms`.
+#[must_use]
+pub fn duration(time: Duration) -> String {
+    if time.subsec_millis() == 0 && time.as_secs() > 0 {
+        format!("{} s", time.as_secs())
+    } else {
+        format!("{} ms", time.as_millis())
+    }
+}
+
 /// Explains a trap, with the core's panic message when it panicked.
 fn trap_error(
     instance: &Instance,
@@ -363,8 +411,11 @@ fn trap_error(
 ) -> CoreError {
     if let Some(trap) = error.downcast_ref::<Trap>() {
         match trap {
-            Trap::OutOfFuel => {
-                return CoreError("the core ran out of its compute budget (fuel); the input is too large or hostile".to_owned());
+            Trap::Interrupt => {
+                return CoreError(format!(
+                    "the core ran out of time: a render may take {}; the input is too large or hostile",
+                    duration(limits.time)
+                ));
             }
             Trap::UnreachableCodeReached => {
                 let message = instance
@@ -372,7 +423,7 @@ fn trap_error(
                     .ok()
                     .and_then(|f| {
                         // A trapped instance may still be called for this.
-                        store.set_fuel(1_000_000).ok()?;
+                        store.set_epoch_deadline(NO_DEADLINE);
                         f.call(&mut *store, ()).ok()
                     })
                     .and_then(|packed| {
@@ -417,12 +468,66 @@ mod tests {
         let response = core.call(request).unwrap();
         assert!(String::from_utf8_lossy(&response).contains("yaml-syntax"));
         let starved = Core::load(Limits {
-            fuel: 1000,
+            time: Duration::ZERO,
             ..Limits::default()
         })
         .unwrap();
         let error = starved.call(request).unwrap_err();
         assert!(error.is_limit(), "{error}");
+        assert!(error.0.contains("a render may take 0 ms"), "{error}");
+    }
+
+    /// The clock stops a render that runs past its time, and the instance after it; a new
+    /// instance of the same core renders again. The render here takes hundreds of
+    /// milliseconds (100,000 map entries to read and check: half a second here), the limit is 1 ms.
+    #[test]
+    fn the_clock_stops_a_render_that_runs_too_long() {
+        let mut values = String::from("element:\n  extraConfig:\n");
+        for i in 0..100_000 {
+            values.push_str(&format!("    key{i}: value{i}\n"));
+        }
+        let request = serde_json::to_vec(&serde_json::json!({
+            "values": [{"name": "values.yaml", "text": values}],
+        }))
+        .unwrap();
+        let core = Core::load(Limits {
+            time: Duration::from_millis(1),
+            ..Limits::default()
+        })
+        .unwrap();
+        let mut session = core.session().unwrap();
+        let error = session.call(&request).unwrap_err();
+        assert!(error.is_limit(), "{error}");
+        assert!(error.0.contains("ran out of time"), "{error}");
+        assert!(session.is_poisoned());
+        let small = br#"{"values": [{"name": "v.yaml", "text": "a: [1"}]}"#;
+        assert!(session.call(small).is_err());
+        let response = core.session().unwrap().call(small).unwrap();
+        assert!(String::from_utf8_lossy(&response).contains("yaml-syntax"));
+    }
+
+    #[test]
+    fn deadlines_cover_the_time_limit() {
+        let ticks = |ms| {
+            Limits {
+                time: Duration::from_millis(ms),
+                ..Limits::default()
+            }
+            .ticks()
+        };
+        assert_eq!(ticks(0), 0);
+        assert_eq!(ticks(1), 2);
+        assert_eq!(ticks(10), 2);
+        assert_eq!(ticks(11), 3);
+        assert_eq!(ticks(10_000), 1_001);
+        let forever = Limits {
+            time: Duration::MAX,
+            ..Limits::default()
+        };
+        assert_eq!(forever.ticks(), NO_DEADLINE);
+        assert_eq!(duration(Duration::from_secs(10)), "10 s");
+        assert_eq!(duration(Duration::from_millis(1500)), "1500 ms");
+        assert_eq!(duration(Duration::ZERO), "0 ms");
     }
 
     /// A reused instance renders from its second render on in the core's arena, which is

@@ -206,7 +206,7 @@ fn internal(message: &str) -> ExitCode {
 
 fn limit_reached(message: &str) -> ExitCode {
     eprint(&format!(
-        "error[internal]: {message}\n = note: if the input is legitimate, raise MATRIX_RENDER_FUEL or MATRIX_RENDER_MEMORY_MIB\n"
+        "error[internal]: {message}\n = note: if the input is legitimate, raise MATRIX_RENDER_TIMEOUT or MATRIX_RENDER_MEMORY_MIB\n"
     ));
     ExitCode::from(2)
 }
@@ -414,13 +414,20 @@ fn run_krm() -> ExitCode {
 }
 
 /// The core's limits, adjustable for hosts with unusual inputs (and for testing the
-/// failure path): `MATRIX_RENDER_FUEL` (instructions, roughly) and `MATRIX_RENDER_MEMORY_MIB`.
+/// failure path): `MATRIX_RENDER_TIMEOUT` (per render: `10s`, `500ms`, `2m`; a bare number is
+/// seconds) and `MATRIX_RENDER_MEMORY_MIB`.
 fn limits() -> Result<Limits, String> {
     let mut limits = Limits::default();
-    if let Ok(fuel) = std::env::var("MATRIX_RENDER_FUEL") {
-        limits.fuel = fuel
-            .parse()
-            .map_err(|_| format!("MATRIX_RENDER_FUEL={fuel} is not a number"))?;
+    if std::env::var_os("MATRIX_RENDER_FUEL").is_some() {
+        eprint(
+            "warning: MATRIX_RENDER_FUEL is no longer read: the core's limit is a time limit now, \
+             MATRIX_RENDER_TIMEOUT (default 10s)\n",
+        );
+    }
+    if let Ok(time) = std::env::var("MATRIX_RENDER_TIMEOUT") {
+        limits.time = parse_timeout(&time).ok_or_else(|| {
+            format!("MATRIX_RENDER_TIMEOUT={time} is not a duration such as 10s, 500ms or 2m")
+        })?;
     }
     if let Ok(mib) = std::env::var("MATRIX_RENDER_MEMORY_MIB") {
         let mib: usize = mib
@@ -431,8 +438,25 @@ fn limits() -> Result<Limits, String> {
     Ok(limits)
 }
 
+/// `10`, `10s`, `500ms`, `2m`: a whole number and a unit, seconds when there is none.
+fn parse_timeout(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let millis = match unit.trim() {
+        "" | "s" => number.checked_mul(1000)?,
+        "ms" => number,
+        "m" => number.checked_mul(60_000)?,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_millis(millis))
+}
+
 enum RenderError {
-    /// The core hit its fuel or memory limit.
+    /// The core hit its time or memory limit.
     Limit(String),
     /// Anything else: a bug.
     Internal(String),
@@ -454,4 +478,31 @@ fn render(
     })?;
     serde_json::from_slice(&bytes)
         .map_err(|e| RenderError::Internal(format!("decoding the core's response: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_timeout;
+    use std::time::Duration;
+
+    #[test]
+    fn timeouts_read_as_kubectl_writes_them() {
+        assert_eq!(parse_timeout("10"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_timeout("10s"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_timeout(" 500ms "), Some(Duration::from_millis(500)));
+        assert_eq!(parse_timeout("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_timeout("0"), Some(Duration::ZERO));
+        for bad in [
+            "",
+            "s",
+            "lots",
+            "1.5s",
+            "-1",
+            "10h",
+            "10 s s",
+            "99999999999999999999",
+        ] {
+            assert_eq!(parse_timeout(bad), None, "{bad}");
+        }
+    }
 }

@@ -276,11 +276,12 @@ fn core_traps_are_internal_errors_with_a_message() {
             .output()
             .unwrap()
     };
-    let out = run("MATRIX_RENDER_FUEL", "100000");
+    let out = run("MATRIX_RENDER_TIMEOUT", "0");
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("error[internal]: the core ran out of its compute budget"),
+        err.contains("error[internal]: the core ran out of time: a render may take 0 ms")
+            && err.contains("raise MATRIX_RENDER_TIMEOUT"),
         "{err}"
     );
     assert!(out.stdout.is_empty() && !dir.join("out").exists());
@@ -301,6 +302,13 @@ fn core_traps_are_internal_errors_with_a_message() {
     );
     assert!(!dir.join("out").exists());
 
-    let out = run("MATRIX_RENDER_FUEL", "lots");
+    let out = run("MATRIX_RENDER_TIMEOUT", "lots");
     assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("MATRIX_RENDER_TIMEOUT=lots is not a duration"));
+
+    // The old compute budget is no longer read, and says so.
+    std::fs::write(dir.join("values.yaml"), VALID).unwrap();
+    let out = run("MATRIX_RENDER_FUEL", "100000");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("MATRIX_RENDER_FUEL is no longer read"));
 }
