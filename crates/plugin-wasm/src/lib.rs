@@ -27,6 +27,9 @@ mod alloc;
 #[global_allocator]
 static ALLOCATOR: alloc::CoreAllocator = alloc::CoreAllocator::new();
 
+#[cfg(any(test, all(target_arch = "wasm32", target_os = "unknown")))]
+mod mem;
+
 #[cfg(feature = "raw")]
 pub mod raw;
 
