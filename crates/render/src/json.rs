@@ -21,7 +21,20 @@ pub fn response(response: &RenderResponse) -> String {
         objects,
         plan,
     } = response;
-    let mut out = String::with_capacity(output.len() + output.len() / 16 + 1024);
+    // Escaping adds about one byte in sixteen to manifests (a `\n` per line); an object's
+    // entry is a few hundred bytes besides its document, a diagnostic about as much. One
+    // buffer, sized once, instead of doubling past 52 KB.
+    let escaped = |text: &str| text.len() + text.len() / 16;
+    let mut out = String::with_capacity(
+        escaped(output)
+            + objects
+                .iter()
+                .map(|o| 256 + o.document.as_deref().map_or(0, escaped))
+                .sum::<usize>()
+            + diagnostics.len() * 512
+            + if plan.is_some() { 8192 } else { 0 }
+            + 1024,
+    );
     out.push_str(if *ok {
         "{\"ok\":true,\"output\":"
     } else {
