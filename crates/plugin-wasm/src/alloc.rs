@@ -114,7 +114,13 @@ impl CoreAllocator {
         let align = layout.align();
         // Zero-sized blocks take a byte, so every block lies inside `floor..end`.
         let size = layout.size().max(1);
-        let mut start = self.top.get().next_multiple_of(align);
+        // `align` is a power of two: a mask, where `next_multiple_of` would divide. An
+        // overflow (which memory never reaches) lands past `end` and takes the grow path.
+        let mut start = self
+            .top
+            .get()
+            .checked_add(align - 1)
+            .map_or(usize::MAX, |end| end & !(align - 1));
         if self.end.get() == 0 || start.saturating_add(size) > self.end.get() {
             let pages = size.saturating_add(align).div_ceil(PAGE).max(GROW_PAGES);
             let old = core::arch::wasm32::memory_grow(0, pages);
