@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+mod ascii8;
 mod checksum;
 mod coturn;
 mod element;

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Number, Value};
 
+use crate::ascii8;
 use crate::tree::Node;
 
 /// What the emitter needs to know of a tree. serde_json's `Value` (config files, KRM) and
@@ -233,23 +234,6 @@ const RESERVED: &[&str] = &[
     "y", "n", "yes", "no", "true", "false", "on", "off", "null", "~",
 ];
 
-/// Bytes a plain scalar may contain after its first: letters, digits, `_`, `.`, `/`, `-`
-/// and space.
-const fn plain_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-' | b' ')
-}
-
-/// [`plain_byte`] as a table: the emitter asks it for every byte of every key and value.
-const PLAIN_BYTES: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = plain_byte(b as u8);
-        b += 1;
-    }
-    table
-};
-
 /// Plain only when nothing but a string can come out: starts with a letter or `/`, then
 /// letters, digits, `_`, `.`, `/`, `-`, and single inner spaces; never a reserved word.
 fn is_plain_safe(s: &str) -> bool {
@@ -260,9 +244,7 @@ fn is_plain_safe(s: &str) -> bool {
     if !(first.is_ascii_alphabetic() || first == b'/') || last == b' ' {
         return false;
     }
-    if !bytes.iter().all(|&b| PLAIN_BYTES[usize::from(b)])
-        || (bytes.contains(&b' ') && s.contains("  "))
-    {
+    if !ascii8::plain_bytes(bytes) {
         return false;
     }
     // Reserved words are at most five bytes long.
@@ -293,12 +275,7 @@ fn write_literal_block(out: &mut String, s: &str, parent: usize) -> bool {
     // quote those. (In ASCII without control characters a blank-only line is all spaces, so
     // it too ends with a space: a space before a line break, or at the very end.)
     let quote = if body.is_ascii() {
-        let mut previous = b'\n';
-        body.bytes().any(|b| {
-            let bad = (b < 0x20 && b != b'\n') || b == 0x7f || (b == b'\n' && previous == b' ');
-            previous = b;
-            bad
-        }) || previous == b' '
+        ascii8::literal_breakers(body.as_bytes()) || body.ends_with(' ')
     } else {
         s.chars().any(|c| needs_escape(c) || c == '\t')
             || body
@@ -429,11 +406,7 @@ mod tests {
     }
 
     #[test]
-    fn the_plain_byte_table_is_the_rule() {
-        for b in 0..=u8::MAX {
-            assert_eq!(PLAIN_BYTES[usize::from(b)], plain_byte(b), "{b}");
-        }
-        // Single inner spaces only.
+    fn plain_scalars_take_single_inner_spaces_only() {
         assert!(is_plain_safe("Server Notices"));
         assert!(is_plain_safe("a b c d"));
         assert!(!is_plain_safe("Server  Notices"));
