@@ -370,7 +370,9 @@ impl Session {
             .map_err(|e| trap_error(&self.instance, store, e, self.limits))?;
         let response = read_packed(&self.memory, store, packed)?;
         if free {
-            // A one-shot call drops the whole instance instead.
+            // A one-shot call drops the whole instance instead. The render is done: freeing
+            // its response is not held to its deadline.
+            store.set_epoch_deadline(NO_DEADLINE);
             let (out_ptr, out_len) = ((packed >> 32) as u32, (packed & 0xffff_ffff) as u32);
             self.free
                 .call(&mut *store, (out_ptr, out_len))
