@@ -24,6 +24,8 @@
 #   6b. the deploy/ recipes: Argo CD's plugin script against the CLI's bytes, the kustomize
 #      generator through kubectl kustomize, Flux's CI render step and example objects, and
 #      the Helm 4 plugin in a real Helm 4 (fetched from npm for tests and benchmarks only);
+#      the seed chart's reconstruction (tests/migrate) rendered by that Helm 4 gives the
+#      committed chart manifests, which validate like the goldens;
 #   7. cargo-fuzz targets over load + validate + render, for a bounded time: no panic, the same
 #      bytes twice, the YAML and JSON outputs agreeing.
 set -euo pipefail
@@ -98,6 +100,15 @@ bash tests/deploy/run.sh target/debug/matrix-render
 
 step "Helm 4 plugin: helm matrix-render (extism/v1) against the CLI's bytes"
 bash tests/deploy/helm4.sh target/debug/matrix-render
+
+step "seed chart reconstruction: the chart manifests the migration tests read, current and valid"
+# tests/migrate/chart-manifest*.yaml must be what the real Helm 4 renders from tests/migrate/seed-chart.
+bash tests/migrate/render-chart.sh --check
+chart_dir=$(mktemp -d)
+cp tests/migrate/chart-manifest.yaml tests/migrate/chart-manifest-rtc.yaml "$chart_dir"/
+bash tests/kube-validate.sh dist/test-venv/bin "$chart_dir"
+dist/test-venv/bin/python tests/crd/validate.py --node-modules dist/crd-node/node_modules "$chart_dir"/*.yaml
+rm -rf "$chart_dir"
 
 step "fuzzing the core (bounded: ${MR_FUZZ_SECONDS:-20} s per target)"
 bash scripts/fuzz.sh "${MR_FUZZ_SECONDS:-20}"
