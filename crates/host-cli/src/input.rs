@@ -106,6 +106,7 @@ pub fn request(inputs: &Inputs) -> Result<RenderRequest, InputError> {
             format: inputs.format,
             split: inputs.split,
             plan: inputs.plan,
+            migrate: None,
         },
     })
 }

@@ -32,6 +32,15 @@ enum Command {
     /// Derived from the same config as the manifests; an invalid config exits 1 with its
     /// problems, as `validate` does. Secret values are never shown, only where they live.
     Plan(PlanArgs),
+    /// Plan the switch from a live install of the Helm chart, with nothing lost.
+    ///
+    /// Compares the chart's objects (`helm get manifest RELEASE -n NAMESPACE`) with the
+    /// render of your values: the report (each object kept, changed, new or removed; what
+    /// disappears; what holds data) goes to stderr, a POSIX shell script that performs the
+    /// switch to stdout: `matrix-render migrate --from-helm chart.yaml -f values.yaml -f
+    /// .secrets.yaml > migrate.sh`. Anything that cannot change in place, or a manifest that
+    /// is not the chart's, exits 1 and writes no script.
+    Migrate(MigrateArgs),
     /// Print the JSON Schema of a values file.
     Schema,
     /// Write a starter values.yaml and a .secrets.yaml with fresh random secrets.
@@ -69,6 +78,23 @@ struct ValuesArgs {
     /// Output format: manifests for render, diagnostics for validate.
     #[arg(long, value_enum, default_value_t = OutputFormat::Yaml)]
     format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// The chart release's manifest, as `helm get manifest RELEASE -n NAMESPACE` prints it;
+    /// `-` reads stdin.
+    #[arg(long = "from-helm", value_name = "CHART.yaml")]
+    from_helm: String,
+    /// The Helm release name (default: the objects' `app.kubernetes.io/instance` label).
+    #[arg(long, value_name = "NAME")]
+    release: Option<String>,
+    /// The release's namespace, for objects the manifest gives none (default: the namespace
+    /// the other objects name, else the values' `namespace`).
+    #[arg(long, value_name = "NAMESPACE")]
+    namespace: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +193,7 @@ fn main() -> ExitCode {
         ),
         Command::Render(args) => run(&args.values, Mode::Render(args.output_dir)),
         Command::Krm => run_krm(),
+        Command::Migrate(args) => run_migrate(&args),
         Command::Init(args) => match init::run(&args) {
             Ok(written) => {
                 eprint(&written.message());
@@ -393,6 +420,72 @@ fn run_batch(
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `migrate`: the report on stderr, the script on stdout; exit 1 when the config or the
+/// chart's manifest is unusable (no script is written).
+fn run_migrate(args: &MigrateArgs) -> ExitCode {
+    let input = &args.input;
+    if args.from_helm == "-" && input.values.iter().any(|v| v == "-") {
+        eprint(
+            "error[unreadable-input]: `--from-helm -` and `-f -` cannot both read stdin
+",
+        );
+        return ExitCode::from(1);
+    }
+    let inputs = Inputs {
+        values: input.values.clone(),
+        set: input.set.clone(),
+        set_string: input.set_string.clone(),
+        static_dir: input.static_dir.clone(),
+        format: Format::Yaml,
+        split: false,
+        plan: false,
+    };
+    let read = input::request(&inputs)
+        .and_then(|request| input::read_text(&args.from_helm).map(|manifest| (request, manifest)));
+    let (mut request, manifest) = match read {
+        Ok(r) => r,
+        Err(e) => {
+            eprint(&format!("error[unreadable-input]: {e}\n"));
+            return ExitCode::from(1);
+        }
+    };
+    request.options.migrate = Some(matrix_render_model::api::MigrateFrom {
+        manifest: matrix_render_model::NamedText {
+            name: if args.from_helm == "-" {
+                "<stdin>".to_owned()
+            } else {
+                args.from_helm.clone()
+            },
+            text: manifest,
+        },
+        release: args.release.clone(),
+        namespace: args.namespace.clone(),
+    });
+    // Snippets only from the values files: the chart's manifest holds its secrets in clear.
+    let sources: BTreeMap<String, String> = request
+        .values
+        .iter()
+        .map(|v| (v.name.clone(), v.text.clone()))
+        .collect();
+    let response = match render(&request) {
+        Ok(r) => r,
+        Err(RenderError::Limit(message)) => return limit_reached(&message),
+        Err(RenderError::Internal(message)) => return internal(&message),
+    };
+    if !response.diagnostics.is_empty() {
+        eprint(&report::human(&response.diagnostics, &sources));
+    }
+    let Some(migration) = response.migration.filter(|_| response.ok) else {
+        eprint(&format!(
+            "matrix-render: {}; no script was written\n",
+            report::summary(&response.diagnostics)
+        ));
+        return ExitCode::from(1);
+    };
+    eprint(&migration.report);
+    write_stdout(&migration.script)
 }
 
 /// `krm`: stdin to the core as a ResourceList, the core's ResourceList to stdout. Exit 1

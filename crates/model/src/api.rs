@@ -47,6 +47,79 @@ pub struct RenderOptions {
     /// Also return the [`Plan`]: what to set up outside the cluster.
     #[serde(default)]
     pub plan: bool,
+    /// Also compare the render with a live install of the Helm chart and return the
+    /// [`Migration`]: the report and the script that switches the install over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrate: Option<MigrateFrom>,
+}
+
+/// The Helm release a migration starts from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MigrateFrom {
+    /// What `helm get manifest RELEASE -n NAMESPACE` printed for the chart's release.
+    pub manifest: NamedText,
+    /// The release name; when absent, read from the objects' `app.kubernetes.io/instance`
+    /// (or `release`) label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    /// The release namespace, which objects without a namespace live in; when absent, the
+    /// namespace the manifest's objects name, else the config's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// How to switch a live chart install to the rendered stack.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Migration {
+    /// The Helm release.
+    pub release: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// Every object of the chart and of the render, in the render's order, then the
+    /// chart's objects the render drops.
+    pub objects: Vec<MigrationObject>,
+    /// The report for people (no secret value).
+    pub report: String,
+    /// A POSIX shell script that performs the switch against the current kubectl context,
+    /// the rendered stack embedded.
+    pub script: String,
+}
+
+/// One object's fate in a migration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MigrationObject {
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`.
+    pub namespace: String,
+    /// What happens to it.
+    pub status: MigrationStatus,
+    /// Fields and list entries of the chart's object that the switch removes, e.g.
+    /// `spec.template.spec.initContainers[name=synapse-generate]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
+    /// Whether the object holds data that must survive (the Synapse volume).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub holds_data: bool,
+}
+
+/// What happens to an object in a migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MigrationStatus {
+    /// The chart's object, already exactly as rendered.
+    Kept,
+    /// The chart's object, updated in place.
+    Changed,
+    /// Not in the chart: created.
+    New,
+    /// The chart's object that the render does not produce: deleted.
+    Removed,
 }
 
 /// Output format.
@@ -83,6 +156,10 @@ pub struct RenderResponse {
     /// is valid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
+    /// The migration from a Helm release, when `options.migrate` asked for it and both the
+    /// config and the release's manifest are usable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<Migration>,
 }
 
 /// What an operator sets up outside Kubernetes for this config: DNS records, open and

@@ -20,6 +20,7 @@ pub fn response(response: &RenderResponse) -> String {
         diagnostics,
         objects,
         plan,
+        migration,
     } = response;
     // Escaping adds about one byte in sixteen to manifests (a `\n` per line); an object's
     // entry is a few hundred bytes besides its document, a diagnostic about as much. One
@@ -33,6 +34,9 @@ pub fn response(response: &RenderResponse) -> String {
                 .sum::<usize>()
             + diagnostics.len() * 512
             + if plan.is_some() { 8192 } else { 0 }
+            + migration
+                .as_ref()
+                .map_or(0, |m| escaped(&m.script) + escaped(&m.report) + 4096)
             + 1024,
     );
     out.push_str(if *ok {
@@ -76,6 +80,10 @@ pub fn response(response: &RenderResponse) -> String {
     if let Some(plan) = plan {
         out.push_str(",\"plan\":");
         push_serde(&mut out, plan);
+    }
+    if let Some(migration) = migration {
+        out.push_str(",\"migration\":");
+        push_serde(&mut out, migration);
     }
     out.push('}');
     out
@@ -159,7 +167,7 @@ fn string(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use matrix_render_model::api::Plan;
+    use matrix_render_model::api::{Migration, Plan};
     use matrix_render_model::diag::Diagnostic;
 
     fn serde(s: &str) -> String {
@@ -236,6 +244,13 @@ mod tests {
                 diagnostics: vec![Diagnostic::warning("w", "a.b", "say \"hi\"\n")],
                 objects: vec![object(None), object(Some("kind: x\n")), object(None)],
                 plan: Some(Plan::default()),
+                migration: Some(Migration {
+                    release: "matrix".to_owned(),
+                    namespace: "matrix".to_owned(),
+                    objects: Vec::new(),
+                    report: "changed  Deployment/synapse\n".to_owned(),
+                    script: "#!/bin/sh\necho \"ok\"\n".to_owned(),
+                }),
             },
             RenderResponse {
                 ok: false,
@@ -243,6 +258,7 @@ mod tests {
                 diagnostics: vec![Diagnostic::error("e", "", "bad\u{1}")],
                 objects: Vec::new(),
                 plan: None,
+                migration: None,
             },
         ];
         for r in responses {

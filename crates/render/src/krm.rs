@@ -655,6 +655,7 @@ functionConfig:
                 format,
                 split: true,
                 plan: false,
+                migrate: None,
             },
             ..RenderRequest::default()
         };

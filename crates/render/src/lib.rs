@@ -19,6 +19,7 @@ mod ingress;
 mod json;
 mod krm;
 mod matrixrtc;
+mod migrate;
 mod nginx;
 mod objects;
 pub mod plan;
@@ -109,6 +110,19 @@ pub fn render(request: &RenderRequest) -> RenderResponse {
         }
     };
     let mut diagnostics = relocate(diagnostics);
+    let migration = match &request.options.migrate {
+        Some(from) => match migrate::build(&config, &objects, from, request) {
+            Ok((migration, warnings)) => {
+                diagnostics.extend(warnings);
+                Some(migration)
+            }
+            Err(errors) => {
+                diagnostics.extend(errors);
+                return failed(diagnostics);
+            }
+        },
+        None => None,
+    };
     let mut kept = Vec::new();
     if let (Format::Krm, Some(list)) = (request.options.format, list) {
         let conflicts;
@@ -158,6 +172,7 @@ pub fn render(request: &RenderRequest) -> RenderResponse {
         diagnostics,
         objects: infos,
         plan: request.options.plan.then(|| plan::build(&config)),
+        migration,
     }
 }
 
@@ -168,6 +183,7 @@ fn failed(diagnostics: Vec<Diagnostic>) -> RenderResponse {
         diagnostics,
         objects: Vec::new(),
         plan: None,
+        migration: None,
     }
 }
 
