@@ -90,7 +90,9 @@ enum PlanFormat {
 struct RenderArgs {
     #[command(flatten)]
     values: ValuesArgs,
-    /// Write one file per object into DIR (created if missing) instead of stdout.
+    /// Write one file per object into DIR (created if missing) instead of stdout, and the
+    /// list of them in DIR/.matrix-render-files; files the last render wrote that this one
+    /// does not are removed if they still hold its objects, any other file is left alone.
     #[arg(long = "output-dir", value_name = "DIR")]
     output_dir: Option<PathBuf>,
     /// Render every tenant in DIR into OUT/<tenant>/ (needs --output-dir OUT). A tenant is
@@ -309,9 +311,11 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
     };
     match output_dir {
         Some(dir) => match output::write_dir(&dir, &response.objects) {
-            Ok(n) => {
+            Ok(written) => {
                 eprint(&format!(
-                    "matrix-render: wrote {n} objects to {}\n",
+                    "{}matrix-render: wrote {} objects to {}\n",
+                    written.warnings(&dir),
+                    written.objects,
                     dir.display()
                 ));
                 ExitCode::SUCCESS
