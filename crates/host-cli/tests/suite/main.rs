@@ -18,6 +18,7 @@ mod output_dir;
 mod parity;
 mod plan;
 mod policies;
+mod prune;
 mod schema;
 mod secrets;
 mod yaml_parse;
