@@ -8,7 +8,9 @@
 //! - for ApplySets: namespaced kinds are always in a namespace and cluster-scoped ones never
 //!   are, no object already carries an `applyset.kubernetes.io/` label (kubectl refuses such
 //!   input), none is the set's parent (Secret `matrix-stack`), and the data volume is in every
-//!   render, so a set never prunes it.
+//!   render, so a set never prunes it;
+//! - the README's `grep -x` selections of `--output-dir` files (Namespace objects, one
+//!   namespace's objects) pick exactly the right files.
 
 use std::collections::BTreeSet;
 
@@ -228,4 +230,52 @@ fn the_data_volume_is_in_every_render() {
         matches!(pvc.prune, Prune::Never(_)),
         "the data volume's kind must stay out of the label-based allowlist"
     );
+}
+
+/// The README picks `--output-dir` files with `grep -x`: the Namespace objects by a line
+/// `kind: Namespace`, a namespace's objects by a line `  namespace: NS`. Each object file has
+/// the first line exactly when it is a Namespace, and the second exactly once when its kind
+/// is namespaced.
+#[test]
+fn the_readme_can_pick_files_by_kind_and_namespace() {
+    let section = readme_section();
+    assert!(section.contains("grep -l -x 'kind: Namespace' out/*.yaml"));
+    assert!(section.contains("grep -L -x 'kind: Namespace' out/*.yaml"));
+    assert!(section.contains(r#"grep -l -x "  namespace: $ns" out/*.yaml"#));
+    for (name, dir) in fixtures() {
+        let mut req = request(&dir, Format::Yaml);
+        req.options.split = true;
+        let response = matrix_render_renderer::render(&req);
+        assert!(response.ok, "{name}");
+        for object in &response.objects {
+            let document = object.document.as_deref().unwrap();
+            let count = |line: &str| document.lines().filter(|l| *l == line).count();
+            assert_eq!(
+                count("kind: Namespace"),
+                usize::from(object.kind == "Namespace"),
+                "{name}: {}",
+                object.file_name
+            );
+            let listed = kind_of(&object.api_version, &object.kind).unwrap();
+            let in_namespace = object
+                .namespace
+                .as_deref()
+                .map_or(0, |ns| count(&format!("  namespace: {ns}")));
+            assert_eq!(
+                in_namespace,
+                usize::from(listed.namespaced),
+                "{name}: {}",
+                object.file_name
+            );
+            assert_eq!(
+                document
+                    .lines()
+                    .filter(|l| l.starts_with("  namespace:"))
+                    .count(),
+                usize::from(listed.namespaced),
+                "{name}: {}",
+                object.file_name
+            );
+        }
+    }
 }
