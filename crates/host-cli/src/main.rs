@@ -108,7 +108,7 @@ struct RenderArgs {
     /// With --batch: `objects` writes one file per object into OUT/<tenant>/ (as
     /// --output-dir does); `stream` writes one file, OUT/<tenant>/matrix-stack.yaml (.json
     /// with --format json), byte for byte what `render` prints. Switching removes the other
-    /// layout's files.
+    /// layout's files (only those a render wrote).
     #[arg(
         long = "batch-layout",
         value_enum,

@@ -103,7 +103,7 @@ pub fn write_dir_with(
         };
         files.push((object.file_name.as_str(), document.as_str()));
     }
-    let kept = write_files(dir, &files, sync, earlier)?;
+    let kept = write_files(dir, &files, sync, earlier, List::Keep)?;
     Ok(Written {
         objects: objects.len(),
         kept,
@@ -111,12 +111,29 @@ pub fn write_dir_with(
 }
 
 /// Writes `text` to `dir/name` (creating `dir`), then removes the files of an earlier render
-/// that `name` replaces (the one-file-per-object layout); see [`write_files`].
+/// that `name` replaces (the one-file-per-object layout); see [`write_files`]. No list is
+/// kept (it would double the files of a batch, and this layout exists to have few): the
+/// next render recognises the stream file by its name and content.
 ///
 /// # Errors
 /// The first I/O error, naming the path.
 pub fn write_stream(dir: &Path, name: &str, text: &str, sync: Sync) -> Result<Vec<String>, String> {
-    write_files(dir, &[(name, text)], sync, Earlier::ObjectsAndStreams)
+    write_files(
+        dir,
+        &[(name, text)],
+        sync,
+        Earlier::ObjectsAndStreams,
+        List::Drop,
+    )
+}
+
+/// Whether [`write_files`] leaves a [`FILE_LIST`] behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum List {
+    /// Name this render's files in it.
+    Keep,
+    /// Remove it at the end (once it has served to find an earlier render's files).
+    Drop,
 }
 
 /// Writes `files` (name, text) into `dir`, each atomically ([`write_atomically`]), and
@@ -131,15 +148,17 @@ pub fn write_stream(dir: &Path, name: &str, text: &str, sync: Sync) -> Result<Ve
 /// one the core gives that object (`NN-kind-name`). Listed files that fail the check are left
 /// and returned, for a warning; anything else in `dir` is never touched.
 ///
-/// The list is rewritten twice: before anything else, naming the files about to be written
-/// and those about to be removed, and at the end, naming only this render's files; so if
-/// the process stops half way, the next render still knows every file of ours. A render
-/// that changes nothing writes nothing, the list included.
+/// The list is written twice: before anything else, naming the files about to be written
+/// and those about to be removed, and at the end, naming only this render's files (or
+/// removed, with [`List::Drop`]); so if the process stops half way, the next render still
+/// knows every file of ours. A render that changes nothing writes nothing, the list
+/// included.
 fn write_files(
     dir: &Path,
     files: &[(&str, &str)],
     sync: Sync,
     earlier: Earlier,
+    list: List,
 ) -> Result<Vec<String>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
     let current: BTreeSet<&str> = files.iter().map(|(name, _)| *name).collect();
@@ -170,12 +189,14 @@ fn write_files(
         }
     }
     let names = || files.iter().map(|(name, _)| *name);
-    write_atomically(
-        dir,
-        FILE_LIST,
-        &list_text(names().chain(stale.iter().map(String::as_str))),
-        sync,
-    )?;
+    if listed || list == List::Keep {
+        write_atomically(
+            dir,
+            FILE_LIST,
+            &list_text(names().chain(stale.iter().map(String::as_str))),
+            sync,
+        )?;
+    }
     for (name, text) in files {
         write_atomically(dir, name, text, sync)?;
     }
@@ -184,8 +205,17 @@ fn write_files(
         std::fs::remove_file(&path)
             .map_err(|e| format!("{}: cannot remove a stale file: {e}", path.display()))?;
     }
-    if !stale.is_empty() {
-        write_atomically(dir, FILE_LIST, &list_text(names()), sync)?;
+    match list {
+        List::Keep if !stale.is_empty() => {
+            write_atomically(dir, FILE_LIST, &list_text(names()), sync)?;
+        }
+        List::Keep => {}
+        List::Drop if listed => {
+            let path = dir.join(FILE_LIST);
+            std::fs::remove_file(&path)
+                .map_err(|e| format!("{}: cannot remove: {e}", path.display()))?;
+        }
+        List::Drop => {}
     }
     Ok(kept)
 }
@@ -539,7 +569,14 @@ mod tests {
     fn a_listed_file_that_is_no_longer_ours_is_kept_and_reported() {
         let dir = scratch("kept");
         let ours = "03-configmap-element-config.yaml";
-        write_files(&dir, &[(ours, OURS)], Sync::Os, Earlier::Objects).unwrap();
+        write_files(
+            &dir,
+            &[(ours, OURS)],
+            Sync::Os,
+            Earlier::Objects,
+            List::Keep,
+        )
+        .unwrap();
         assert_eq!(
             std::fs::read_to_string(dir.join(FILE_LIST))
                 .unwrap()
@@ -549,7 +586,7 @@ mod tests {
             [ours]
         );
         std::fs::write(dir.join(ours), "edited by hand\n").unwrap();
-        let kept = write_files(&dir, &[], Sync::Os, Earlier::Objects).unwrap();
+        let kept = write_files(&dir, &[], Sync::Os, Earlier::Objects, List::Keep).unwrap();
         assert_eq!(kept, [ours]);
         assert_eq!(
             std::fs::read_to_string(dir.join(ours)).unwrap(),
@@ -557,7 +594,7 @@ mod tests {
         );
         // Reported once: the new list no longer names it.
         assert!(
-            write_files(&dir, &[], Sync::Os, Earlier::Objects)
+            write_files(&dir, &[], Sync::Os, Earlier::Objects, List::Keep)
                 .unwrap()
                 .is_empty()
         );
