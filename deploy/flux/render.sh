@@ -6,8 +6,9 @@
 # runs `matrix-render render ARGS --output-dir` into a fresh temporary directory next to
 # OUT_DIR and moves it into place only when the render succeeded, so OUT_DIR holds exactly one
 # render, or nothing. It refuses
-#   - an OUT_DIR that is not empty: --output-dir does not delete files an earlier render left
-#     (a Secret from last month, an object since renamed), and they would be published;
+#   - an OUT_DIR that is not empty: --output-dir removes only the files its last render wrote
+#     and the new one does not; any other file (a Secret saved by hand, notes) would be
+#     published with the render;
 #   - a render that contains Secrets: an artifact in a registry is no place for secret values.
 #     Use `existingSecret: {name, key}` for every secret; MATRIX_RENDER_ALLOW_SECRETS=1 skips
 #     this check (a private registry you trust with them).
@@ -28,7 +29,7 @@ case $out in
 esac
 if [ -e "$out" ]; then
   [ -d "$out" ] || die "$out exists and is not a directory"
-  [ -z "$(ls -A "$out")" ] || die "$out is not empty; render into an empty or new directory (matrix-render --output-dir keeps files an earlier render left)"
+  [ -z "$(ls -A "$out")" ] || die "$out is not empty; render into an empty or new directory (its other files would be published with the render)"
 fi
 parent=$(dirname "$out")
 mkdir -p "$parent"
@@ -48,4 +49,4 @@ if [ -d "$out" ]; then
   rmdir "$out"
 fi
 mv "$tmp/out" "$out"
-printf '%s: %s objects in %s\n' "$me" "$(find "$out" -type f | wc -l | tr -d ' ')" "$out" >&2
+printf '%s: %s objects in %s\n' "$me" "$(find "$out" -type f ! -name '.*' | wc -l | tr -d ' ')" "$out" >&2

@@ -5,7 +5,8 @@ Each subcommand exits 0 when the check holds and 1 with a reason on stderr other
   objects FILE                       a stream of Kubernetes objects only; prints the count
   argocd-install BUILT REPO          the kustomize build of the Argo CD install fixture
   announce FILE [EXPECTED_FILE...]   a dynamic parameter announcement for values-files
-  same-objects STREAM DIR            DIR's files (in name order) hold the objects of STREAM
+  same-objects STREAM DIR            DIR's files (in name order) hold the objects of STREAM, and
+                                     DIR/.matrix-render-files lists exactly those files
   kustomize-compare BUILT DIRECT K=V the generator's objects equal the CLI's, plus label K=V
   field FILE PATH                    sorted unique values at PATH (keys joined by |), one a line
   flux DIR                           the Flux example objects in DIR
@@ -172,7 +173,12 @@ def cmd_same_objects(stream_path, directory):
     want = load_stream(stream_path)
     check_objects(want, stream_path)
     names = sorted(n for n in os.listdir(directory) if n.endswith(".yaml"))
-    need(len(names) == len(os.listdir(directory)), f"{directory} holds files other than *.yaml")
+    listing = ".matrix-render-files"  # the files the render wrote, for the next one
+    need(sorted(os.listdir(directory)) == sorted(names + [listing]),
+         f"{directory} holds files other than *.yaml and {listing}")
+    with open(os.path.join(directory, listing), encoding="utf-8") as f:
+        listed = [line.rstrip("\n") for line in f if not line.startswith("#")]
+    need(listed == names, f"{directory}/{listing} does not list exactly its *.yaml files")
     got = []
     for n in names:
         got.extend(d for d in load_stream(os.path.join(directory, n)) if d is not None)

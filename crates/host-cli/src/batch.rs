@@ -188,29 +188,33 @@ fn render_one(
         ));
     }
     let dir: PathBuf = out_dir.join(&tenant.name);
-    let streams = [output::STREAM_FILE, output::STREAM_FILE_JSON];
+    // The other layout's files of an earlier batch would duplicate (or resurrect) objects:
+    // both writers remove the files an earlier render wrote that this one does not.
     let written = match layout {
         Layout::Stream => {
             let name = match common.format {
                 Format::Json => output::STREAM_FILE_JSON,
                 Format::Yaml | Format::Krm => output::STREAM_FILE,
             };
-            output::write_stream(&dir, name, &response.output, output::Sync::Os)
-                .map(|()| response.objects.len())
-        }
-        // A stream file of an earlier batch would duplicate (or resurrect) objects.
-        Layout::Objects => output::write_dir_with(&dir, &response.objects, output::Sync::Os)
-            .and_then(|n| {
-                for stale in streams.map(|f| dir.join(f)).iter().filter(|p| p.is_file()) {
-                    std::fs::remove_file(stale).map_err(|e| {
-                        format!("{}: cannot remove a stale file: {e}", stale.display())
-                    })?;
+            output::write_stream(&dir, name, &response.output, output::Sync::Os).map(|kept| {
+                output::Written {
+                    objects: response.objects.len(),
+                    kept,
                 }
-                Ok(n)
-            }),
+            })
+        }
+        Layout::Objects => output::write_dir_with(
+            &dir,
+            &response.objects,
+            output::Sync::Os,
+            output::Earlier::ObjectsAndStreams,
+        ),
     };
     match written {
-        Ok(objects) => Outcome::Written { objects, report },
+        Ok(written) => Outcome::Written {
+            objects: written.objects,
+            report: report + &written.warnings(&dir),
+        },
         Err(e) => Outcome::Internal(e),
     }
 }

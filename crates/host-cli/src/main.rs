@@ -116,7 +116,9 @@ enum PlanFormat {
 struct RenderArgs {
     #[command(flatten)]
     values: ValuesArgs,
-    /// Write one file per object into DIR (created if missing) instead of stdout.
+    /// Write one file per object into DIR (created if missing) instead of stdout, and the
+    /// list of them in DIR/.matrix-render-files; files the last render wrote that this one
+    /// does not are removed if they still hold its objects, any other file is left alone.
     #[arg(long = "output-dir", value_name = "DIR")]
     output_dir: Option<PathBuf>,
     /// Render every tenant in DIR into OUT/<tenant>/ (needs --output-dir OUT). A tenant is
@@ -132,7 +134,7 @@ struct RenderArgs {
     /// With --batch: `objects` writes one file per object into OUT/<tenant>/ (as
     /// --output-dir does); `stream` writes one file, OUT/<tenant>/matrix-stack.yaml (.json
     /// with --format json), byte for byte what `render` prints. Switching removes the other
-    /// layout's files.
+    /// layout's files (only those a render wrote).
     #[arg(
         long = "batch-layout",
         value_enum,
@@ -336,9 +338,11 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
     };
     match output_dir {
         Some(dir) => match output::write_dir(&dir, &response.objects) {
-            Ok(n) => {
+            Ok(written) => {
                 eprint(&format!(
-                    "matrix-render: wrote {n} objects to {}\n",
+                    "{}matrix-render: wrote {} objects to {}\n",
+                    written.warnings(&dir),
+                    written.objects,
                     dir.display()
                 ));
                 ExitCode::SUCCESS

@@ -34,6 +34,7 @@ pub mod yaml;
 pub use matrix_render_model as model;
 pub use model::api::{Format, ObjectInfo, RenderOptions, RenderRequest, RenderResponse};
 use model::{Diagnostic, NamedText};
+pub use objects::{KINDS, Kind, Prune, kind_of};
 
 /// Renders a request. Never panics on any input; problems come back as diagnostics.
 #[must_use]

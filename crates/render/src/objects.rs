@@ -129,6 +129,16 @@ impl<'a> Ctx<'a> {
     }
 
     fn push_node(&mut self, app: &App, api_version: &str, kind: &str, name: &str, value: Node) {
+        // The prune documentation and its tests are derived from KINDS: a kind missing there
+        // fails every render that emits it, so it cannot reach a release unnoticed.
+        if kind_of(api_version, kind).is_none() {
+            self.errors.push(Diagnostic::error(
+                "internal",
+                "",
+                format!("{api_version} {kind} {name} is not in the renderer's list of kinds"),
+            ));
+            return;
+        }
         self.objects.push(Object {
             api_version: api_version.to_owned(),
             kind: kind.to_owned(),
@@ -179,6 +189,83 @@ pub fn build(
         (install_rank(&a.kind), &a.kind, &a.name).cmp(&(install_rank(&b.kind), &b.kind, &b.name))
     });
     Ok((objects, ctx.warnings))
+}
+
+/// A kind of object the renderer can emit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    /// `apiVersion`, e.g. `apps/v1`; `v1` for the core group.
+    pub api_version: &'static str,
+    /// `kind`.
+    pub kind: &'static str,
+    /// Whether objects of this kind live in a namespace (the configured one).
+    pub namespaced: bool,
+    /// Whether the README's label-based prune (`kubectl apply --prune -l ...
+    /// --prune-allowlist`) lists this kind.
+    pub prune: Prune,
+}
+
+/// Whether a kind is in the documented prune allowlist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prune {
+    /// Listed: an object of this kind that a render no longer produces is deleted.
+    Allowed,
+    /// Never listed, for the reason given.
+    Never(&'static str),
+}
+
+impl Kind {
+    /// The kind as `kubectl apply --prune-allowlist` spells it: `group/version/kind`, with
+    /// `core` for the core group.
+    #[must_use]
+    pub fn group_version_kind(&self) -> String {
+        match self.api_version.split_once('/') {
+            Some((group, version)) => format!("{group}/{version}/{}", self.kind),
+            None => format!("core/{}/{}", self.api_version, self.kind),
+        }
+    }
+}
+
+/// Every kind the renderer can emit, in install order. A render that builds an object of
+/// any other kind fails with an internal error, so this list is complete; the README's prune
+/// commands quote it and a test compares them.
+pub const KINDS: &[Kind] = &[
+    Kind::namespaced("networking.k8s.io/v1", "NetworkPolicy"),
+    Kind::namespaced("policy/v1", "PodDisruptionBudget"),
+    Kind::namespaced("v1", "Secret"),
+    Kind::namespaced("v1", "ConfigMap"),
+    Kind {
+        prune: Prune::Never(
+            "the volume holds Synapse's database, media and signing key; every render has it, \
+             so a prune that lists it could only ever delete it by mistake",
+        ),
+        ..Kind::namespaced("v1", "PersistentVolumeClaim")
+    },
+    Kind::namespaced("v1", "Service"),
+    Kind::namespaced("apps/v1", "Deployment"),
+    Kind::namespaced("traefik.io/v1alpha1", "Middleware"),
+    Kind::namespaced("networking.k8s.io/v1", "Ingress"),
+    Kind::namespaced("gateway.networking.k8s.io/v1", "HTTPRoute"),
+    Kind::namespaced("cert-manager.io/v1", "Certificate"),
+];
+
+impl Kind {
+    const fn namespaced(api_version: &'static str, kind: &'static str) -> Self {
+        Self {
+            api_version,
+            kind,
+            namespaced: true,
+            prune: Prune::Allowed,
+        }
+    }
+}
+
+/// The entry of [`KINDS`] for an object, if there is one.
+#[must_use]
+pub fn kind_of(api_version: &str, kind: &str) -> Option<&'static Kind> {
+    KINDS
+        .iter()
+        .find(|k| k.api_version == api_version && k.kind == kind)
 }
 
 /// Helm's install order; kinds it does not know come last, by kind name.
@@ -544,5 +631,65 @@ pub fn container_port(name: &str, port: u16, protocol: &str) -> ContainerPort {
         container_port: i32::from(port),
         protocol: Some(protocol.to_owned()),
         ..ContainerPort::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use matrix_render_model::{LoadInput, NamedText, load};
+
+    use super::*;
+
+    #[test]
+    fn an_object_of_an_unlisted_kind_fails_the_render() {
+        let values = [NamedText {
+            name: "values.yaml".to_owned(),
+            text: "global: {domain: matrix.example.com, elementDomain: element.example.com}\n\
+                   synapse: {registration_shared_secret: s3cret, registration: {enabled: false, \
+                   captchaEnabled: false}}\n\
+                   coturn: {realm: turn.example.com, turn_url: turn.example.com, \
+                   turn_shared_secret: t}\n"
+                .to_owned(),
+        }];
+        let loaded = load(LoadInput {
+            values: &values,
+            set: &[],
+            set_string: &[],
+        });
+        let config = loaded.config.expect("a valid config");
+        let files = BTreeMap::new();
+        let mut ctx = Ctx {
+            config: &config,
+            files: &files,
+            objects: Vec::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let app = App::new("synapse", "homeserver", "synapse", ("app", "synapse"));
+        ctx.push_value(&app, "v1", "ConfigMap", "listed", Value::Null);
+        ctx.push_value(&app, "batch/v1", "CronJob", "unlisted", Value::Null);
+        ctx.push_value(&app, "v2", "ConfigMap", "other-version", Value::Null);
+        let names: Vec<&str> = ctx.objects().iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["listed"]);
+        assert_eq!(ctx.errors.len(), 2, "{:?}", ctx.errors);
+        assert!(ctx.errors.iter().all(|e| e.code == "internal"));
+    }
+
+    #[test]
+    fn the_kinds_are_listed_in_install_order_once_each() {
+        let ranks: Vec<usize> = KINDS.iter().map(|k| install_rank(k.kind)).collect();
+        assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{ranks:?}");
+        assert!(ranks.iter().all(|r| *r < INSTALL_ORDER.len()));
+        assert_eq!(
+            KINDS
+                .iter()
+                .map(Kind::group_version_kind)
+                .collect::<Vec<_>>()[..3],
+            [
+                "networking.k8s.io/v1/NetworkPolicy",
+                "policy/v1/PodDisruptionBudget",
+                "core/v1/Secret"
+            ]
+        );
     }
 }

@@ -190,14 +190,53 @@ fn the_stream_layout_writes_what_render_prints_and_replaces_the_object_files() {
 
     let objects = batch("objects");
     assert!(objects.len() > 10, "{objects:?}");
-    // Switching to one stream removes the object files, and back again.
+    // Files of the user's in a tenant's directory stay, whatever their names.
+    let users = [
+        (
+            "00-namespace-matrix.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: matrix\n",
+        ),
+        ("notes.txt", "mine\n"),
+    ];
+    for (name, text) in users {
+        std::fs::write(out_dir.join("alpha").join(name), text).unwrap();
+    }
+    let with_users = |mut files: BTreeMap<String, Vec<u8>>| {
+        for (name, text) in users {
+            files.insert(name.to_owned(), text.as_bytes().to_vec());
+        }
+        files
+    };
+    // Switching to one stream removes the object files, and back again. The stream layout
+    // keeps no list: its file is known by its name and content.
     let stream = batch("stream");
-    assert_eq!(stream.keys().collect::<Vec<_>>(), ["matrix-stack.yaml"]);
+    assert_eq!(
+        stream.keys().collect::<Vec<_>>(),
+        ["00-namespace-matrix.yaml", "matrix-stack.yaml", "notes.txt"]
+    );
     assert!(
         stream["matrix-stack.yaml"] == printed,
         "the stream differs from render's stdout"
     );
-    assert!(batch("objects") == objects);
+    assert!(batch("objects") == with_users(objects.clone()));
+    // A directory of an older version (no list) still switches layouts.
+    std::fs::remove_file(out_dir.join("alpha/.matrix-render-files")).unwrap();
+    assert!(batch("stream") == stream);
+    // The JSON stream replaces the YAML one.
+    let json = bin()
+        .args(["render", "--batch"])
+        .arg(&input)
+        .arg("--output-dir")
+        .arg(&out_dir)
+        .args(["--batch-layout", "stream", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(json.status.code(), Some(0));
+    assert_eq!(
+        files(&out_dir.join("alpha")).keys().collect::<Vec<_>>(),
+        ["00-namespace-matrix.yaml", "matrix-stack.json", "notes.txt"]
+    );
+    assert!(batch("objects") == with_users(objects));
     let _ = std::fs::remove_dir_all(&root);
 }
 
