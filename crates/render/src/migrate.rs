@@ -19,7 +19,7 @@
 
 mod script;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use matrix_render_model::api::{
     MigrateFrom, Migration, MigrationObject, MigrationStatus, RenderRequest,
@@ -275,11 +275,25 @@ pub fn build(
 
     let handover: Vec<Value> = chart.iter().map(|c| handover(c, &namespace)).collect();
     let stack = crate::yaml::stream(objects.iter().map(|o| &o.value));
+    // kubectl keeps an ApplySet with a Secret parent in one namespace and refuses
+    // cluster-scoped members' pruning risks: one set per namespace, namespaced objects only.
+    let mut namespaces: BTreeMap<&str, Vec<&crate::tree::Node>> = BTreeMap::new();
+    for object in objects {
+        if let Some(ns) = &object.namespace {
+            namespaces.entry(ns).or_default().push(&object.value);
+        }
+    }
+    let whole = namespaces.len() == 1 && objects.iter().all(|o| o.namespace.is_some());
+    let applysets: Vec<(&str, Option<String>)> = namespaces
+        .into_iter()
+        .map(|(ns, values)| (ns, (!whole).then(|| crate::yaml::stream(values))))
+        .collect();
     let facts = script::Facts {
         release: &release,
         namespace: &config.namespace,
         handover: &crate::yaml::stream(handover.iter()),
         stack: &stack,
+        applysets,
         removed: report
             .iter()
             .filter(|o| o.status == MigrationStatus::Removed)

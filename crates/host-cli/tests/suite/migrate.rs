@@ -59,6 +59,12 @@ fn the_report_and_script_for_the_charts_manifest_are_golden() {
         std::fs::create_dir_all(&dir).unwrap();
         check_golden(&dir.join(format!("{name}.report.txt")), &stderr);
         check_golden(&dir.join(format!("{name}.sh")), &stdout);
+        // A POSIX shell (Debian's dash) reads the whole script.
+        let syntax = Command::new("sh")
+            .args(["-n", dir.join(format!("{name}.sh")).to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(syntax.status.success(), "{}", text(&syntax.stderr));
 
         // What the issue found on a real server is in the report.
         assert!(stderr.contains("changed  ConfigMap/synapse-extra-config"));
