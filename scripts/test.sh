@@ -4,6 +4,7 @@
 #   1. formatting and clippy (native and wasm32);
 #   2. cargo test: unit tests, golden outputs through the native core and through the CLI
 #      binary running the wasm core, seed parity, secrets, errors, schema freshness;
+#   2a. the golden migration scripts checked by shellcheck as POSIX sh;
 #   3. every golden output read back by two independent YAML 1.1 parsers (PyYAML and Go's
 #      gopkg.in/yaml.v2) and compared with the JSON the core produced;
 #   4. the schema checked by an independent validator (Python jsonschema) against every good
@@ -49,6 +50,9 @@ cargo clippy --locked --target wasm32-unknown-unknown \
 
 step "cargo test"
 cargo test --locked --workspace --all-features
+
+step "migration scripts: shellcheck as POSIX sh (every golden script of matrix-render migrate)"
+shellcheck --shell=sh tests/golden/migrate/*.sh
 
 step "YAML 1.1 round trip: PyYAML"
 dist/test-venv/bin/python tests/yaml11/roundtrip.py tests/golden

@@ -309,7 +309,16 @@ pub fn build(
         values: request.values.iter().map(|v| v.name.as_str()).collect(),
     };
     let script = script::write(&facts);
-    let text = report_text(&release, &config.namespace, &report, &script);
+    let mut text = report_text(&release, &config.namespace, &report, &script);
+    if script::version(&config.synapse.image.tag).is_none() {
+        text.push_str(&format!(
+            "note: pin `synapse.image.tag` to the version the chart runs now, or a later one \
+             (`kubectl -n {} exec deploy/synapse -- python -c 'import synapse; \
+             print(synapse.__version__)'`): `{}` may start an older Synapse, which refuses the \
+             database; the script stops before any change when the pinned version is older\n",
+            config.namespace, config.synapse.image.tag
+        ));
+    }
     Ok((
         Migration {
             release,

@@ -44,7 +44,7 @@ fn delimiter(base: &str, body: &str) -> String {
 }
 
 /// `v1.162.0` or `1.162.0` as `1.162.0`; `None` for tags that are not a version.
-fn version(tag: &str) -> Option<&str> {
+pub fn version(tag: &str) -> Option<&str> {
     let v = tag.strip_prefix('v').unwrap_or(tag);
     let parts: Vec<&str> = v.split('.').collect();
     (parts.len() == 3
