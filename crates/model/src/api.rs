@@ -116,6 +116,9 @@ pub enum MigrationStatus {
     Kept,
     /// The chart's object, updated in place.
     Changed,
+    /// The chart's object, which cannot change in place and holds no data (a Secret's type,
+    /// an immutable ConfigMap or Secret): deleted, then created by the apply.
+    Replaced,
     /// Not in the chart: created.
     New,
     /// The chart's object that the render does not produce: deleted.

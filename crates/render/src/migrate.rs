@@ -194,14 +194,16 @@ pub fn build(
         };
         seen.insert((theirs.kind.clone(), theirs.name.clone()));
         let ours_value = ours.value.to_value();
-        immutable(theirs, &ours_value, manifest, &mut errors, &mut warnings);
+        let replace = immutable(theirs, &ours_value, manifest, &mut errors, &mut warnings);
         let mut removed = Vec::new();
         removals(&stored(&theirs.value), &ours_value, "", &mut removed);
         report.push(MigrationObject {
             kind: ours.kind.clone(),
             name: ours.name.clone(),
             namespace: ns,
-            status: if theirs.value == ours_value {
+            status: if replace {
+                MigrationStatus::Replaced
+            } else if theirs.value == ours_value {
                 MigrationStatus::Kept
             } else {
                 MigrationStatus::Changed
@@ -297,6 +299,11 @@ pub fn build(
         removed: report
             .iter()
             .filter(|o| o.status == MigrationStatus::Removed)
+            .map(|o| (o.kind.as_str(), o.name.as_str()))
+            .collect(),
+        replaced: report
+            .iter()
+            .filter(|o| o.status == MigrationStatus::Replaced)
             .map(|o| (o.kind.as_str(), o.name.as_str()))
             .collect(),
         sqlite: config.synapse.database.kind == DatabaseKind::Sqlite,
@@ -652,14 +659,16 @@ fn quantity_bytes(text: &str) -> Option<u128> {
     number.checked_mul(factor)
 }
 
-/// What the API server refuses to change in place.
+/// What the API server refuses to change in place: errors for what holds data or cannot be
+/// recreated without an outage the operator should choose; `true` when the object must be
+/// replaced (deleted, then created by the apply).
 fn immutable(
     theirs: &ChartObject,
     ours: &Value,
     manifest: &NamedText,
     errors: &mut Vec<Diagnostic>,
     warnings: &mut Vec<Diagnostic>,
-) {
+) -> bool {
     let at = |pointer: &str| theirs.value.pointer(pointer);
     let our = |pointer: &str| ours.pointer(pointer);
     let mut refuse = |field: &str, message: String, hint: &str| {
@@ -786,26 +795,15 @@ fn immutable(
             let kind = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("Opaque").to_owned();
             let (old, new) = (kind(at("/type")), kind(our("/type")));
             if old != new {
-                refuse(
-                    "type",
-                    format!(
-                        "Secret `{}`: type `{old}` cannot become `{new}` in place",
-                        theirs.name
-                    ),
-                    "delete the Secret before running the script (the render creates it again \
-                     from your values)",
-                );
+                return true;
             }
         }
         _ => {}
     }
-    if at("/immutable") == Some(&Value::Bool(true)) {
-        refuse(
-            "immutable",
-            format!("{} `{}` is marked immutable", theirs.kind, theirs.name),
-            "delete it before running the script (the render creates it again)",
-        );
-    }
+    // A Secret's type and an immutable ConfigMap's or Secret's content cannot change, but
+    // these objects hold no data: the render creates them again from the values.
+    matches!(theirs.kind.as_str(), "ConfigMap" | "Secret")
+        && at("/immutable") == Some(&Value::Bool(true))
 }
 
 fn report_text(
@@ -830,6 +828,7 @@ fn report_text(
         let status = match object.status {
             MigrationStatus::Kept => "kept",
             MigrationStatus::Changed => "changed",
+            MigrationStatus::Replaced => "replaced",
             MigrationStatus::New => "new",
             MigrationStatus::Removed => "removed",
         };
@@ -851,9 +850,10 @@ fn report_text(
     let removed_fields: usize = objects.iter().map(|o| o.removed.len()).sum();
     let _ = writeln!(
         out,
-        "{} kept, {} changed ({removed_fields} fields and list entries removed), {} new, {} removed; the script has {} lines",
+        "{} kept, {} changed ({removed_fields} fields and list entries removed), {} replaced, {} new, {} removed; the script has {} lines",
         count(MigrationStatus::Kept),
         count(MigrationStatus::Changed),
+        count(MigrationStatus::Replaced),
         count(MigrationStatus::New),
         count(MigrationStatus::Removed),
         script.lines().count(),

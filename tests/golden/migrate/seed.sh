@@ -1950,6 +1950,10 @@ delete_removed() {
   say "the stack keeps every object of the chart: nothing to delete"
 }
 
+replace_immutable() {
+  :
+}
+
 record_applysets() {
   KUBECTL_APPLYSET=true $KUBECTL -n 'matrix' apply --server-side --force-conflicts --prune --applyset=matrix-stack -f "$WORK/stack.yaml"
 }
@@ -2016,6 +2020,8 @@ run() {
   fi
 
   step "5. apply the stack"
+  # What cannot change in place and holds no data (a Secret's type) is created anew.
+  replace_immutable
   k apply -f "$WORK/stack.yaml"
 
   step "6. delete the chart's objects the stack no longer has"

@@ -189,6 +189,28 @@ fn what_cannot_change_in_place_is_an_error_with_a_hint() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
+    // A Secret of another type holds no data: the script deletes it before the apply
+    // creates it anew.
+    let typed = chart.replacen(
+        "type: Opaque\nstringData:\n  TURN_SHARED_SECRET",
+        "type: example.com/turn\nstringData:\n  TURN_SHARED_SECRET",
+        1,
+    );
+    assert!(
+        typed != chart,
+        "the chart's coturn Secret changed its shape"
+    );
+    std::fs::write(&path, &typed).unwrap();
+    let out = migrate_from(path.to_str().unwrap(), false, &[]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("  replaced Secret/coturn-secret"),
+        "{stderr}"
+    );
+    let replace = stdout.split("replace_immutable() {").nth(1).unwrap();
+    assert!(replace.starts_with("\n  kn delete 'secret' 'coturn-secret' --ignore-not-found\n}"));
+
     // Values that drop a component the chart runs: the script deletes its objects, and says so.
     let out = migrate(true, &["--set", "matrixrtc.enabled=false"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));

@@ -61,6 +61,8 @@ run() {
   fi
 
   step "5. apply the stack"
+  # What cannot change in place and holds no data (a Secret's type) is created anew.
+  replace_immutable
   k apply -f "$WORK/stack.yaml"
 
   step "6. delete the chart's objects the stack no longer has"

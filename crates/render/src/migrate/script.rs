@@ -19,6 +19,8 @@ pub struct Facts<'a> {
     pub applysets: Vec<(&'a str, Option<String>)>,
     /// The chart's objects the render drops: (kind, name).
     pub removed: Vec<(&'a str, &'a str)>,
+    /// The chart's objects that cannot change in place and hold no data: (kind, name).
+    pub replaced: Vec<(&'a str, &'a str)>,
     /// Whether Synapse's database is SQLite on the volume.
     pub sqlite: bool,
     /// The Matrix server name (the signing key's file name).
@@ -205,6 +207,18 @@ pub fn write(f: &Facts<'_>) -> String {
         s.push_str("  say \"the stack keeps every object of the chart: nothing to delete\"\n");
     }
     for (kind, name) in &f.removed {
+        let _ = writeln!(
+            s,
+            "  kn delete {} {} --ignore-not-found",
+            quote(&kind.to_ascii_lowercase()),
+            quote(name)
+        );
+    }
+    s.push_str("}\n\nreplace_immutable() {\n");
+    if f.replaced.is_empty() {
+        s.push_str("  :\n");
+    }
+    for (kind, name) in &f.replaced {
         let _ = writeln!(
             s,
             "  kn delete {} {} --ignore-not-found",
