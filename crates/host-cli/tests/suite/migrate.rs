@@ -122,6 +122,54 @@ fn the_report_and_script_for_the_charts_manifest_are_golden() {
 }
 
 #[test]
+fn the_native_core_writes_the_same_script_as_the_cli() {
+    use matrix_render::input::{self, Inputs};
+    use matrix_render_model::NamedText;
+    use matrix_render_model::api::MigrateFrom;
+
+    let root = repo();
+    let mut request = input::request(&Inputs {
+        values: vec![
+            root.join("tests/fixtures/seed/values.yaml")
+                .display()
+                .to_string(),
+            root.join("tests/fixtures/seed/secrets.yaml")
+                .display()
+                .to_string(),
+        ],
+        ..Inputs::default()
+    })
+    .unwrap();
+    // The CLI names the files as given on its command line.
+    for (doc, name) in request.values.iter_mut().zip([
+        "tests/fixtures/seed/values.yaml",
+        "tests/fixtures/seed/secrets.yaml",
+    ]) {
+        doc.name = name.to_owned();
+    }
+    request.options.migrate = Some(MigrateFrom {
+        manifest: NamedText {
+            name: "tests/migrate/chart-manifest.yaml".to_owned(),
+            text: std::fs::read_to_string(root.join("tests/migrate/chart-manifest.yaml")).unwrap(),
+        },
+        release: None,
+        namespace: None,
+    });
+    let native = matrix_render_renderer::render(&request);
+    assert!(native.ok, "{:?}", native.diagnostics);
+    let migration = native.migration.unwrap();
+    assert_eq!(migration.script, text(&migrate(false, &[]).stdout));
+    assert_eq!(migration.release, "matrix");
+    assert_eq!(migration.namespace, "matrix");
+    assert!(
+        migration
+            .objects
+            .iter()
+            .any(|o| o.name == "synapse-data" && o.holds_data)
+    );
+}
+
+#[test]
 fn a_manifest_that_is_not_the_charts_is_refused_at_its_line() {
     let dir = tempdir("refused");
     let chart = std::fs::read_to_string(repo().join("tests/migrate/chart-manifest.yaml")).unwrap();
