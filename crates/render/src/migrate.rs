@@ -149,9 +149,17 @@ pub fn build(
         Err(e) => return Err(vec![*e]),
     };
     let namespace = release_namespace(from, &chart, config);
-    for object in &chart {
-        let ns = object.namespace.as_deref().unwrap_or(&namespace);
-        if ns != config.namespace {
+    // Every chart object lives in its own namespace or the release's. The data volume must
+    // be updated where it is: rendered into another namespace, it would be a new, empty one.
+    let home = |c: &ChartObject| c.namespace.clone().unwrap_or_else(|| namespace.clone());
+    for object in chart.iter().filter(|c| holds_data(&c.kind, &c.name)) {
+        let ns = home(object);
+        let ours = objects
+            .iter()
+            .find(|o| o.kind == object.kind && o.name == object.name);
+        if let Some(ours_ns) = ours.and_then(|o| o.namespace.as_deref())
+            && ours_ns != ns
+        {
             errors.push(
                 object
                     .diagnostic(
@@ -159,13 +167,14 @@ pub fn build(
                         "namespace-mismatch",
                         "metadata.namespace",
                         format!(
-                            "the chart's {} `{}` is in namespace `{ns}`, the values render into `{}`",
-                            object.kind, object.name, config.namespace
+                            "the chart's {} `{}`, which holds Synapse's data, is in namespace \
+                             `{ns}`; the values render it into `{ours_ns}`",
+                            object.kind, object.name
                         ),
                     )
                     .with_hint(format!(
-                        "set `namespace: {ns}` in the values, so that every object (the data \
-                         volume above all) is updated where it is"
+                        "set `namespace: {ns}` in the values, so that the data volume is \
+                         updated where it is"
                     )),
             );
         }
@@ -180,7 +189,7 @@ pub fn build(
         let ns = ours.namespace.clone().unwrap_or_default();
         let Some(theirs) = chart
             .iter()
-            .find(|c| c.kind == ours.kind && c.name == ours.name)
+            .find(|c| c.kind == ours.kind && c.name == ours.name && home(c) == ns)
         else {
             report.push(MigrationObject {
                 kind: ours.kind.clone(),
@@ -192,7 +201,7 @@ pub fn build(
             });
             continue;
         };
-        seen.insert((theirs.kind.clone(), theirs.name.clone()));
+        seen.insert((theirs.kind.clone(), theirs.name.clone(), ns.clone()));
         let ours_value = ours.value.to_value();
         let replace = immutable(theirs, &ours_value, manifest, &mut errors, &mut warnings);
         let mut removed = Vec::new();
@@ -213,7 +222,7 @@ pub fn build(
         });
     }
     for theirs in &chart {
-        if seen.contains(&(theirs.kind.clone(), theirs.name.clone())) {
+        if seen.contains(&(theirs.kind.clone(), theirs.name.clone(), home(theirs))) {
             continue;
         }
         let data = holds_data(&theirs.kind, &theirs.name);
@@ -258,10 +267,7 @@ pub fn build(
         report.push(MigrationObject {
             kind: theirs.kind.clone(),
             name: theirs.name.clone(),
-            namespace: theirs
-                .namespace
-                .clone()
-                .unwrap_or_else(|| namespace.clone()),
+            namespace: home(theirs),
             status: MigrationStatus::Removed,
             removed: Vec::new(),
             holds_data: data,
@@ -299,12 +305,10 @@ pub fn build(
         removed: report
             .iter()
             .filter(|o| o.status == MigrationStatus::Removed)
-            .map(|o| (o.kind.as_str(), o.name.as_str()))
             .collect(),
         replaced: report
             .iter()
             .filter(|o| o.status == MigrationStatus::Replaced)
-            .map(|o| (o.kind.as_str(), o.name.as_str()))
             .collect(),
         sqlite: config.synapse.database.kind == DatabaseKind::Sqlite,
         server_name: if config.global.server_name.is_empty() {

@@ -257,14 +257,35 @@ fn what_cannot_change_in_place_is_an_error_with_a_hint() {
         "{stderr}"
     );
     let replace = stdout.split("replace_immutable() {").nth(1).unwrap();
-    assert!(replace.starts_with("\n  kn delete 'secret' 'coturn-secret' --ignore-not-found\n}"));
+    assert!(
+        replace
+            .starts_with("\n  k -n 'matrix' delete 'secret' 'coturn-secret' --ignore-not-found\n}")
+    );
+
+    // An object in another namespace than the render's is deleted there and created anew.
+    let moved = chart.replacen(
+        "kind: Deployment\nmetadata:\n  name: coturn\n  namespace: matrix\n",
+        "kind: Deployment\nmetadata:\n  name: coturn\n  namespace: turn\n",
+        1,
+    );
+    assert!(
+        moved != chart,
+        "the chart's coturn Deployment changed its shape"
+    );
+    std::fs::write(&path, &moved).unwrap();
+    let out = migrate_from(path.to_str().unwrap(), false, &[]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("  new      Deployment/coturn"), "{stderr}");
+    assert!(stderr.contains("  removed  Deployment/coturn"), "{stderr}");
+    assert!(stdout.contains("  k -n 'turn' delete 'deployment' 'coturn' --ignore-not-found\n"));
 
     // Values that drop a component the chart runs: the script deletes its objects, and says so.
     let out = migrate(true, &["--set", "matrixrtc.enabled=false"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("warning[object-removed]"), "{stderr}");
-    assert!(stdout.contains("kn delete 'deployment' 'livekit' --ignore-not-found"));
+    assert!(stdout.contains("k -n 'matrix' delete 'deployment' 'livekit' --ignore-not-found"));
 }
 
 #[test]

@@ -5,6 +5,8 @@
 
 use std::fmt::Write as _;
 
+use matrix_render_model::api::MigrationObject;
+
 /// What the script needs to know.
 #[derive(Debug)]
 pub struct Facts<'a> {
@@ -17,10 +19,10 @@ pub struct Facts<'a> {
     /// One ApplySet per namespace: its namespaced objects, or `None` when that is the
     /// whole stack.
     pub applysets: Vec<(&'a str, Option<String>)>,
-    /// The chart's objects the render drops: (kind, name).
-    pub removed: Vec<(&'a str, &'a str)>,
-    /// The chart's objects that cannot change in place and hold no data: (kind, name).
-    pub replaced: Vec<(&'a str, &'a str)>,
+    /// The chart's objects the render drops (or renders into another namespace).
+    pub removed: Vec<&'a MigrationObject>,
+    /// The chart's objects that cannot change in place and hold no data.
+    pub replaced: Vec<&'a MigrationObject>,
     /// Whether Synapse's database is SQLite on the volume.
     pub sqlite: bool,
     /// The Matrix server name (the signing key's file name).
@@ -73,6 +75,16 @@ const BODY: &str = include_str!("body.sh");
 /// Python that copies the live SQLite database consistently (its backup API).
 const SQLITE_COPY: &str = "import sqlite3; s = sqlite3.connect('/data/homeserver.db'); \
 d = sqlite3.connect('/data/homeserver.db.backup'); s.backup(d); d.close(); s.close()";
+
+/// The command that deletes one of the chart's objects, wherever it is.
+fn delete(object: &MigrationObject) -> String {
+    format!(
+        "k -n {} delete {} {} --ignore-not-found",
+        quote(&object.namespace),
+        quote(&object.kind.to_ascii_lowercase()),
+        quote(&object.name)
+    )
+}
 
 /// The script's text.
 #[must_use]
@@ -206,25 +218,15 @@ pub fn write(f: &Facts<'_>) -> String {
     if f.removed.is_empty() {
         s.push_str("  say \"the stack keeps every object of the chart: nothing to delete\"\n");
     }
-    for (kind, name) in &f.removed {
-        let _ = writeln!(
-            s,
-            "  kn delete {} {} --ignore-not-found",
-            quote(&kind.to_ascii_lowercase()),
-            quote(name)
-        );
+    for object in &f.removed {
+        let _ = writeln!(s, "  {}", delete(object));
     }
     s.push_str("}\n\nreplace_immutable() {\n");
     if f.replaced.is_empty() {
         s.push_str("  :\n");
     }
-    for (kind, name) in &f.replaced {
-        let _ = writeln!(
-            s,
-            "  kn delete {} {} --ignore-not-found",
-            quote(&kind.to_ascii_lowercase()),
-            quote(name)
-        );
+    for object in &f.replaced {
+        let _ = writeln!(s, "  {}", delete(object));
     }
     s.push_str("}\n\nrecord_applysets() {\n");
     for (ns, body) in &f.applysets {
