@@ -77,14 +77,20 @@ struct ChartObject {
 }
 
 impl ChartObject {
+    /// An error about `field` of this object, at its line in the manifest.
     fn diagnostic(&self, from: &NamedText, code: &str, field: &str, message: String) -> Diagnostic {
-        let span = self.spans.find(field).or_else(|| self.spans.find("kind"));
-        Diagnostic::error(
+        let error = Diagnostic::error(
             code,
             format!("{}/{} {field}", self.kind, self.name),
             message,
-        )
-        .at(
+        );
+        self.place(from, field, error)
+    }
+
+    /// `diagnostic` placed at `field` of this object (or its `kind`) in the manifest.
+    fn place(&self, from: &NamedText, field: &str, diagnostic: Diagnostic) -> Diagnostic {
+        let span = self.spans.find(field).or_else(|| self.spans.find("kind"));
+        diagnostic.at(
             &from.name,
             span.map(|s| s.line + self.offset),
             span.map(|s| s.column),
@@ -241,26 +247,41 @@ pub fn build(
                     .with_hint("render with the values the chart was installed with"),
             );
         } else {
-            warnings.push(
-                Diagnostic::warning(
-                    "object-removed",
-                    format!("{}/{}", theirs.kind, theirs.name),
+            let moved = objects
+                .iter()
+                .find(|o| o.kind == theirs.kind && o.name == theirs.name)
+                .and_then(|o| o.namespace.as_deref());
+            let (message, hint) = match moved {
+                Some(to) => (
                     format!(
-                        "the chart runs {} `{}`, which these values do not render: the script deletes it",
+                        "the values render {} `{}` into namespace `{to}`: the script deletes the \
+                         chart's in `{}`",
+                        theirs.kind,
+                        theirs.name,
+                        home(theirs)
+                    ),
+                    "nothing to do if the new namespace layout is what you want",
+                ),
+                None => (
+                    format!(
+                        "the chart runs {} `{}`, which these values do not render: the script \
+                         deletes it",
                         theirs.kind, theirs.name
                     ),
-                )
-                .with_hint(
                     "if the chart had that component on, render with the chart's values \
                      (`helm get values RELEASE -n NAMESPACE`)",
-                )
-                .at(
-                    &manifest.name,
-                    theirs
-                        .spans
-                        .find("metadata.name")
-                        .map(|s| s.line + theirs.offset),
-                    theirs.spans.find("metadata.name").map(|s| s.column),
+                ),
+            };
+            warnings.push(
+                theirs.place(
+                    manifest,
+                    "metadata.name",
+                    Diagnostic::warning(
+                        "object-removed",
+                        format!("{}/{}", theirs.kind, theirs.name),
+                        message,
+                    )
+                    .with_hint(hint),
                 ),
             );
         }
@@ -273,10 +294,7 @@ pub fn build(
             holds_data: data,
         });
     }
-    if errors
-        .iter()
-        .any(|d| d.severity == matrix_render_model::Severity::Error)
-    {
+    if !errors.is_empty() {
         errors.extend(warnings);
         return Err(errors);
     }

@@ -279,6 +279,10 @@ fn what_cannot_change_in_place_is_an_error_with_a_hint() {
     assert!(stderr.contains("  new      Deployment/coturn"), "{stderr}");
     assert!(stderr.contains("  removed  Deployment/coturn"), "{stderr}");
     assert!(stdout.contains("  k -n 'turn' delete 'deployment' 'coturn' --ignore-not-found\n"));
+    assert!(
+        stderr.contains("into namespace `matrix`: the script deletes the chart's in `turn`"),
+        "{stderr}"
+    );
 
     // Values that drop a component the chart runs: the script deletes its objects, and says so.
     let out = migrate(true, &["--set", "matrixrtc.enabled=false"]);
