@@ -7,6 +7,11 @@
 #   - the plugin is found through XDG_CONFIG_HOME and KUSTOMIZE_PLUGIN_HOME, and not without
 #     --enable-alpha-plugins;
 #   - invalid configs fail the build with matrix-render's diagnostics;
+#   - a MatrixStack with its values under `spec` (the file `matrix-render render -f` and the
+#     KRM function read) builds the same objects, alone or layered over valuesFiles, and
+#     `matrix-render render -f` / `krm` read that same file;
+#   - the deprecated apiVersion matrix-render.dev/v1alpha1 still builds from the old plugin
+#     path;
 #   - kustomize's `namespace:` does not reach the Traefik middleware references (the README's
 #     caveat), while `set: [namespace=...]` does;
 #   - the plugin's config parser reads hand-written configs (comments, quotes, indentation).
@@ -22,7 +27,7 @@ if ! command -v kubectl >/dev/null 2>&1; then
 fi
 
 PLUGIN_HOME="$T/xdg/kustomize/plugin"
-PLUGIN_DIR="$PLUGIN_HOME/matrix-render.dev/v1alpha1/matrixstack"
+PLUGIN_DIR="$PLUGIN_HOME/matrix-render.github.io/v1alpha1/matrixstack"
 mkdir -p "$PLUGIN_DIR"
 cp "$REPO/deploy/kustomize/MatrixStack" "$PLUGIN_DIR/MatrixStack"
 chmod 755 "$PLUGIN_DIR/MatrixStack"
@@ -82,7 +87,7 @@ variant() { # variant NAME CONFIG: a copy of the example with matrix-stack.yaml 
   cp "$EX"/*.yaml "$T/$1/"
   printf '%s\n' "$2" >"$T/$1/matrix-stack.yaml"
 }
-HEAD='apiVersion: matrix-render.dev/v1alpha1
+HEAD='apiVersion: matrix-render.github.io/v1alpha1
 kind: MatrixStack
 metadata:
   name: matrix'
@@ -101,7 +106,83 @@ rc=0; build typo "$T/typo" --enable-alpha-plugins || rc=$?
 bad typo "$rc" 'unknown field `valueFiles`'
 variant none "$HEAD"
 rc=0; build none "$T/none" --enable-alpha-plugins || rc=$?
-bad none "$rc" 'names no valuesFiles'
+bad none "$rc" 'neither a spec nor valuesFiles'
+variant bad-spec "$HEAD
+valuesFiles:
+  - values.yaml
+spec:
+  synapse:
+    replicas: 2"
+rc=0; build bad-spec "$T/bad-spec" --enable-alpha-plugins || rc=$?
+bad bad-spec "$rc" 'error\[invalid-replicas\]'
+
+# 3b. The values under `spec`: the MatrixStack that `render -f` and the KRM function read.
+indent() { sed 's/^/  /' "$1"; }
+{
+  printf '%s\nspec:\n  namespace: chat\n' "$HEAD"
+  indent "$EX/values.yaml"
+} >"$T/spec-stack.yaml"
+variant spec-only "$(cat "$T/spec-stack.yaml")"
+(cd "$EX" && "$CLI" render -f values.yaml --set namespace=chat >"$T/spec-direct.yaml" 2>/dev/null)
+rc=0; build spec-only "$T/spec-only" --enable-alpha-plugins || rc=$?
+if [ "$rc" -ne 0 ]; then
+  fail "spec-only: build failed: $(head -c 600 "$T/spec-only.err")"
+elif "$PY" "$CHECK_PY" kustomize-compare "$T/spec-only.yaml" "$T/spec-direct.yaml" environment=production >/dev/null; then
+  pass
+else
+  fail "spec-only: the generated objects differ from the CLI's render"
+fi
+# The same file, unchanged, through `render -f` and as the KRM function's config.
+rc=0
+"$CLI" render -f "$T/spec-stack.yaml" >"$T/spec-render.yaml" 2>"$T/spec-render.err" || rc=$?
+check "spec-only: render -f of the MatrixStack exits 0 (got $rc: $(head -c 300 "$T/spec-render.err"))" test "$rc" -eq 0
+same_bytes "spec-only: render -f of the MatrixStack vs the values" "$T/spec-direct.yaml" "$T/spec-render.yaml"
+{
+  printf 'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n'
+  indent "$T/spec-stack.yaml"
+} >"$T/spec-list.yaml"
+rc=0
+"$CLI" krm <"$T/spec-list.yaml" >"$T/spec-krm.yaml" 2>"$T/spec-krm.err" || rc=$?
+check "spec-only: krm with the MatrixStack as function config exits 0 (got $rc: $(head -c 300 "$T/spec-krm.err"))" test "$rc" -eq 0
+want=$(grep -c '^kind: ' "$T/spec-direct.yaml")
+got=$(grep -c '^  kind: ' "$T/spec-krm.yaml" || true)
+check "spec-only: krm generated $got objects (render: $want, plus the function config)" test "$got" -eq $((want + 1))
+
+# `spec` layered over valuesFiles, with the flags: the example's objects again.
+{
+  printf '%s\nvaluesFiles:\n  - values.yaml\nspec:\n' "$HEAD"
+  grep -v '^#' "$EX/production.values.yaml" | sed 's/^/  /'
+  printf 'set:\n  - namespace=chat\n  - synapse.reportStats=false\nsetString:\n  - element.branding.appName=Example Chat\n'
+} >"$T/layered.yaml"
+variant layered "$(cat "$T/layered.yaml")"
+rc=0; build layered "$T/layered" --enable-alpha-plugins || rc=$?
+if [ "$rc" -ne 0 ]; then
+  fail "layered: build failed: $(head -c 600 "$T/layered.err")"
+else
+  same_bytes "layered: spec over valuesFiles vs the example" "$T/example.yaml" "$T/layered.yaml"
+fi
+
+# 3c. The deprecated apiVersion: the same plugin at the old path builds the old config.
+OLD_DIR="$PLUGIN_HOME/matrix-render.dev/v1alpha1/matrixstack"
+mkdir -p "$OLD_DIR"
+cp "$REPO/deploy/kustomize/MatrixStack" "$OLD_DIR/MatrixStack"
+chmod 755 "$OLD_DIR/MatrixStack"
+variant legacy "$(sed 's|^apiVersion: matrix-render.github.io/v1alpha1$|apiVersion: matrix-render.dev/v1alpha1|' "$EX/matrix-stack.yaml")"
+check "legacy: the variant uses the old apiVersion" grep -q '^apiVersion: matrix-render.dev/v1alpha1$' "$T/legacy/matrix-stack.yaml"
+rc=0; build legacy "$T/legacy" --enable-alpha-plugins || rc=$?
+if [ "$rc" -ne 0 ]; then
+  fail "legacy: build failed: $(head -c 600 "$T/legacy.err")"
+else
+  same_bytes "legacy: old apiVersion vs the example" "$T/example.yaml" "$T/legacy.yaml"
+fi
+variant legacy-spec "$(sed 's|^apiVersion: matrix-render.github.io/v1alpha1$|apiVersion: matrix-render.dev/v1alpha1|' "$T/spec-stack.yaml")"
+rc=0; build legacy-spec "$T/legacy-spec" --enable-alpha-plugins || rc=$?
+if [ "$rc" -ne 0 ]; then
+  fail "legacy-spec: build failed: $(head -c 600 "$T/legacy-spec.err")"
+else
+  same_bytes "legacy-spec: old apiVersion with spec vs the new" "$T/spec-only.yaml" "$T/legacy-spec.yaml"
+fi
+rm -rf "$OLD_DIR"
 
 # 4. The caveat: kustomize's namespace transform moves the objects but not the namespace
 #    inside the Traefik middleware reference; the values' namespace moves both.
@@ -123,7 +204,7 @@ fi
 # 5. The plugin alone on a hand-written config (kustomize normalizes what it passes; people
 #    and other tools may not): comments, indented items, quotes, an inline empty list.
 cat >"$T/hand.yaml" <<'EOF'
-apiVersion: matrix-render.dev/v1alpha1
+apiVersion: matrix-render.github.io/v1alpha1
 kind: MatrixStack
 metadata:
   name: matrix   # the name is not used
@@ -158,6 +239,41 @@ if [ "$rc" -ne 0 ] && [ ! -s "$T/nested.out" ] && grep -q 'nested mappings are n
   pass
 else
   fail "nested value not rejected by the parser (exit $rc): $(head -c 300 "$T/nested.err")"
+fi
+
+# A hand-written config with both shapes: matrix-render's diagnostics for the `spec` name the
+# config's own line (the generator's fields are blanked, not removed), and `spec` is passed on
+# as written (flow style, quotes), not parsed by the plugin.
+cat >"$T/hand-spec.yaml" <<'EOF'
+apiVersion: matrix-render.github.io/v1alpha1
+kind: MatrixStack
+metadata: {name: matrix}
+valuesFiles:
+  - values.yaml
+set:
+  - 'synapse.logLevel=DEBUG'
+spec:
+  element: {branding: {appName: "Chat: the test"}}
+  synapse:
+    replicas: 3
+EOF
+rc=0
+(cd "$EX" && env PATH="$BIN:$PATH" "$PLUGIN_DIR/MatrixStack" "$T/hand-spec.yaml" >"$T/hand-spec.out" 2>"$T/hand-spec.err") || rc=$?
+if [ "$rc" -eq 1 ] && [ ! -s "$T/hand-spec.out" ] && grep -q 'error\[invalid-replicas\]' "$T/hand-spec.err" &&
+  grep -Eq -- '--> .*generator-config\.yaml:11:' "$T/hand-spec.err"; then
+  pass
+else
+  fail "hand-written spec: want exit 1 and invalid-replicas at line 11 (exit $rc): $(head -c 500 "$T/hand-spec.err")"
+fi
+sed -i 's/replicas: 3/replicas: 1/' "$T/hand-spec.yaml"
+rc=0
+(cd "$EX" && env PATH="$BIN:$PATH" "$PLUGIN_DIR/MatrixStack" "$T/hand-spec.yaml" >"$T/hand-spec.out" 2>"$T/hand-spec.err") || rc=$?
+(cd "$EX" && "$CLI" render -f values.yaml --set synapse.logLevel=DEBUG --set synapse.replicas=1 \
+  --set-string 'element.branding.appName=Chat: the test' >"$T/hand-spec.want" 2>/dev/null) || true
+if [ "$rc" -ne 0 ]; then
+  fail "hand-written spec: plugin exited $rc: $(head -c 400 "$T/hand-spec.err")"
+else
+  same_bytes "hand-written spec vs the CLI" "$T/hand-spec.want" "$T/hand-spec.out"
 fi
 
 summary "example: ${summary_line:-not compared}"

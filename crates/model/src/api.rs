@@ -292,6 +292,12 @@ pub struct ObjectInfo {
 /// The `apiVersion` of matrix-render's KRM function config (a group under the project's
 /// GitHub organisation's domain, which it owns).
 pub const KRM_FUNCTION_CONFIG_API_VERSION: &str = "matrix-render.github.io/v1alpha1";
+/// Earlier `apiVersion`s of the `MatrixStack`, still read, with a `deprecated-api-version`
+/// warning that names [`KRM_FUNCTION_CONFIG_API_VERSION`].
+pub const KRM_FUNCTION_CONFIG_DEPRECATED_API_VERSIONS: &[&str] = &["matrix-render.dev/v1alpha1"];
+/// The fields of the kustomize generator's earlier config shape (file names and flags instead
+/// of the values under `spec`), which only that generator reads.
+pub const KUSTOMIZE_GENERATOR_FIELDS: &[&str] = &["valuesFiles", "set", "setString", "staticDir"];
 /// The `kind` of matrix-render's KRM function config.
 pub const KRM_FUNCTION_CONFIG_KIND: &str = "MatrixStack";
 /// The `apiVersion` of a ResourceList that matrix-render writes when the input had none.

@@ -225,7 +225,8 @@ pub struct Synapse {
     pub database: Database,
     /// HTTP port of the client and federation listener.
     pub port: u16,
-    /// Pod replicas. Synapse with SQLite and one ReadWriteOnce volume runs one.
+    /// Pod replicas: 1 (or 0 to stop it). Synapse runs one main process whatever the
+    /// database; it scales out with worker processes, not copies of the main process.
     pub replicas: i32,
     /// Whether Synapse reports anonymous usage statistics (`report_stats`).
     pub report_stats: bool,
@@ -273,7 +274,7 @@ pub struct Database {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DatabaseKind {
-    /// SQLite on the data volume: one replica, fine for small servers.
+    /// SQLite on the data volume: fine for small servers.
     Sqlite,
     /// An external PostgreSQL server.
     Postgresql,

@@ -933,11 +933,14 @@ fn images_and_quantities(out: &mut Vec<Diagnostic>, c: &Config) {
                 "invalid-replicas",
                 "synapse.replicas",
                 format!(
-                    "Synapse with SQLite on a ReadWriteOnce volume runs one replica, not {}",
+                    "Synapse runs one main process whatever the database, not {} replicas",
                     c.synapse.replicas
                 ),
             )
-            .with_hint("set `synapse.replicas: 1`"),
+            .with_hint(
+                "set `synapse.replicas: 1`; Synapse scales out with worker processes (not \
+                 rendered yet), not with copies of the main process",
+            ),
         );
     }
 }

@@ -1,8 +1,9 @@
 //! Kubernetes-style values documents and the KRM function mode: matrix-render as a
 //! generator in kpt or kustomize pipelines.
 //!
-//! A values document may be a `MatrixStack` (apiVersion `matrix-render.github.io/v1alpha1`)
-//! with the values under `spec`, or a `config.kubernetes.io/v1` ResourceList whose
+//! A values document may be a `MatrixStack` (apiVersion `matrix-render.github.io/v1alpha1`;
+//! the earlier `matrix-render.dev/v1alpha1` is read with a warning) with the values under
+//! `spec`, or a `config.kubernetes.io/v1` ResourceList whose
 //! `functionConfig` is one. Either contributes its `spec` to the merge; with `format: krm`
 //! the output is the ResourceList again: its items, minus the ones an earlier run generated
 //! (so a second run replaces instead of appending), then the rendered objects, annotated so
@@ -18,7 +19,8 @@ use std::cell::OnceCell;
 use std::collections::BTreeSet;
 
 use matrix_render_model::api::{
-    KRM_FUNCTION_CONFIG_API_VERSION, KRM_FUNCTION_CONFIG_KIND, KRM_GENERATED_PATH, krm_parse_input,
+    KRM_FUNCTION_CONFIG_API_VERSION, KRM_FUNCTION_CONFIG_DEPRECATED_API_VERSIONS,
+    KRM_FUNCTION_CONFIG_KIND, KRM_GENERATED_PATH, KUSTOMIZE_GENERATOR_FIELDS, krm_parse_input,
     krm_results,
 };
 use matrix_render_model::spans::{Span, SpanMap};
@@ -69,6 +71,8 @@ pub struct Input<'a> {
     spec_path: &'static str,
     /// The package file of the function config, when the orchestrator named one.
     config_file: Option<String>,
+    /// Warnings about the document's shape (a deprecated apiVersion).
+    warnings: Vec<Diagnostic>,
     spans: OnceCell<SpanMap>,
 }
 
@@ -105,12 +109,16 @@ impl<'a> Input<'a> {
             },
             spec_path: "spec",
             config_file: None,
+            warnings: Vec::new(),
             spans: OnceCell::new(),
         };
         let mut errors = Vec::new();
         let spec = match kind.as_str() {
             KRM_FUNCTION_CONFIG_KIND => match function_config(&value, "the document") {
-                Ok((spec, _)) => spec,
+                Ok(config) => {
+                    input.deprecated(config.deprecated, "apiVersion");
+                    config.spec
+                }
                 Err((field, message, hint)) => {
                     errors.push(input.error("invalid-function-config", &field, message, &hint));
                     Value::Null
@@ -131,10 +139,11 @@ impl<'a> Input<'a> {
                         Value::Null
                     }
                     Some(config) => match function_config(config, "the functionConfig") {
-                        Ok((spec, file)) => {
-                            input.config_file = file;
+                        Ok(read) => {
+                            input.deprecated(read.deprecated, "functionConfig.apiVersion");
+                            input.config_file = read.file;
                             input.function_config = config.clone();
-                            spec
+                            read.spec
                         }
                         Err((field, message, hint)) => {
                             let field = format!("functionConfig.{field}");
@@ -170,6 +179,11 @@ impl<'a> Input<'a> {
         }
         input.spec.text = yaml::document(&spec);
         Ok(Some(input))
+    }
+
+    /// Warnings about the document itself, located in it.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
     }
 
     /// The document this was read from.
@@ -302,6 +316,28 @@ impl<'a> Input<'a> {
         )
     }
 
+    /// Records the `deprecated-api-version` warning for a MatrixStack written with an earlier
+    /// apiVersion (`None`: the current one).
+    fn deprecated(&mut self, api_version: Option<&'static str>, field: &str) {
+        let Some(old) = api_version else {
+            return;
+        };
+        let d = Diagnostic::warning(
+            "deprecated-api-version",
+            "",
+            format!(
+                "apiVersion `{old}` of the {KRM_FUNCTION_CONFIG_KIND} is deprecated; it is read \
+                 as `{KRM_FUNCTION_CONFIG_API_VERSION}`"
+            ),
+        )
+        .with_hint(format!(
+            "write `apiVersion: {KRM_FUNCTION_CONFIG_API_VERSION}` (the kustomize generator \
+             then lives under `{KRM_FUNCTION_CONFIG_API_VERSION}/` in the plugin home)"
+        ));
+        let d = self.at(d, field);
+        self.warnings.push(d);
+    }
+
     fn error(&self, code: &str, field: &str, message: String, hint: &str) -> Diagnostic {
         self.at(Diagnostic::error(code, "", message).with_hint(hint), field)
     }
@@ -394,12 +430,19 @@ fn function_config_hint() -> String {
     )
 }
 
-/// A function config's `spec` and package file, or the field (relative to the config),
-/// message and hint of what is wrong with it.
-fn function_config(
-    config: &Value,
-    what: &str,
-) -> Result<(Value, Option<String>), (String, String, String)> {
+/// A function config that matrix-render reads.
+struct FunctionConfig {
+    /// Its `spec`: the values.
+    spec: Value,
+    /// Its package file, when the orchestrator named one.
+    file: Option<String>,
+    /// Its apiVersion, when that is a deprecated one.
+    deprecated: Option<&'static str>,
+}
+
+/// A function config, or the field (relative to the config), message and hint of what is
+/// wrong with it.
+fn function_config(config: &Value, what: &str) -> Result<FunctionConfig, (String, String, String)> {
     let Value::Object(config) = config else {
         return Err((
             String::new(),
@@ -408,7 +451,11 @@ fn function_config(
         ));
     };
     let text = |key: &str| config.get(key).and_then(Value::as_str).unwrap_or_default();
-    if text("apiVersion") != KRM_FUNCTION_CONFIG_API_VERSION
+    let deprecated = KRM_FUNCTION_CONFIG_DEPRECATED_API_VERSIONS
+        .iter()
+        .copied()
+        .find(|v| *v == text("apiVersion"));
+    if (text("apiVersion") != KRM_FUNCTION_CONFIG_API_VERSION && deprecated.is_none())
         || text("kind") != KRM_FUNCTION_CONFIG_KIND
     {
         let hint = if text("kind") == "ConfigMap" {
@@ -436,6 +483,25 @@ fn function_config(
             hint,
         ));
     }
+    if let Some(field) = KUSTOMIZE_GENERATOR_FIELDS
+        .iter()
+        .copied()
+        .find(|f| config.contains_key(*f))
+    {
+        return Err((
+            field.to_owned(),
+            format!(
+                "the {KRM_FUNCTION_CONFIG_KIND} has `{field}`, a field of the kustomize \
+                 generator's config that only that generator reads"
+            ),
+            format!(
+                "here the {KRM_FUNCTION_CONFIG_KIND} holds the values themselves under `spec` \
+                 (the keys of a values file: global, synapse, ...), not file names or `--set` \
+                 flags; move them under `spec:` (the kustomize generator reads that shape too), \
+                 or pass the files and flags to `matrix-render render` (`-f`, `--set`)"
+            ),
+        ));
+    }
     let spec = match config.get("spec") {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(spec @ Value::Object(_)) => spec.clone(),
@@ -450,7 +516,11 @@ fn function_config(
     let file = config
         .get("metadata")
         .and_then(|m| annotation_of(m, PATH_ANNOTATIONS));
-    Ok((spec, file))
+    Ok(FunctionConfig {
+        spec,
+        file,
+        deprecated,
+    })
 }
 
 /// The position of `path`'s value (its key for `key_first`), or else of the key of its
@@ -621,6 +691,85 @@ functionConfig:
         let errors = Input::classify(&source).unwrap_err();
         assert_eq!(errors[0].code, "unknown-kind");
         assert_eq!(errors[0].line, Some(2));
+    }
+
+    #[test]
+    fn the_earlier_api_version_is_read_with_a_warning() {
+        let old = LIST.replace(
+            KRM_FUNCTION_CONFIG_API_VERSION,
+            KRM_FUNCTION_CONFIG_DEPRECATED_API_VERSIONS[0],
+        );
+        assert_ne!(old, LIST);
+        let source = named(&old);
+        let list = input(&source);
+        assert_eq!(list.spec().text, "global:\n  domain: matrix.example.org\n");
+        let [warning] = list.warnings() else {
+            panic!("{:?}", list.warnings());
+        };
+        assert!(!warning.is_error());
+        assert_eq!(warning.code, "deprecated-api-version");
+        assert_eq!(
+            (warning.file.as_deref(), warning.line, warning.column),
+            (Some("<stdin>"), Some(9), Some(15))
+        );
+        assert!(warning.message.contains("`matrix-render.dev/v1alpha1`"));
+        let hint = warning.hint.as_deref().unwrap();
+        assert!(
+            hint.contains("`apiVersion: matrix-render.github.io/v1alpha1`"),
+            "{hint}"
+        );
+        // A bare MatrixStack: the same warning, at its own apiVersion line.
+        let stack = named(old.split_once("functionConfig:\n").unwrap().1);
+        let stack = input(&stack);
+        assert_eq!(stack.warnings()[0].code, "deprecated-api-version");
+        assert_eq!(stack.warnings()[0].line, Some(1));
+        // The current apiVersion: no warning.
+        assert!(input(&named(LIST)).warnings().is_empty());
+        // Other versions of the group are still refused.
+        let other = named(&LIST.replace("github.io/v1alpha1", "dev/v1beta1"));
+        let errors = Input::classify(&other).unwrap_err();
+        assert_eq!(errors[0].code, "invalid-function-config");
+    }
+
+    #[test]
+    fn the_kustomize_generator_shape_is_refused_with_the_difference() {
+        // (field, text, the line of its value)
+        for (field, extra, line) in [
+            ("valuesFiles", "valuesFiles:\n- values.yaml\n", 6),
+            ("set", "set: [namespace=chat]\n", 5),
+            ("staticDir", "staticDir: static\n", 5),
+        ] {
+            for version in [
+                KRM_FUNCTION_CONFIG_API_VERSION,
+                KRM_FUNCTION_CONFIG_DEPRECATED_API_VERSIONS[0],
+            ] {
+                let text = format!(
+                    "apiVersion: {version}\nkind: MatrixStack\nmetadata:\n  name: m\n{extra}"
+                );
+                let source = named(&text);
+                let errors = Input::classify(&source).unwrap_err();
+                let [error] = errors.as_slice() else {
+                    panic!("{errors:?}");
+                };
+                assert_eq!(error.code, "invalid-function-config");
+                assert!(error.message.contains(&format!("`{field}`")), "{error:?}");
+                assert_eq!(error.line, Some(line));
+                let hint = error.hint.as_deref().unwrap();
+                assert!(
+                    hint.contains("under `spec`") && hint.contains("kustomize"),
+                    "{hint}"
+                );
+                // Inside a ResourceList: the same, under functionConfig.
+                let list = format!(
+                    "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n{}",
+                    text.lines().map(|l| format!("  {l}\n")).collect::<String>()
+                );
+                let errors = Input::classify(&named(&list)).unwrap_err();
+                assert_eq!(errors.len(), 1);
+                assert_eq!(errors[0].line, Some(line + 4), "{errors:?}");
+                assert!(errors[0].message.contains(&format!("`{field}`")));
+            }
+        }
     }
 
     #[test]

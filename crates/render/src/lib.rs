@@ -42,9 +42,13 @@ pub fn render(request: &RenderRequest) -> RenderResponse {
     // MatrixStack and ResourceList documents contribute their `spec` in their place.
     let mut inputs = Vec::new();
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     for document in &request.values {
         match krm::Input::classify(document) {
-            Ok(Some(input)) => inputs.push(input),
+            Ok(Some(input)) => {
+                warnings.extend_from_slice(input.warnings());
+                inputs.push(input);
+            }
             Ok(None) => {}
             Err(e) => errors.extend(e),
         }
@@ -54,6 +58,7 @@ pub fn render(request: &RenderRequest) -> RenderResponse {
         errors.push(krm::list_required(lists, request.values.last()));
     }
     if !errors.is_empty() {
+        errors.extend(warnings);
         return failed(errors);
     }
     let documents: Vec<NamedText>;
@@ -96,7 +101,9 @@ pub fn render(request: &RenderRequest) -> RenderResponse {
             })
             .collect()
     };
-    let mut diagnostics = loaded.diagnostics;
+    // The documents' own warnings are located already; `relocate` leaves them.
+    let mut diagnostics = warnings;
+    diagnostics.extend(loaded.diagnostics);
     let Some(config) = loaded.config else {
         return failed(relocate(diagnostics));
     };

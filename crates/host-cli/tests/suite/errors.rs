@@ -312,3 +312,32 @@ fn core_traps_are_internal_errors_with_a_message() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("MATRIX_RENDER_FUEL is no longer read"));
 }
+
+#[test]
+fn synapse_replicas_message_is_the_same_for_both_databases() {
+    let dir = scratch("replicas");
+    let mut messages = Vec::new();
+    for database in [
+        "{type: sqlite}",
+        "{type: postgresql, postgresql: {host: db.example.org, password: pg-secret-0123456789}}",
+    ] {
+        let text = format!("{VALID}  replicas: 2\n  database: {database}\n");
+        let out = render(&dir, &[("values.yaml", &text)], &[]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(
+            err.contains(
+                "error[invalid-replicas]: Synapse runs one main process whatever the database, not 2 replicas"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("= path: synapse.replicas"), "{err}");
+        assert!(err.contains("worker"), "{err}");
+        assert!(
+            !err.contains("SQLite") && !err.contains("pg-secret"),
+            "{err}"
+        );
+        messages.push(err);
+    }
+    assert_eq!(messages[0], messages[1]);
+}

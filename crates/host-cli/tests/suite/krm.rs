@@ -405,3 +405,100 @@ fn a_matrix_stack_document_is_a_values_file() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The apiVersion the kustomize generator used to document, `matrix-render.dev/v1alpha1`,
+/// still works in both front-ends, with a warning naming the current one.
+#[test]
+fn the_deprecated_api_version_renders_the_same_with_a_warning() {
+    let mut old = stack(seed_spec());
+    old["apiVersion"] = json!("matrix-render.dev/v1alpha1");
+    let current = krm(&resource_list(vec![], stack(seed_spec())));
+    let aliased = krm(&resource_list(vec![], old.clone()));
+    assert_eq!(current.status.code(), Some(0), "{}", stderr(&current));
+    assert_eq!(aliased.status.code(), Some(0), "{}", stderr(&aliased));
+    let (current, aliased) = (list(&current), list(&aliased));
+    assert_eq!(current["items"], aliased["items"]);
+    let codes = result_codes(&aliased);
+    assert_eq!(
+        codes
+            .iter()
+            .filter(|c| *c == "deprecated-api-version")
+            .count(),
+        1,
+        "{codes:?}"
+    );
+    assert!(!result_codes(&current).contains(&"deprecated-api-version".to_owned()));
+    let warning = results(&aliased)
+        .into_iter()
+        .find(|r| r["tags"]["code"] == "deprecated-api-version")
+        .unwrap();
+    assert_eq!(warning["severity"], "warning", "{warning}");
+    assert!(
+        warning["message"]
+            .as_str()
+            .unwrap()
+            .contains("matrix-render.github.io/v1alpha1"),
+        "{warning}"
+    );
+
+    // `render -f`: the golden objects, exit 0, the warning on stderr at the apiVersion line.
+    let dir = std::env::temp_dir().join(format!("mr-krm-alias-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = serde_yaml::to_string(&old).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("apiVersion:"))
+        .unwrap()
+        + 1;
+    std::fs::write(dir.join("stack.yaml"), &text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_matrix-render"))
+        .current_dir(&dir)
+        .args(["render", "-f", "stack.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let golden = std::fs::read_to_string(repo().join("tests/golden/seed.yaml")).unwrap();
+    assert!(
+        out.stdout == golden.as_bytes(),
+        "must give tests/golden/seed.yaml"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("warning[deprecated-api-version]"), "{err}");
+    assert!(err.contains(&format!("--> stack.yaml:{line}:")), "{err}");
+    assert!(
+        err.contains("hint: write `apiVersion: matrix-render.github.io/v1alpha1`"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A MatrixStack in the kustomize generator's file-list shape is refused by the KRM function
+/// with a hint that says where the values go instead.
+#[test]
+fn a_generator_style_config_is_an_error_that_names_spec() {
+    let config = json!({
+        "apiVersion": "matrix-render.dev/v1alpha1",
+        "kind": "MatrixStack",
+        "metadata": {"name": "matrix"},
+        "valuesFiles": ["values.yaml"],
+        "set": ["namespace=chat"],
+    });
+    let out = krm(&resource_list(vec![unrelated()], config));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let list = list(&out);
+    let error = results(&list)
+        .into_iter()
+        .find(|r| r["severity"] == "error")
+        .unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(error["tags"]["code"], "invalid-function-config", "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("`valuesFiles`"),
+        "{error}"
+    );
+    let text = error.to_string();
+    assert!(
+        text.contains("under `spec`") && text.contains("kustomize generator"),
+        "{text}"
+    );
+}
