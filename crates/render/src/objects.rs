@@ -82,16 +82,24 @@ pub struct Ctx<'a> {
     objects: Vec<Object>,
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
+    /// The namespace the component being rendered lives in (see [`crate::namespaces`]).
+    namespace: String,
 }
 
 impl<'a> Ctx<'a> {
+    /// Renders what follows into `namespace`.
+    pub fn set_namespace(&mut self, namespace: &str) {
+        namespace.clone_into(&mut self.namespace);
+    }
+
     /// The objects rendered so far.
     pub fn objects(&self) -> &[Object] {
         &self.objects
     }
 
+    /// The namespace of the component being rendered.
     pub fn ns(&self) -> String {
-        self.config.namespace.clone()
+        self.namespace.clone()
     }
 
     /// Metadata for a namespaced object of `app`.
@@ -128,6 +136,25 @@ impl<'a> Ctx<'a> {
         self.push_node(app, api_version, kind, name, Node::from(value));
     }
 
+    /// Adds a cluster-scoped typed object (a Namespace).
+    pub fn push_cluster<T: Resource + Serialize>(&mut self, app: &App, name: &str, object: &T) {
+        match to_node(object) {
+            Ok(value) => self.objects.push(Object {
+                api_version: T::API_VERSION.to_owned(),
+                kind: T::KIND.to_owned(),
+                name: name.to_owned(),
+                namespace: None,
+                component: app.component,
+                value,
+            }),
+            Err(e) => self.errors.push(Diagnostic::error(
+                "internal",
+                "",
+                format!("cannot serialize {} {name}: {e}", T::KIND),
+            )),
+        }
+    }
+
     fn push_node(&mut self, app: &App, api_version: &str, kind: &str, name: &str, value: Node) {
         self.objects.push(Object {
             api_version: api_version.to_owned(),
@@ -155,6 +182,7 @@ pub fn build(
         objects: Vec::new(),
         errors: Vec::new(),
         warnings: Vec::new(),
+        namespace: config.namespace.clone(),
     };
     crate::synapse::render(&mut ctx);
     crate::element::render(&mut ctx);
@@ -162,21 +190,31 @@ pub fn build(
         crate::static_pages::render(&mut ctx);
     }
     if config.coturn.enabled {
+        ctx.set_namespace(config.coturn_namespace());
         crate::coturn::render(&mut ctx);
     }
     if config.matrixrtc.enabled {
+        ctx.set_namespace(config.matrixrtc_namespace());
         crate::matrixrtc::render(&mut ctx);
     }
+    ctx.set_namespace(&config.namespace);
     if config.global.delegates() {
         crate::wellknown::render(&mut ctx);
     }
     crate::policies::render(&mut ctx);
+    ctx.set_namespace(&config.namespace);
+    crate::namespaces::render(&mut ctx);
     if !ctx.errors.is_empty() {
         return Err(ctx.errors);
     }
     let mut objects = ctx.objects;
     objects.sort_by(|a, b| {
-        (install_rank(&a.kind), &a.kind, &a.name).cmp(&(install_rank(&b.kind), &b.kind, &b.name))
+        (install_rank(&a.kind), &a.kind, &a.name, &a.namespace).cmp(&(
+            install_rank(&b.kind),
+            &b.kind,
+            &b.name,
+            &b.namespace,
+        ))
     });
     Ok((objects, ctx.warnings))
 }
