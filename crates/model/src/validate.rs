@@ -646,7 +646,7 @@ fn pod_security(out: &mut Vec<Diagnostic>, c: &Config) {
         } else if host_ns == c.namespace {
             out.push(
                 Diagnostic::error(
-                    "invalid-value",
+                    "invalid-name",
                     "podSecurity.hostNetworkNamespace",
                     format!(
                         "`{host_ns}` is `namespace` itself: the host-network workloads would not get \
@@ -681,7 +681,7 @@ fn pod_security(out: &mut Vec<Diagnostic>, c: &Config) {
     if !version_ok {
         out.push(
             Diagnostic::error(
-                "invalid-value",
+                "invalid-version",
                 "podSecurity.version",
                 format!("`{}` is not a Pod Security Standards version", ps.version),
             )
@@ -772,7 +772,7 @@ fn livekit_exposure(out: &mut Vec<Diagnostic>, c: &Config) {
     if lk.rtc.udp_port == 0 {
         out.push(
             Diagnostic::error(
-                "invalid-value",
+                "missing-value",
                 "matrixrtc.livekit.rtc.udpPort",
                 "a Service cannot carry LiveKit's UDP media range; it needs one UDP port",
             )

@@ -531,6 +531,84 @@ mod tests {
     }
 
     #[test]
+    fn namespaces_name_their_pod_security_level() {
+        use matrix_render_model::api::PodSecurityLevel as Level;
+        let rtc = "matrixrtc: {enabled: true, host: rtc.example.com, livekit: {key: k, \
+                   secret: 0123456789abcdef0123456789abcdef}}\n";
+        // One namespace, coturn and host-network LiveKit in it, nothing labelled.
+        let plan = build(&config(rtc));
+        let levels: Vec<(&str, Level, Option<Level>)> = plan
+            .namespaces
+            .iter()
+            .map(|n| (n.name.as_str(), n.needs, n.enforces))
+            .collect();
+        assert_eq!(levels, [("matrix", Level::Privileged, None)]);
+        // Split: the main namespace is restricted, the host-network one privileged.
+        let plan = build(&config(&format!(
+            "{rtc}podSecurity: {{enabled: true, hostNetworkNamespace: matrix-host}}\n"
+        )));
+        let levels: Vec<(&str, Level, Option<Level>)> = plan
+            .namespaces
+            .iter()
+            .map(|n| (n.name.as_str(), n.needs, n.enforces))
+            .collect();
+        assert_eq!(
+            levels,
+            [
+                ("matrix", Level::Restricted, Some(Level::Restricted)),
+                ("matrix-host", Level::Privileged, Some(Level::Privileged)),
+            ]
+        );
+        assert!(
+            plan.namespaces[1]
+                .holds
+                .contains(&"coturn (host network)".to_owned())
+        );
+        assert!(
+            plan.namespaces[1]
+                .holds
+                .contains(&"lk-jwt-service".to_owned())
+        );
+        let pre = plan.prerequisites.join("\n");
+        assert!(pre.contains("ClusterIssuer `letsencrypt`"), "{pre}");
+        assert!(pre.contains("cert-manager 1.10 or newer"), "{pre}");
+        assert!(pre.contains("Traefik's CRDs"), "{pre}");
+        assert!(pre.contains("namespace `matrix-host`"), "{pre}");
+        // No host network at all: one restricted namespace, and the Gateway API instead.
+        let plan = build(&config(
+            "coturn: {enabled: false}\nrouting: {mode: gateway, gateway: {name: public, namespace: gw}}\n\
+             podSecurity: {enabled: true}\n",
+        ));
+        assert_eq!(plan.namespaces.len(), 1);
+        assert_eq!(plan.namespaces[0].enforces, Some(Level::Restricted));
+        let pre = plan.prerequisites.join("\n");
+        assert!(pre.contains("Gateway API CRDs"), "{pre}");
+        assert!(
+            pre.contains("accept HTTPRoutes from namespace `matrix`"),
+            "{pre}"
+        );
+        assert!(!pre.contains("Traefik"), "{pre}");
+    }
+
+    #[test]
+    fn livekit_behind_a_service_opens_one_udp_port() {
+        let plan = build(&config(
+            "matrixrtc: {enabled: true, host: rtc.example.com, livekit: {key: k, \
+             secret: 0123456789abcdef0123456789abcdef, hostNetwork: false, \
+             rtc: {udpPort: 7882, serviceType: LoadBalancer}}}\n",
+        ));
+        let udp: Vec<(u16, u16)> = plan
+            .ports
+            .iter()
+            .filter(|p| p.component == "livekit" && p.protocol == Protocol::Udp)
+            .map(|p| (p.port, p.end_port))
+            .collect();
+        assert_eq!(udp, [(7882, 7882)]);
+        assert!(plan.notes.iter().any(|n| n.contains("rtc.nodeIp")));
+        assert!(plan.prerequisites.iter().any(|p| p.contains("livekit-rtc")));
+    }
+
+    #[test]
     fn delegation_adds_the_server_name_host() {
         let c = config("global: {serverName: example.com}\n");
         let plan = build(&c);

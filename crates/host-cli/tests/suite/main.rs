@@ -14,6 +14,7 @@ mod errors;
 mod golden;
 mod init;
 mod krm;
+mod namespaces;
 mod parity;
 mod plan;
 mod policies;
