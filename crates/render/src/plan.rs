@@ -101,8 +101,8 @@ fn prerequisites(c: &Config) -> Vec<String> {
             .iter()
             .any(|n| n.enforces == Some(matrix_render_model::api::PodSecurityLevel::Restricted));
         let solver = if restricted {
-            " Its HTTP-01 solver pods run in the namespace of the certificate, which enforces \
-             `restricted`: cert-manager 1.10 or newer (older solver pods do not meet it)."
+            " HTTP-01 solver pods run in the certificate's namespace; where that enforces \
+             `restricted`, cert-manager 1.10 or newer (older solver pods do not meet it)."
         } else {
             ""
         };
