@@ -14,6 +14,10 @@
 #      schema, unknown fields being errors;
 #   5b. every golden output scanned by checkov (Kubernetes checks): no failure, and every
 #      skip is annotated in the manifest with its reason;
+#   5c. Pod Security Standards: every pod template in a namespace the output labels
+#      `restricted` (or `baseline`) meets that level's published controls, pods in unlabelled
+#      namespaces meet `restricted` unless they run on the host network; the checker first
+#      proves that it refuses a pod breaking each control;
 #   6. the real programs on the rendered configs: Synapse 1.162 boots, serves its well-known
 #      files and registers a user with the rendered secret; coturn accepts a TURN allocation
 #      with the credentials Synapse hands out; nginx serves the rendered pages;
@@ -76,11 +80,17 @@ bash scripts/checkov-deps.sh
 dist/checkov-venv/bin/python tests/checkov/run.py --checkov dist/checkov-venv/bin/checkov \
   --summary-json dist/checkov-summary.json tests/golden/*.yaml
 
+step "Pod Security Standards: the checker refuses a pod breaking each control"
+dist/test-venv/bin/python tests/podsecurity/check.py --self-test
+
+step "Pod Security Standards: every pod meets the level of the namespace it lands in"
+dist/test-venv/bin/python tests/podsecurity/check.py tests/golden/*.yaml
+
 step "real programs: Synapse, coturn and nginx run the rendered configs (loopback only)"
 bash scripts/real-deps.sh
 cargo build --locked -p matrix-render
 dist/real-venv/bin/python tests/real/run.py --cli target/debug/matrix-render \
-  --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom,delegation,postgres
+  --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom,delegation,postgres,psa-split,psa-restricted,psa-single
 
 step "KRM function under kpt: fn eval, a Kptfile pipeline under fn render, each twice"
 bash tests/krm/run.sh target/debug/matrix-render

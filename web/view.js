@@ -179,7 +179,28 @@ export function showPlan(container, response) {
         ),
       ),
     ),
+    table(
+      'Namespaces and Pod Security',
+      'plan-namespaces',
+      ['Namespace', 'Level its pods need', 'Labelled', 'Runs'],
+      (plan.namespaces ?? []).map((n) =>
+        el(
+          'tr',
+          { dataset: { namespace: n.name, needs: n.needs } },
+          el('td', {}, el('code', {}, n.name)),
+          el('td', {}, n.needs),
+          el('td', {}, n.enforces ?? 'not labelled (podSecurity.enabled is off)'),
+          el('td', {}, n.holds.join(', ')),
+        ),
+      ),
+    ),
   );
+  if (plan.prerequisites?.length) {
+    parts.push(
+      el('h3', {}, 'Prerequisites'),
+      el('ul', {}, ...plan.prerequisites.map((n) => el('li', {}, n))),
+    );
+  }
   if (plan.notes.length) {
     parts.push(el('h3', {}, 'Notes'), el('ul', {}, ...plan.notes.map((n) => el('li', {}, n))));
   }

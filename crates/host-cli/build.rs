@@ -34,6 +34,8 @@ fn run() -> Result<(), String> {
         "crates/model",
         "crates/render",
         "crates/plugin-wasm",
+        // The model compiles the committed schema into the validator.
+        "schema/matrix-render.schema.json",
         "Cargo.toml",
         "Cargo.lock",
     ] {

@@ -5,7 +5,7 @@ Usage (from the repository root, after `bash scripts/real-deps.sh`):
 
     dist/real-venv/bin/python tests/real/run.py \\
         --cli target/debug/matrix-render \\
-        --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom,delegation,postgres
+        --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom,delegation,postgres,psa-split,psa-restricted,psa-single
 
 For each fixture the CLI is run in tests/fixtures/<name>/ with the arguments
 in its render.args plus `--format json`, and the Kubernetes List it prints is
@@ -557,6 +557,16 @@ class Rendered:
         self.values = values if isinstance(values, dict) else {}
         self.existing_secrets = existing_secret_refs(self.values)
 
+    def scoped(self, namespace: str | None) -> "Rendered":
+        """The objects a pod in `namespace` can use: that namespace's own (a pod mounts
+        ConfigMaps and Secrets of its own namespace only) and the cluster-scoped ones."""
+        view = Rendered.__new__(Rendered)
+        view.items = [it for it in self.items
+                      if (it.get("metadata") or {}).get("namespace") in (namespace, None)]
+        view.values = self.values
+        view.existing_secrets = self.existing_secrets
+        return view
+
     def get(self, kind: str, name: str) -> dict | None:
         for it in self.items:
             if it.get("kind") == kind and it.get("metadata", {}).get("name") == name:
@@ -597,6 +607,8 @@ class Rendered:
                 found.append((s["metadata"]["name"], base64.b64decode(s["data"][key])))
             elif key in (s.get("stringData") or {}):
                 found.append((s["metadata"]["name"], s["stringData"][key].encode()))
+        # The same Secret copied into two namespaces (the split Pod Security layout) is one.
+        found = list(dict.fromkeys(found))
         if len(found) != 1:
             return None, None
         return found[0]
@@ -702,6 +714,9 @@ class Pod:
     in the cluster (existingSecret references): the pod is not runnable here."""
 
     def __init__(self, rendered: Rendered, dep: dict, root: str, fixture: str, res: Results):
+        # Only what the pod's own namespace holds.
+        rendered = rendered.scoped(dep["metadata"].get("namespace"))
+        self.rendered = rendered
         self.root = root
         self.mounts: dict[str, str] = {}  # mountPath -> volume name
         spec = dep["spec"]["template"]["spec"]
@@ -1086,7 +1101,7 @@ class SynapseRun:
             return
         # The container's env as the kubelet sets it (PGPASSWORD from its
         # secretKeyRef with psycopg2): Synapse gets exactly that.
-        pod_env, unset = container_env(container, self.r)
+        pod_env, unset = container_env(container, pod.rendered)
         # Not runnable here: Secrets that only exist in the cluster (mounted or
         # in the env), or a database server other than the throwaway PostgreSQL
         # below. A FAIL, never a silent skip.
@@ -1553,7 +1568,7 @@ def coturn_checks(ctx: "Ctx", rendered: Rendered, work: str, hs: dict | None, cr
                      not pod.problems, "; ".join(pod.problems)):
         return
     cmd, unset = expand_k8s_vars(list(container.get("command", [])) + list(container.get("args", [])),
-                                 container, rendered)
+                                 container, pod.rendered)
     used = {m_ for a in cmd for m_ in re.findall(r"(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_]*)\)", a)}
     external = [f"env {v}: {why}" for v, why in sorted(unset.items())
                 if v in used and "existingSecret reference" in why]

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use matrix_render_model::api::{DnsTarget, Plan, Protocol, SecretSource};
+use matrix_render_model::api::{DnsTarget, Plan, PodSecurityLevel, Protocol, SecretSource};
 
 /// The plan as pretty-printed JSON, exactly the core's `plan` object.
 #[must_use]
@@ -12,7 +12,8 @@ pub fn json(plan: &Plan) -> String {
     text
 }
 
-/// The plan as text: one section each for DNS, ports, secrets and notes, with aligned columns.
+/// The plan as text: one section each for DNS, ports, secrets, namespaces with their Pod
+/// Security levels, prerequisites and notes, with aligned columns.
 #[must_use]
 pub fn text(plan: &Plan) -> String {
     let mut out = String::new();
@@ -91,6 +92,34 @@ pub fn text(plan: &Plan) -> String {
         .collect();
     table(&mut out, &rows);
 
+    out.push_str("\nNamespaces and Pod Security\n");
+    let rows: Vec<[String; 4]> = plan
+        .namespaces
+        .iter()
+        .map(|n| {
+            [
+                n.name.clone(),
+                format!("needs {}", n.needs.as_str()),
+                match n.enforces {
+                    Some(level) => format!("labelled {}", level.as_str()),
+                    None if n.needs == PodSecurityLevel::Privileged => {
+                        "you label it privileged or leave it unenforced".to_owned()
+                    }
+                    None => "you label it (or set podSecurity.enabled)".to_owned(),
+                },
+                n.holds.join(", "),
+            ]
+        })
+        .collect();
+    table(&mut out, &rows);
+
+    if !plan.prerequisites.is_empty() {
+        out.push_str("\nPrerequisites\n");
+        for item in &plan.prerequisites {
+            let _ = writeln!(out, "  - {item}");
+        }
+    }
+
     if !plan.notes.is_empty() {
         out.push_str("\nNotes\n");
         for note in &plan.notes {
@@ -127,7 +156,7 @@ fn table(out: &mut String, rows: &[[String; 4]]) {
 
 #[cfg(test)]
 mod tests {
-    use matrix_render_model::api::{DnsRecord, PortRule, SecretItem};
+    use matrix_render_model::api::{DnsRecord, NamespacePlan, PortRule, SecretItem};
 
     use super::*;
 
@@ -167,6 +196,21 @@ mod tests {
                 required: true,
             }],
             notes: vec!["a note".to_owned()],
+            namespaces: vec![
+                NamespacePlan {
+                    name: "matrix".to_owned(),
+                    needs: PodSecurityLevel::Restricted,
+                    enforces: Some(PodSecurityLevel::Restricted),
+                    holds: vec!["synapse".to_owned(), "element".to_owned()],
+                },
+                NamespacePlan {
+                    name: "matrix-host".to_owned(),
+                    needs: PodSecurityLevel::Privileged,
+                    enforces: None,
+                    holds: vec!["coturn (host network)".to_owned()],
+                },
+            ],
+            prerequisites: vec!["cert-manager".to_owned()],
         };
         let text = text(&plan);
         assert!(
@@ -183,6 +227,22 @@ mod tests {
         );
         assert!(text.contains("  note: turn.example.com: TURN is not HTTP\n"));
         assert!(text.contains("  coturn.turn_shared_secret  you create  Secret ops  key turn\n"));
+        assert!(
+            text.contains(
+                "\nNamespaces and Pod Security\n  matrix       needs restricted  labelled restricted"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  matrix-host  needs privileged  you label it privileged or leave it unenforced  coturn (host network)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nPrerequisites\n  - cert-manager\n"),
+            "{text}"
+        );
         assert!(text.ends_with("\nNotes\n  - a note\n"));
     }
 }

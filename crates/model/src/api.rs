@@ -178,6 +178,54 @@ pub struct Plan {
     pub secrets: Vec<SecretItem>,
     /// What the seed README told operators by hand (proxies, access rules).
     pub notes: Vec<String>,
+    /// Each namespace the stack uses, the main one first, with its Pod Security level.
+    #[serde(default)]
+    pub namespaces: Vec<NamespacePlan>,
+    /// What the cluster must have before the stack is applied (cert-manager and its
+    /// ClusterIssuer, Traefik's CRDs, the Gateway API CRDs, ...).
+    #[serde(default)]
+    pub prerequisites: Vec<String>,
+}
+
+/// A namespace of the stack and the Pod Security level it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamespacePlan {
+    /// The namespace's name.
+    pub name: String,
+    /// The strictest level every pod in it meets: `restricted`, or `privileged` where a
+    /// host-network pod runs (`baseline` refuses host namespaces and host ports too).
+    pub needs: PodSecurityLevel,
+    /// The level matrix-render's Namespace object enforces, when `podSecurity.enabled`
+    /// renders it; absent when you label (or leave) the namespace yourself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforces: Option<PodSecurityLevel>,
+    /// The workloads that run in it.
+    pub holds: Vec<String>,
+}
+
+/// A Pod Security Standards level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PodSecurityLevel {
+    /// Heavily restricted, following current pod hardening practice.
+    Restricted,
+    /// Prevents known privilege escalations.
+    Baseline,
+    /// Unrestricted.
+    Privileged,
+}
+
+impl PodSecurityLevel {
+    /// The label value.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Restricted => "restricted",
+            Self::Baseline => "baseline",
+            Self::Privileged => "privileged",
+        }
+    }
 }
 
 /// A DNS record to create.

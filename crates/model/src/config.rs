@@ -23,6 +23,9 @@ pub struct Config {
     pub routing: Routing,
     /// NetworkPolicies: deny by default, allow exactly the stack's flows.
     pub network_policies: NetworkPolicies,
+    /// Namespace objects labelled for Pod Security Admission, and the namespace that holds
+    /// the host-network workloads.
+    pub pod_security: PodSecurity,
     /// Synapse, the homeserver.
     pub synapse: Synapse,
     /// Element Web, the client, and its static pages.
@@ -111,6 +114,104 @@ pub struct NetworkPolicies {
     pub enabled: bool,
     /// Where the ingress controller or Gateway runs: only these pods may reach the web ports.
     pub ingress_controller: PeerSelector,
+}
+
+/// Namespaces and Pod Security.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PodSecurity {
+    /// Render the Namespace objects, labelled `pod-security.kubernetes.io/enforce`, `audit`
+    /// and `warn` (each with its `-version`) at the level each namespace needs.
+    pub enabled: bool,
+    /// Level of `namespace`: `auto` (the strictest its pods meet: `restricted`, or
+    /// `privileged` when coturn or LiveKit with `hostNetwork` runs there), `restricted`,
+    /// `baseline` or `privileged`.
+    pub level: PodSecurityLevel,
+    /// Namespace for the host-network workloads (coturn; MatrixRTC when LiveKit has
+    /// `hostNetwork`), labelled `privileged`, so that `namespace` can enforce `restricted`.
+    /// Empty keeps them in `namespace`.
+    pub host_network_namespace: String,
+    /// The Pod Security Standards version in the `-version` labels: `latest` or `v1.N`.
+    pub version: String,
+}
+
+impl Config {
+    /// Whether LiveKit runs on the node's network.
+    #[must_use]
+    pub fn livekit_on_host_network(&self) -> bool {
+        self.matrixrtc.enabled && self.matrixrtc.livekit.host_network
+    }
+
+    /// The namespace of the host-network workloads: `podSecurity.hostNetworkNamespace`, or
+    /// `namespace` when that is empty.
+    #[must_use]
+    pub fn host_network_namespace(&self) -> &str {
+        if self.pod_security.host_network_namespace.is_empty() {
+            &self.namespace
+        } else {
+            &self.pod_security.host_network_namespace
+        }
+    }
+
+    /// The namespace of coturn's objects.
+    #[must_use]
+    pub fn coturn_namespace(&self) -> &str {
+        self.host_network_namespace()
+    }
+
+    /// The namespace of MatrixRTC's objects: with LiveKit on the host network, the
+    /// host-network namespace (an Ingress routes only to Services of its own namespace, so
+    /// lk-jwt-service goes along); otherwise `namespace`.
+    #[must_use]
+    pub fn matrixrtc_namespace(&self) -> &str {
+        if self.matrixrtc.livekit.host_network {
+            self.host_network_namespace()
+        } else {
+            &self.namespace
+        }
+    }
+
+    /// The host-network workloads that run, with the namespace each lands in.
+    #[must_use]
+    pub fn host_network_workloads(&self) -> Vec<(&'static str, &str)> {
+        let mut out = Vec::new();
+        if self.coturn.enabled {
+            out.push(("coturn", self.coturn_namespace()));
+        }
+        if self.livekit_on_host_network() {
+            out.push(("LiveKit", self.matrixrtc_namespace()));
+        }
+        out
+    }
+}
+
+/// A Pod Security Standards level, or `auto`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum PodSecurityLevel {
+    /// The strictest level the namespace's pods meet.
+    Auto,
+    /// Heavily restricted: non-root, no capabilities, seccomp, safe volume types.
+    Restricted,
+    /// Minimally restrictive: no host namespaces, host ports or privileged containers.
+    Baseline,
+    /// Unrestricted.
+    Privileged,
+}
+
+impl PodSecurityLevel {
+    /// The label value.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Restricted => "restricted",
+            Self::Baseline => "baseline",
+            Self::Privileged => "privileged",
+        }
+    }
 }
 
 /// Pods in one namespace, by label.
@@ -807,6 +908,29 @@ pub struct LivekitRtc {
     pub port_range_end: u16,
     /// Discover and advertise the node's external IP.
     pub use_external_ip: bool,
+    /// One UDP port for all media (LiveKit's `udp_port`, a UDP mux) instead of the range;
+    /// 0 uses the range. Needed to expose LiveKit through `serviceType`.
+    pub udp_port: u16,
+    /// The address LiveKit advertises to clients (`node_ip`), e.g. the load balancer's;
+    /// empty discovers it (`useExternalIp`) or uses the pod's own.
+    pub node_ip: String,
+    /// Without `hostNetwork`: a Service `livekit-rtc` of this type exposes `tcpPort` and
+    /// `udpPort` (`none`, `LoadBalancer`, `NodePort`).
+    pub service_type: RtcServiceType,
+    /// Annotations of the `livekit-rtc` Service (e.g. a load balancer's address pool).
+    pub service_annotations: StringMap,
+}
+
+/// How LiveKit's media ports are exposed without the host network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum RtcServiceType {
+    /// No Service: expose the ports yourself.
+    #[serde(rename = "none")]
+    None,
+    /// A LoadBalancer Service with `tcpPort` and `udpPort`.
+    LoadBalancer,
+    /// A NodePort Service whose node ports are `tcpPort` and `udpPort` themselves.
+    NodePort,
 }
 
 /// A Service port.

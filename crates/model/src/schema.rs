@@ -84,6 +84,15 @@ const EXTRA_EXAMPLES: &[(&str, &str)] = &[
     ("coturn.turn_shared_secret", r#""<random-long-secret>""#),
     ("coturn.public_ip_static", r#""203.0.113.10""#),
     ("matrixrtc.ingressClassName", r#""traefik""#),
+    ("podSecurity.hostNetworkNamespace", r#""matrix-host""#),
+    ("podSecurity.version", r#""v1.35""#),
+    ("matrixrtc.livekit.rtc.udpPort", "7882"),
+    ("matrixrtc.livekit.rtc.nodeIp", r#""203.0.113.20""#),
+    ("matrixrtc.livekit.rtc.serviceType", r#""LoadBalancer""#),
+    (
+        "matrixrtc.livekit.rtc.serviceAnnotations",
+        r#"{"metallb.universe.tf/loadBalancerIPs": "203.0.113.20"}"#,
+    ),
     ("matrixrtc.livekit.key", r#""<livekit-key>""#),
     (
         "matrixrtc.livekit.secret",
@@ -716,6 +725,7 @@ mod tests {
                 "element.features",
                 "element.settingDefaults",
                 "element.extraConfig",
+                "matrixrtc.livekit.rtc.serviceAnnotations",
             ]
         );
     }

@@ -24,6 +24,8 @@ pub fn check(config: &Config) -> Vec<Diagnostic> {
     secrets(&mut out, config);
     registration(&mut out, config);
     paths(&mut out, config);
+    pod_security(&mut out, config);
+    livekit_exposure(&mut out, config);
     out
 }
 
@@ -404,6 +406,10 @@ fn addresses(out: &mut Vec<Diagnostic>, c: &Config) {
     for (path, value) in [
         ("coturn.relay_ip", &c.coturn.relay_ip),
         ("coturn.public_ip_static", &c.coturn.public_ip_static),
+        (
+            "matrixrtc.livekit.rtc.nodeIp",
+            &c.matrixrtc.livekit.rtc.node_ip,
+        ),
     ] {
         if !value.is_empty() && value.parse::<IpAddr>().is_err() {
             out.push(
@@ -562,7 +568,15 @@ fn ports(out: &mut Vec<Diagnostic>, c: &Config) {
             start: rtc.rtc.tcp_port,
             end: rtc.rtc.tcp_port,
         });
-        if rtc.rtc.port_range_start <= rtc.rtc.port_range_end {
+        if rtc.rtc.udp_port != 0 {
+            host.push(HostPort {
+                path: "matrixrtc.livekit.rtc.udpPort",
+                what: "LiveKit's UDP media port",
+                protocol: "UDP",
+                start: rtc.rtc.udp_port,
+                end: rtc.rtc.udp_port,
+            });
+        } else if rtc.rtc.port_range_start <= rtc.rtc.port_range_end {
             host.push(HostPort {
                 path: "matrixrtc.livekit.rtc.portRangeStart",
                 what: "LiveKit's UDP media range",
@@ -610,6 +624,181 @@ fn ports(out: &mut Vec<Diagnostic>, c: &Config) {
                 ))
                 .related(&[a.path]),
             );
+        }
+    }
+}
+
+/// The namespace layout and its Pod Security levels: a level that refuses the pods that
+/// would land in the namespace is an error, as is a layout that cannot exist.
+fn pod_security(out: &mut Vec<Diagnostic>, c: &Config) {
+    let ps = &c.pod_security;
+    let host_ns = ps.host_network_namespace.as_str();
+    if !host_ns.is_empty() {
+        if !is_dns_label(host_ns) {
+            out.push(
+                Diagnostic::error(
+                    "invalid-name",
+                    "podSecurity.hostNetworkNamespace",
+                    format!("`{host_ns}` is not a valid namespace name"),
+                )
+                .with_hint("use lowercase letters, digits and `-`, at most 63 characters"),
+            );
+        } else if host_ns == c.namespace {
+            out.push(
+                Diagnostic::error(
+                    "invalid-name",
+                    "podSecurity.hostNetworkNamespace",
+                    format!(
+                        "`{host_ns}` is `namespace` itself: the host-network workloads would not get \
+                         a namespace of their own"
+                    ),
+                )
+                .with_hint(format!(
+                    "name another namespace, e.g. `{}-host`, or leave it empty",
+                    c.namespace
+                ))
+                .related(&["namespace"]),
+            );
+        }
+        if c.host_network_workloads().is_empty() {
+            out.push(
+                Diagnostic::warning(
+                    "unused-setting",
+                    "podSecurity.hostNetworkNamespace",
+                    "no workload runs on the host network (coturn is off, and LiveKit is off or \
+                     has no `hostNetwork`), so this namespace would stay empty",
+                )
+                .with_hint("remove `podSecurity.hostNetworkNamespace`: one `restricted` namespace holds the stack")
+                .related(&["coturn.enabled", "matrixrtc.livekit.hostNetwork"]),
+            );
+        }
+    }
+    let version_ok = ps.version == "latest"
+        || ps
+            .version
+            .strip_prefix("v1.")
+            .is_some_and(|minor| !minor.is_empty() && minor.bytes().all(|b| b.is_ascii_digit()));
+    if !version_ok {
+        out.push(
+            Diagnostic::error(
+                "invalid-version",
+                "podSecurity.version",
+                format!("`{}` is not a Pod Security Standards version", ps.version),
+            )
+            .with_hint("write `latest` or a Kubernetes minor version such as `v1.35`"),
+        );
+    }
+    if !ps.enabled {
+        if ps.level != crate::config::PodSecurityLevel::Auto {
+            out.push(
+                Diagnostic::warning(
+                    "unused-setting",
+                    "podSecurity.level",
+                    "the level is written into the Namespace's labels, and no Namespace is rendered \
+                     while `podSecurity.enabled` is off",
+                )
+                .with_hint("set `podSecurity.enabled: true`")
+                .related(&["podSecurity.enabled"]),
+            );
+        }
+        return;
+    }
+    let level = ps.level;
+    if matches!(
+        level,
+        crate::config::PodSecurityLevel::Restricted | crate::config::PodSecurityLevel::Baseline
+    ) {
+        for (what, ns) in c.host_network_workloads() {
+            if ns != c.namespace {
+                continue;
+            }
+            let mut hint = format!(
+                "set `podSecurity.hostNetworkNamespace` (e.g. `{}-host`) so that {what} runs in a \
+                 `privileged` namespace of its own",
+                c.namespace
+            );
+            let related: &[&str] = if what == "coturn" {
+                hint.push_str(", or turn coturn off (`coturn.enabled: false`)");
+                &["podSecurity.hostNetworkNamespace", "coturn.enabled"]
+            } else {
+                hint.push_str(
+                    ", or run LiveKit without it (`matrixrtc.livekit.hostNetwork: false` with \
+                     `rtc.udpPort` and `rtc.serviceType`)",
+                );
+                &[
+                    "podSecurity.hostNetworkNamespace",
+                    "matrixrtc.livekit.hostNetwork",
+                ]
+            };
+            out.push(
+                Diagnostic::error(
+                    "pod-security",
+                    "podSecurity.level",
+                    format!(
+                        "{what} runs on the host network in namespace `{ns}`, which Pod Security \
+                         `{}` refuses (host namespaces, hostPort)",
+                        level.as_str()
+                    ),
+                )
+                .with_hint(hint)
+                .related(related),
+            );
+        }
+    }
+}
+
+/// LiveKit without the host network, exposed through a Service of its media ports.
+fn livekit_exposure(out: &mut Vec<Diagnostic>, c: &Config) {
+    use crate::config::RtcServiceType;
+    let lk = &c.matrixrtc.livekit;
+    if !c.matrixrtc.enabled || lk.rtc.service_type == RtcServiceType::None {
+        return;
+    }
+    if lk.host_network {
+        out.push(
+            Diagnostic::warning(
+                "unused-setting",
+                "matrixrtc.livekit.rtc.serviceType",
+                "with `hostNetwork` LiveKit's media ports are the node's own; no `livekit-rtc` \
+                 Service is rendered",
+            )
+            .with_hint(
+                "set `matrixrtc.livekit.hostNetwork: false` to expose LiveKit through the Service",
+            )
+            .related(&["matrixrtc.livekit.hostNetwork"]),
+        );
+        return;
+    }
+    if lk.rtc.udp_port == 0 {
+        out.push(
+            Diagnostic::error(
+                "missing-value",
+                "matrixrtc.livekit.rtc.udpPort",
+                "a Service cannot carry LiveKit's UDP media range; it needs one UDP port",
+            )
+            .with_hint("set `matrixrtc.livekit.rtc.udpPort` (LiveKit's `udp_port`, e.g. `7882`; with NodePort e.g. `30882`)")
+            .related(&["matrixrtc.livekit.rtc.serviceType"]),
+        );
+    }
+    if lk.rtc.service_type == RtcServiceType::NodePort {
+        for (path, port) in [
+            ("matrixrtc.livekit.rtc.tcpPort", lk.rtc.tcp_port),
+            ("matrixrtc.livekit.rtc.udpPort", lk.rtc.udp_port),
+        ] {
+            if port != 0 && !(30000..=32767).contains(&port) {
+                out.push(
+                    Diagnostic::warning(
+                        "invalid-port",
+                        path,
+                        format!(
+                            "{port} is outside Kubernetes' default node port range (30000-32767); \
+                             LiveKit advertises this port, so the node port must be the same"
+                        ),
+                    )
+                    .with_hint("pick a port from 30000 to 32767, unless your API server's `--service-node-port-range` allows it")
+                    .related(&["matrixrtc.livekit.rtc.serviceType"]),
+                );
+            }
         }
     }
 }

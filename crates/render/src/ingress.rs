@@ -78,6 +78,9 @@ fn http_route(
     parent.insert("name".to_owned(), json!(gw.name));
     if !gw.namespace.is_empty() {
         parent.insert("namespace".to_owned(), json!(gw.namespace));
+    } else if ctx.ns() != ctx.config.namespace {
+        // An empty namespace means the stack's, not the route's own (the host-network one).
+        parent.insert("namespace".to_owned(), json!(ctx.config.namespace));
     }
     if !gw.section_name.is_empty() {
         parent.insert("sectionName".to_owned(), json!(gw.section_name));

@@ -10,8 +10,9 @@
 //! that kpt writes them to [`KRM_GENERATED_PATH`].
 //!
 //! Generated objects are recognised by the `app.kubernetes.io/managed-by: matrix-render`
-//! label every rendered object carries, together with the stack's namespace (or the exact
-//! identity of an object this run renders). So objects a config change no longer renders
+//! label every rendered object carries, together with one of the stack's namespaces (the
+//! main one and `podSecurity.hostNetworkNamespace`; for a Namespace object, its name) or the
+//! exact identity of an object this run renders. So objects a config change no longer renders
 //! (MatrixRTC switched off) disappear too, while another stack's objects in another
 //! namespace of the same package are left alone.
 
@@ -225,10 +226,11 @@ impl<'a> Input<'a> {
         )
     }
 
-    /// The input items to keep: all but those an earlier run generated. An item this run
+    /// The input items to keep: all but those an earlier run generated in one of
+    /// `namespaces`. An item this run
     /// would generate that is not marked as generated is an error (`object-conflict`): it
     /// is someone else's object, and replacing it silently would lose their edits.
-    pub fn keep(&self, objects: &[Object], namespace: &str) -> (Vec<&Value>, Vec<Diagnostic>) {
+    pub fn keep(&self, objects: &[Object], namespaces: &[&str]) -> (Vec<&Value>, Vec<Diagnostic>) {
         let generated: BTreeSet<Identity> = objects
             .iter()
             .map(|o| Identity::new(&o.api_version, &o.kind, o.namespace.as_deref(), &o.name))
@@ -238,7 +240,10 @@ impl<'a> Input<'a> {
         for (index, item) in &self.items {
             let identity = Identity::of(item);
             let ours = label(item, MANAGED_BY.0) == Some(MANAGED_BY.1)
-                && (identity.namespace == namespace || generated.contains(&identity));
+                && (namespaces.contains(&identity.namespace.as_str())
+                    || (identity.kind == "Namespace"
+                        && namespaces.contains(&identity.name.as_str()))
+                    || generated.contains(&identity));
             if ours {
                 continue;
             }

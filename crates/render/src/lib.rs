@@ -20,6 +20,7 @@ mod json;
 mod krm;
 mod matrixrtc;
 mod migrate;
+pub mod namespaces;
 mod nginx;
 mod objects;
 pub mod plan;
@@ -134,7 +135,10 @@ pub fn render(request: &RenderRequest) -> RenderResponse {
     let mut kept = Vec::new();
     if let (Format::Krm, Some(list)) = (request.options.format, list) {
         let conflicts;
-        (kept, conflicts) = list.keep(&objects, &config.namespace);
+        (kept, conflicts) = list.keep(
+            &objects,
+            &[&config.namespace, config.host_network_namespace()],
+        );
         if !conflicts.is_empty() {
             diagnostics.extend(conflicts);
             return failed(diagnostics);

@@ -3,9 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, PodSpec};
+use k8s_openapi::api::core::v1::{
+    EnvVar, EnvVarSource, PodSpec, Service, ServicePort as K8sServicePort, ServiceSpec,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use matrix_render_model::Config;
-use serde_json::json;
+use matrix_render_model::config::RtcServiceType;
+use serde_json::{Map, Value, json};
 
 use crate::ingress::{IngressOverrides, Route, expose};
 use crate::objects::{
@@ -20,6 +24,8 @@ pub const LIVEKIT: &str = "livekit";
 pub const LIVEKIT_CONFIG: &str = "livekit-config";
 pub const JWT: &str = "matrixrtc-jwt";
 pub const INGRESS: &str = "matrix-rtc";
+/// The Service that exposes LiveKit's media ports without the host network.
+pub const RTC_SERVICE: &str = "livekit-rtc";
 const SFU_PATH: &str = "/livekit/sfu";
 const JWT_PATH: &str = "/livekit/jwt";
 const JWT_CONTAINER_PORT: u16 = 8080;
@@ -49,17 +55,74 @@ pub fn jwt_service_url(c: &Config) -> String {
 /// LiveKit's config.yaml. API keys come from `LIVEKIT_KEYS` in the environment.
 pub fn livekit_config(c: &Config) -> String {
     let l = &c.matrixrtc.livekit;
+    let mut rtc = Map::new();
+    rtc.insert("tcp_port".to_owned(), json!(l.rtc.tcp_port));
+    if l.rtc.udp_port == 0 {
+        rtc.insert("port_range_start".to_owned(), json!(l.rtc.port_range_start));
+        rtc.insert("port_range_end".to_owned(), json!(l.rtc.port_range_end));
+    } else {
+        // One UDP port for every participant (a mux); LiveKit ignores it next to a range.
+        rtc.insert("udp_port".to_owned(), json!(l.rtc.udp_port));
+    }
+    rtc.insert("use_external_ip".to_owned(), json!(l.rtc.use_external_ip));
+    if !l.rtc.node_ip.is_empty() {
+        rtc.insert("node_ip".to_owned(), json!(l.rtc.node_ip));
+    }
     yaml::document(&json!({
         "port": l.service.port,
-        "rtc": {
-            "tcp_port": l.rtc.tcp_port,
-            "port_range_start": l.rtc.port_range_start,
-            "port_range_end": l.rtc.port_range_end,
-            "use_external_ip": l.rtc.use_external_ip,
-        },
+        "rtc": Value::Object(rtc),
         "room": {"auto_create": false},
         "logging": {"level": "info"},
     }))
+}
+
+/// The `livekit-rtc` Service: LiveKit's ICE/TCP port and UDP mux port, reachable from
+/// outside the cluster at the same port numbers LiveKit advertises, so that LiveKit needs
+/// no host network. `externalTrafficPolicy: Local` keeps the clients' addresses and sends
+/// the media only to the node that runs LiveKit.
+fn rtc_service(ctx: &Ctx<'_>, app: &App) -> Option<Service> {
+    let l = &ctx.config.matrixrtc.livekit;
+    let node_ports = match l.rtc.service_type {
+        RtcServiceType::None => return None,
+        RtcServiceType::LoadBalancer => false,
+        RtcServiceType::NodePort => true,
+    };
+    if l.host_network || l.rtc.udp_port == 0 {
+        return None;
+    }
+    let port = |name: &str, number: u16, protocol: &str| K8sServicePort {
+        name: Some(name.to_owned()),
+        port: i32::from(number),
+        target_port: Some(IntOrString::String(name.to_owned())),
+        protocol: Some(protocol.to_owned()),
+        node_port: node_ports.then_some(i32::from(number)),
+        ..K8sServicePort::default()
+    };
+    let mut metadata = ctx.meta(RTC_SERVICE, app);
+    if !l.rtc.service_annotations.is_empty() {
+        metadata.annotations = Some(l.rtc.service_annotations.clone());
+    }
+    Some(Service {
+        metadata,
+        spec: Some(ServiceSpec {
+            type_: Some(
+                if node_ports {
+                    "NodePort"
+                } else {
+                    "LoadBalancer"
+                }
+                .to_owned(),
+            ),
+            external_traffic_policy: Some("Local".to_owned()),
+            selector: Some(app.selector.clone()),
+            ports: Some(vec![
+                port("rtc-tcp", l.rtc.tcp_port, "TCP"),
+                port("rtc-udp", l.rtc.udp_port, "UDP"),
+            ]),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    })
 }
 
 fn secret_env(name: &str, set: &SecretSet<'_>, file: &str) -> EnvVar {
@@ -141,10 +204,14 @@ pub fn render(ctx: &mut Ctx<'_>) {
             "$(LIVEKIT_API_KEY): $(LIVEKIT_API_SECRET)".to_owned(),
         ),
     ]);
-    sfu.ports = Some(vec![
+    let mut sfu_ports = vec![
         container_port("http", rtc.livekit.service.port, "TCP"),
         container_port("rtc-tcp", rtc.livekit.rtc.tcp_port, "TCP"),
-    ]);
+    ];
+    if rtc.livekit.rtc.udp_port != 0 {
+        sfu_ports.push(container_port("rtc-udp", rtc.livekit.rtc.udp_port, "UDP"));
+    }
+    sfu.ports = Some(sfu_ports);
     sfu.volume_mounts = Some(vec![mount("config", "/etc/livekit", true)]);
     sfu.readiness_probe = Some(tcp_probe());
     sfu.liveness_probe = Some(tcp_probe());
@@ -187,6 +254,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         });
     }
     let lk_svc = service(ctx, &lk, &lk_ports);
+    let lk_rtc_svc = rtc_service(ctx, &lk);
 
     // lk-jwt-service.
     let mut auth = container("jwt", &rtc.jwt.image);
@@ -256,6 +324,9 @@ pub fn render(ctx: &mut Ctx<'_>) {
     ctx.push(&lk, LIVEKIT_CONFIG, &lk_cm);
     ctx.push(&lk, LIVEKIT, &lk_dep);
     ctx.push(&lk, LIVEKIT, &lk_svc);
+    if let Some(svc) = &lk_rtc_svc {
+        ctx.push(&lk, RTC_SERVICE, svc);
+    }
     ctx.push(&jwt, JWT, &jwt_dep);
     ctx.push(&jwt, JWT, &jwt_svc);
 }

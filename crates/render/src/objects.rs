@@ -82,16 +82,24 @@ pub struct Ctx<'a> {
     objects: Vec<Object>,
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
+    /// The namespace the component being rendered lives in (see [`crate::namespaces`]).
+    namespace: String,
 }
 
 impl<'a> Ctx<'a> {
+    /// Renders what follows into `namespace`.
+    pub fn set_namespace(&mut self, namespace: &str) {
+        namespace.clone_into(&mut self.namespace);
+    }
+
     /// The objects rendered so far.
     pub fn objects(&self) -> &[Object] {
         &self.objects
     }
 
+    /// The namespace of the component being rendered.
     pub fn ns(&self) -> String {
-        self.config.namespace.clone()
+        self.namespace.clone()
     }
 
     /// Metadata for a namespaced object of `app`.
@@ -126,6 +134,37 @@ impl<'a> Ctx<'a> {
         value: Value,
     ) {
         self.push_node(app, api_version, kind, name, Node::from(value));
+    }
+
+    /// Adds a cluster-scoped typed object (a Namespace).
+    pub fn push_cluster<T: Resource + Serialize>(&mut self, app: &App, name: &str, object: &T) {
+        if kind_of(T::API_VERSION, T::KIND).is_none_or(|k| k.namespaced) {
+            self.errors.push(Diagnostic::error(
+                "internal",
+                "",
+                format!(
+                    "{} {} {name} is not a cluster-scoped kind in the renderer's list of kinds",
+                    T::API_VERSION,
+                    T::KIND
+                ),
+            ));
+            return;
+        }
+        match to_node(object) {
+            Ok(value) => self.objects.push(Object {
+                api_version: T::API_VERSION.to_owned(),
+                kind: T::KIND.to_owned(),
+                name: name.to_owned(),
+                namespace: None,
+                component: app.component,
+                value,
+            }),
+            Err(e) => self.errors.push(Diagnostic::error(
+                "internal",
+                "",
+                format!("cannot serialize {} {name}: {e}", T::KIND),
+            )),
+        }
     }
 
     fn push_node(&mut self, app: &App, api_version: &str, kind: &str, name: &str, value: Node) {
@@ -165,6 +204,7 @@ pub fn build(
         objects: Vec::new(),
         errors: Vec::new(),
         warnings: Vec::new(),
+        namespace: config.namespace.clone(),
     };
     crate::synapse::render(&mut ctx);
     crate::element::render(&mut ctx);
@@ -172,21 +212,31 @@ pub fn build(
         crate::static_pages::render(&mut ctx);
     }
     if config.coturn.enabled {
+        ctx.set_namespace(config.coturn_namespace());
         crate::coturn::render(&mut ctx);
     }
     if config.matrixrtc.enabled {
+        ctx.set_namespace(config.matrixrtc_namespace());
         crate::matrixrtc::render(&mut ctx);
     }
+    ctx.set_namespace(&config.namespace);
     if config.global.delegates() {
         crate::wellknown::render(&mut ctx);
     }
     crate::policies::render(&mut ctx);
+    ctx.set_namespace(&config.namespace);
+    crate::namespaces::render(&mut ctx);
     if !ctx.errors.is_empty() {
         return Err(ctx.errors);
     }
     let mut objects = ctx.objects;
     objects.sort_by(|a, b| {
-        (install_rank(&a.kind), &a.kind, &a.name).cmp(&(install_rank(&b.kind), &b.kind, &b.name))
+        (install_rank(&a.kind), &a.kind, &a.name, &a.namespace).cmp(&(
+            install_rank(&b.kind),
+            &b.kind,
+            &b.name,
+            &b.namespace,
+        ))
     });
     Ok((objects, ctx.warnings))
 }
@@ -230,6 +280,15 @@ impl Kind {
 /// any other kind fails with an internal error, so this list is complete; the README's prune
 /// commands quote it and a test compares them.
 pub const KINDS: &[Kind] = &[
+    Kind {
+        api_version: "v1",
+        kind: "Namespace",
+        namespaced: false,
+        prune: Prune::Never(
+            "deleting a Namespace deletes everything in it, the data volume and an ApplySet's \
+             parent included",
+        ),
+    },
     Kind::namespaced("networking.k8s.io/v1", "NetworkPolicy"),
     Kind::namespaced("policy/v1", "PodDisruptionBudget"),
     Kind::namespaced("v1", "Secret"),
@@ -664,6 +723,7 @@ mod tests {
             objects: Vec::new(),
             errors: Vec::new(),
             warnings: Vec::new(),
+            namespace: config.namespace.clone(),
         };
         let app = App::new("synapse", "homeserver", "synapse", ("app", "synapse"));
         ctx.push_value(&app, "v1", "ConfigMap", "listed", Value::Null);
@@ -684,8 +744,9 @@ mod tests {
             KINDS
                 .iter()
                 .map(Kind::group_version_kind)
-                .collect::<Vec<_>>()[..3],
+                .collect::<Vec<_>>()[..4],
             [
+                "core/v1/Namespace",
                 "networking.k8s.io/v1/NetworkPolicy",
                 "policy/v1/PodDisruptionBudget",
                 "core/v1/Secret"

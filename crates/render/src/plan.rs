@@ -6,9 +6,9 @@
 
 use matrix_render_model::Config;
 use matrix_render_model::api::{DnsRecord, DnsTarget, Plan, PortRule, Protocol};
-use matrix_render_model::config::{DatabaseKind, RoutingMode};
+use matrix_render_model::config::{DatabaseKind, RoutingMode, RtcServiceType};
 
-use crate::{coturn, matrixrtc, synapse};
+use crate::{coturn, matrixrtc, namespaces, synapse};
 
 /// The plan for a valid config.
 #[must_use]
@@ -18,7 +18,126 @@ pub fn build(c: &Config) -> Plan {
         ports: ports(c),
         secrets: secrets(c),
         notes: notes(c),
+        namespaces: namespaces::layout(c),
+        prerequisites: prerequisites(c),
     }
+}
+
+/// What the cluster must provide before the stack is applied.
+fn prerequisites(c: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let rtc = &c.matrixrtc;
+    let rtc_ns = c.matrixrtc_namespace();
+    match c.routing.mode {
+        RoutingMode::Ingress => {
+            let mut classes = vec![c.ingress.class_name.as_str()];
+            if rtc.enabled && !rtc.ingress_class_name.is_empty() {
+                classes.push(rtc.ingress_class_name.as_str());
+            }
+            classes.dedup();
+            let classes: Vec<String> = classes.iter().map(|c| format!("`{c}`")).collect();
+            out.push(format!(
+                "An ingress controller for the Ingress class {}.",
+                classes.join(" and ")
+            ));
+            let rtc_class = if rtc.ingress_class_name.is_empty() {
+                c.ingress.class_name.as_str()
+            } else {
+                rtc.ingress_class_name.as_str()
+            };
+            if rtc.enabled && rtc_class == "traefik" {
+                out.push(format!(
+                    "Traefik's CRDs (Middleware, traefik.io/v1alpha1): the `{}` Ingress strips \
+                     its path prefixes with the Middleware `{}-strip-prefix` in namespace `{rtc_ns}`.",
+                    matrixrtc::INGRESS,
+                    matrixrtc::INGRESS
+                ));
+            }
+        }
+        RoutingMode::Gateway => {
+            let gw = &c.routing.gateway;
+            let gw_ns = if gw.namespace.is_empty() {
+                c.namespace.as_str()
+            } else {
+                gw.namespace.as_str()
+            };
+            out.push(format!(
+                "The Gateway API CRDs (HTTPRoute, gateway.networking.k8s.io/v1) and the Gateway \
+                 `{}` in namespace `{gw_ns}`, with TLS for the routes' host names.",
+                gw.name
+            ));
+            let mut route_namespaces = vec![c.namespace.as_str()];
+            if rtc.enabled && rtc_ns != c.namespace {
+                route_namespaces.push(rtc_ns);
+            }
+            let foreign: Vec<String> = route_namespaces
+                .iter()
+                .filter(|ns| **ns != gw_ns)
+                .map(|ns| format!("`{ns}`"))
+                .collect();
+            if !foreign.is_empty() {
+                out.push(format!(
+                    "The Gateway's listeners must accept HTTPRoutes from namespace {} \
+                     (`allowedRoutes.namespaces`).",
+                    foreign.join(" and ")
+                ));
+            }
+        }
+    }
+    // Who asks cert-manager for certificates: the Ingresses (through their annotation) and
+    // coturn's Certificate.
+    let mut issuers: Vec<&str> = Vec::new();
+    if c.routing.mode == RoutingMode::Ingress || c.coturn.enabled {
+        issuers.push(c.ingress.cluster_issuer.as_str());
+    }
+    if c.routing.mode == RoutingMode::Ingress && rtc.enabled {
+        issuers.push(rtc.cert_manager_cluster_issuer.as_str());
+    }
+    issuers.retain(|i| !i.is_empty());
+    issuers.dedup();
+    if !issuers.is_empty() {
+        let names: Vec<String> = issuers.iter().map(|i| format!("`{i}`")).collect();
+        let restricted = namespaces::layout(c)
+            .iter()
+            .any(|n| n.enforces == Some(matrix_render_model::api::PodSecurityLevel::Restricted));
+        let solver = if restricted {
+            " HTTP-01 solver pods run in the certificate's namespace; where that enforces \
+             `restricted`, cert-manager 1.10 or newer (older solver pods do not meet it)."
+        } else {
+            ""
+        };
+        out.push(format!(
+            "cert-manager with the ClusterIssuer {}.{solver}",
+            names.join(" and ")
+        ));
+    }
+    if c.network_policies.enabled {
+        out.push(
+            "A network plugin that enforces NetworkPolicies (k3s's embedded policy controller \
+             does; flannel alone does not): without one the policies are accepted and ignored."
+                .to_owned(),
+        );
+    }
+    if c.pod_security.enabled {
+        out.push(
+            "Pod Security Admission (built into Kubernetes 1.25 and newer) reads the Namespaces' \
+             `pod-security.kubernetes.io/*` labels."
+                .to_owned(),
+        );
+    }
+    let lk = &rtc.livekit;
+    if rtc.enabled
+        && !lk.host_network
+        && lk.rtc.service_type == RtcServiceType::LoadBalancer
+        && lk.rtc.udp_port != 0
+    {
+        out.push(format!(
+            "A load balancer for Services of type LoadBalancer with TCP and UDP ports (k3s's \
+             ServiceLB, MetalLB, a cloud's) for `{}`.",
+            matrixrtc::RTC_SERVICE
+        ));
+    }
+    out
 }
 
 /// A host and what it serves, in the order of the components, merged when two components
@@ -155,11 +274,19 @@ fn ports(c: &Config) -> Vec<PortRule> {
     }
     if c.matrixrtc.enabled {
         let lk = &c.matrixrtc.livekit;
-        let node = if lk.host_network {
-            "the node that runs LiveKit (host network)"
-        } else {
-            "the LiveKit pod: matrixrtc.livekit.hostNetwork is off, so expose these yourself \
-             (a LoadBalancer or NodePort Service)"
+        let exposed = lk.rtc.udp_port != 0;
+        let node = match lk.rtc.service_type {
+            _ if lk.host_network => "the node that runs LiveKit (host network)",
+            RtcServiceType::LoadBalancer if exposed => {
+                "the livekit-rtc LoadBalancer Service's address"
+            }
+            RtcServiceType::NodePort if exposed => {
+                "the node that runs LiveKit (NodePort Service livekit-rtc)"
+            }
+            _ => {
+                "the LiveKit pod: matrixrtc.livekit.hostNetwork is off, so expose these yourself \
+                 (a LoadBalancer or NodePort Service)"
+            }
         };
         let tcp = (lk.rtc.tcp_port, lk.rtc.tcp_port);
         rule(
@@ -169,8 +296,19 @@ fn ports(c: &Config) -> Vec<PortRule> {
             node,
             "WebRTC over TCP (ICE fallback)",
         );
-        let media = (lk.rtc.port_range_start, lk.rtc.port_range_end);
-        rule("livekit", Protocol::Udp, media, node, "WebRTC media range");
+        if exposed {
+            let media = (lk.rtc.udp_port, lk.rtc.udp_port);
+            rule(
+                "livekit",
+                Protocol::Udp,
+                media,
+                node,
+                "WebRTC media, every participant on one port",
+            );
+        } else {
+            let media = (lk.rtc.port_range_start, lk.rtc.port_range_end);
+            rule("livekit", Protocol::Udp, media, node, "WebRTC media range");
+        }
     }
     out
 }
@@ -234,6 +372,46 @@ fn notes(c: &Config) -> Vec<String> {
              node its record points to must also pass port 80 to the ingress controller.",
             c.ingress.cluster_issuer, c.coturn.turn_url
         ));
+    }
+    let lk = &c.matrixrtc.livekit;
+    if c.matrixrtc.enabled
+        && !lk.host_network
+        && lk.rtc.service_type == RtcServiceType::LoadBalancer
+        && lk.rtc.node_ip.is_empty()
+    {
+        out.push(format!(
+            "LiveKit advertises the address it discovers (matrixrtc.livekit.rtc.useExternalIp) or \
+             its pod's: unless the {} load balancer shares the node's public address (k3s's \
+             ServiceLB does), set matrixrtc.livekit.rtc.nodeIp to the load balancer's public address.",
+            matrixrtc::RTC_SERVICE
+        ));
+    }
+    if let Some(r) = c.coturn.turn_shared_secret.external()
+        && c.coturn.enabled
+        && c.coturn_namespace() != c.namespace
+    {
+        out.push(format!(
+            "coturn runs in namespace {} and Synapse in {}: create the Secret {} (key {}) in \
+             both, with the same value.",
+            c.coturn_namespace(),
+            c.namespace,
+            r.name,
+            r.key
+        ));
+    }
+    if c.matrixrtc.enabled && c.matrixrtc_namespace() != c.namespace {
+        let refs: Vec<String> = [&lk.key, &lk.secret]
+            .iter()
+            .filter_map(|v| v.external())
+            .map(|r| format!("{} (key {})", r.name, r.key))
+            .collect();
+        if !refs.is_empty() {
+            out.push(format!(
+                "MatrixRTC runs in namespace {}: create {} there.",
+                c.matrixrtc_namespace(),
+                refs.join(" and ")
+            ));
+        }
     }
     if c.coturn.enabled && c.coturn.public_ip_static.is_empty() {
         out.push(
@@ -350,6 +528,84 @@ mod tests {
             .expect("listed");
         assert_eq!(item.source, SecretSource::ExistingSecret);
         assert_eq!((item.secret.as_str(), item.key.as_str()), ("ops", "reg"));
+    }
+
+    #[test]
+    fn namespaces_name_their_pod_security_level() {
+        use matrix_render_model::api::PodSecurityLevel as Level;
+        let rtc = "matrixrtc: {enabled: true, host: rtc.example.com, livekit: {key: k, \
+                   secret: 0123456789abcdef0123456789abcdef}}\n";
+        // One namespace, coturn and host-network LiveKit in it, nothing labelled.
+        let plan = build(&config(rtc));
+        let levels: Vec<(&str, Level, Option<Level>)> = plan
+            .namespaces
+            .iter()
+            .map(|n| (n.name.as_str(), n.needs, n.enforces))
+            .collect();
+        assert_eq!(levels, [("matrix", Level::Privileged, None)]);
+        // Split: the main namespace is restricted, the host-network one privileged.
+        let plan = build(&config(&format!(
+            "{rtc}podSecurity: {{enabled: true, hostNetworkNamespace: matrix-host}}\n"
+        )));
+        let levels: Vec<(&str, Level, Option<Level>)> = plan
+            .namespaces
+            .iter()
+            .map(|n| (n.name.as_str(), n.needs, n.enforces))
+            .collect();
+        assert_eq!(
+            levels,
+            [
+                ("matrix", Level::Restricted, Some(Level::Restricted)),
+                ("matrix-host", Level::Privileged, Some(Level::Privileged)),
+            ]
+        );
+        assert!(
+            plan.namespaces[1]
+                .holds
+                .contains(&"coturn (host network)".to_owned())
+        );
+        assert!(
+            plan.namespaces[1]
+                .holds
+                .contains(&"lk-jwt-service".to_owned())
+        );
+        let pre = plan.prerequisites.join("\n");
+        assert!(pre.contains("ClusterIssuer `letsencrypt`"), "{pre}");
+        assert!(pre.contains("cert-manager 1.10 or newer"), "{pre}");
+        assert!(pre.contains("Traefik's CRDs"), "{pre}");
+        assert!(pre.contains("namespace `matrix-host`"), "{pre}");
+        // No host network at all: one restricted namespace, and the Gateway API instead.
+        let plan = build(&config(
+            "coturn: {enabled: false}\nrouting: {mode: gateway, gateway: {name: public, namespace: gw}}\n\
+             podSecurity: {enabled: true}\n",
+        ));
+        assert_eq!(plan.namespaces.len(), 1);
+        assert_eq!(plan.namespaces[0].enforces, Some(Level::Restricted));
+        let pre = plan.prerequisites.join("\n");
+        assert!(pre.contains("Gateway API CRDs"), "{pre}");
+        assert!(
+            pre.contains("accept HTTPRoutes from namespace `matrix`"),
+            "{pre}"
+        );
+        assert!(!pre.contains("Traefik"), "{pre}");
+    }
+
+    #[test]
+    fn livekit_behind_a_service_opens_one_udp_port() {
+        let plan = build(&config(
+            "matrixrtc: {enabled: true, host: rtc.example.com, livekit: {key: k, \
+             secret: 0123456789abcdef0123456789abcdef, hostNetwork: false, \
+             rtc: {udpPort: 7882, serviceType: LoadBalancer}}}\n",
+        ));
+        let udp: Vec<(u16, u16)> = plan
+            .ports
+            .iter()
+            .filter(|p| p.component == "livekit" && p.protocol == Protocol::Udp)
+            .map(|p| (p.port, p.end_port))
+            .collect();
+        assert_eq!(udp, [(7882, 7882)]);
+        assert!(plan.notes.iter().any(|n| n.contains("rtc.nodeIp")));
+        assert!(plan.prerequisites.iter().any(|p| p.contains("livekit-rtc")));
     }
 
     #[test]

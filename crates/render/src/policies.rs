@@ -24,6 +24,8 @@ enum Egress {
 /// One workload's allowed flows.
 struct Flows {
     app: App,
+    /// The namespace it runs in.
+    namespace: String,
     /// Named container ports the ingress controller may reach.
     web_ports: Vec<&'static str>,
     /// Ports open to the whole internet (protocol, port, end port).
@@ -40,15 +42,18 @@ pub fn render(ctx: &mut Ctx<'_>) {
 
 fn network_policies(ctx: &mut Ctx<'_>) {
     let c = ctx.config;
+    let main = c.namespace.clone();
     let mut flows = vec![
         Flows {
             app: synapse::app(),
+            namespace: main.clone(),
             web_ports: vec!["http"],
             public_ports: Vec::new(),
             egress: Egress::Any,
         },
         Flows {
             app: element::app(),
+            namespace: main.clone(),
             web_ports: vec!["http"],
             public_ports: Vec::new(),
             egress: Egress::None,
@@ -57,6 +62,7 @@ fn network_policies(ctx: &mut Ctx<'_>) {
     if c.element.static_pages.enabled {
         flows.push(Flows {
             app: static_pages::app(),
+            namespace: main.clone(),
             web_ports: vec!["http"],
             public_ports: Vec::new(),
             egress: Egress::None,
@@ -65,14 +71,17 @@ fn network_policies(ctx: &mut Ctx<'_>) {
     if c.global.delegates() {
         flows.push(Flows {
             app: wellknown::app(),
+            namespace: main.clone(),
             web_ports: vec!["http"],
             public_ports: Vec::new(),
             egress: Egress::None,
         });
     }
     if c.matrixrtc.enabled {
+        let rtc_ns = c.matrixrtc_namespace().to_owned();
         flows.push(Flows {
             app: matrixrtc::jwt_app(),
+            namespace: rtc_ns.clone(),
             web_ports: vec!["http"],
             public_ports: Vec::new(),
             egress: Egress::Any,
@@ -80,13 +89,16 @@ fn network_policies(ctx: &mut Ctx<'_>) {
         // On the host network the pod is not subject to NetworkPolicies.
         let lk = &c.matrixrtc.livekit;
         if !lk.host_network {
+            let udp = if lk.rtc.udp_port == 0 {
+                ("UDP", lk.rtc.port_range_start, Some(lk.rtc.port_range_end))
+            } else {
+                ("UDP", lk.rtc.udp_port, None)
+            };
             flows.push(Flows {
                 app: matrixrtc::livekit_app(),
+                namespace: rtc_ns,
                 web_ports: vec!["http"],
-                public_ports: vec![
-                    ("TCP", lk.rtc.tcp_port, None),
-                    ("UDP", lk.rtc.port_range_start, Some(lk.rtc.port_range_end)),
-                ],
+                public_ports: vec![("TCP", lk.rtc.tcp_port, None), udp],
                 egress: Egress::Any,
             });
         }
@@ -98,22 +110,31 @@ fn network_policies(ctx: &mut Ctx<'_>) {
         "network",
         ("app.kubernetes.io/part-of", "matrix-stack"),
     );
-    let deny = json!({
-        "apiVersion": NETWORK_POLICY,
-        "kind": "NetworkPolicy",
-        "metadata": ctx.meta("default-deny", &stack),
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-    });
-    ctx.push_value(
-        &stack,
-        NETWORK_POLICY,
-        "NetworkPolicy",
-        "default-deny",
-        deny,
-    );
+    // Every namespace the stack renders into denies by default.
+    let namespaces: Vec<String> = crate::namespaces::layout(c)
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    for ns in &namespaces {
+        ctx.set_namespace(ns);
+        let deny = json!({
+            "apiVersion": NETWORK_POLICY,
+            "kind": "NetworkPolicy",
+            "metadata": ctx.meta("default-deny", &stack),
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        });
+        ctx.push_value(
+            &stack,
+            NETWORK_POLICY,
+            "NetworkPolicy",
+            "default-deny",
+            deny,
+        );
+    }
 
     let controller = controller_peer(ctx);
     for f in flows {
+        ctx.set_namespace(&f.namespace);
         let mut ingress: Vec<Value> = Vec::new();
         if !f.web_ports.is_empty() {
             let ports: Vec<Value> = f
@@ -161,14 +182,32 @@ fn network_policies(ctx: &mut Ctx<'_>) {
         ctx.push_value(&f.app, NETWORK_POLICY, "NetworkPolicy", f.app.name, value);
     }
 
-    // cert-manager answers HTTP-01 challenges from solver pods in this namespace.
+    // cert-manager answers HTTP-01 challenges from solver pods in the namespace of the
+    // Ingress or Certificate that asks for the certificate.
+    if c.routing.mode != matrix_render_model::config::RoutingMode::Ingress {
+        return;
+    }
     let issuers = [
         c.ingress.cluster_issuer.as_str(),
         c.matrixrtc.cert_manager_cluster_issuer.as_str(),
     ];
-    if c.routing.mode == matrix_render_model::config::RoutingMode::Ingress
-        && issuers.iter().any(|i| !i.is_empty())
-    {
+    for ns in &namespaces {
+        let solves = if *ns == main {
+            issuers.iter().any(|i| !i.is_empty())
+        } else {
+            ctx.objects().iter().any(|o| {
+                o.namespace.as_deref() == Some(ns.as_str())
+                    && (o.kind == "Certificate"
+                        || (o.kind == "Ingress"
+                            && o.value
+                                .at(&["metadata", "annotations", "cert-manager.io/cluster-issuer"])
+                                .is_some()))
+            })
+        };
+        if !solves {
+            continue;
+        }
+        ctx.set_namespace(ns);
         let name = "acme-http01-solver";
         let value = json!({
             "apiVersion": NETWORK_POLICY,
@@ -178,7 +217,7 @@ fn network_policies(ctx: &mut Ctx<'_>) {
                 "podSelector": {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}},
                 "policyTypes": ["Ingress"],
                 "ingress": [{
-                    "from": [controller],
+                    "from": [controller.clone()],
                     "ports": [{"protocol": "TCP", "port": ACME_SOLVER_PORT}],
                 }],
             },
@@ -215,16 +254,25 @@ fn disruption_budgets(ctx: &mut Ctx<'_>) {
         }
         let labels = o.value.at(&["metadata", "labels"]).map(Node::to_value);
         let selector = o.value.at(&["spec", "selector"]).map(Node::to_value);
-        budgets.push((o.name.clone(), o.component, labels, selector));
+        budgets.push((
+            o.name.clone(),
+            o.namespace.clone(),
+            o.component,
+            labels,
+            selector,
+        ));
     }
-    for (name, component, labels, selector) in budgets {
+    for (name, namespace, component, labels, selector) in budgets {
+        if let Some(ns) = &namespace {
+            ctx.set_namespace(ns);
+        }
         let app = App {
             name: "",
             role: "",
             component,
             selector: Default::default(),
         };
-        let mut meta = json!({"name": name, "namespace": ctx.ns()});
+        let mut meta = json!({"name": name, "namespace": namespace});
         if let (Some(labels), Some(m)) = (labels, meta.as_object_mut()) {
             m.insert("labels".to_owned(), labels);
         }

@@ -255,6 +255,13 @@ pub fn render(ctx: &mut Ctx<'_>) {
     ctx.push(&app, PVC, &pvc);
     ctx.push(&app, "synapse", &dep);
     ctx.push(&app, "synapse", &svc);
+    // A pod mounts Secrets of its own namespace only: when coturn runs in the host-network
+    // namespace, Synapse gets its own copy of the TURN shared secret, under the same name.
+    if let Some(turn) = &turn_secret
+        && c.coturn_namespace() != c.namespace
+    {
+        ctx.push(&coturn::app(), coturn::SECRET, turn);
+    }
 }
 
 /// The checkov checks Synapse cannot pass, with the reasons.

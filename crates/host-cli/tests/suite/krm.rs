@@ -236,6 +236,59 @@ fn stale_generated_objects_go_and_other_stacks_stay() {
 }
 
 #[test]
+fn stale_objects_of_the_host_network_namespace_go_too() {
+    let generated = |kind: &str, name: &str, namespace: Option<&str>| {
+        let mut metadata = json!({
+            "name": name,
+            "labels": {"app.kubernetes.io/managed-by": "matrix-render"},
+        });
+        if let Some(ns) = namespace {
+            metadata["namespace"] = json!(ns);
+        }
+        json!({"apiVersion": "v1", "kind": kind, "metadata": metadata})
+    };
+    // An earlier run had MatrixRTC on in the split layout, and a Namespace of an old name.
+    let stale_rtc = generated("Service", "livekit", Some("matrix-host"));
+    let stale_ns = generated("Namespace", "matrix-host", None);
+    let other_stack = generated("Service", "livekit", Some("matrix-two"));
+    let mut spec = seed_spec();
+    merge(
+        &mut spec,
+        json!({"podSecurity": {"enabled": true, "hostNetworkNamespace": "matrix-host"}}),
+    );
+    let input = resource_list(vec![stale_rtc, stale_ns, other_stack.clone()], stack(spec));
+    let out = krm(&input);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let output = list(&out);
+    let items = output["items"].as_array().unwrap();
+    assert_eq!(items[0], other_stack, "another stack's object stays first");
+    let livekit: Vec<&Value> = items
+        .iter()
+        .filter(|i| i["metadata"]["name"] == "livekit")
+        .collect();
+    assert_eq!(
+        livekit.len(),
+        1,
+        "only the other stack's LiveKit Service is left"
+    );
+    // The Namespace is generated again (coturn runs there), with its labels.
+    let host_ns: Vec<&Value> = items
+        .iter()
+        .filter(|i| i["kind"] == "Namespace" && i["metadata"]["name"] == "matrix-host")
+        .collect();
+    assert_eq!(host_ns.len(), 1);
+    assert_eq!(
+        host_ns[0]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+        "privileged"
+    );
+    let coturn = items
+        .iter()
+        .find(|i| i["kind"] == "Deployment" && i["metadata"]["name"] == "coturn")
+        .expect("coturn");
+    assert_eq!(coturn["metadata"]["namespace"], "matrix-host");
+}
+
+#[test]
 fn an_unmarked_object_with_a_generated_name_is_a_conflict() {
     let mine = json!({
         "apiVersion": "v1",

@@ -35,18 +35,23 @@ fn every_pod_off_the_host_network_has_exactly_its_flows() {
         if policies.is_empty() {
             continue;
         }
-        let deny = policies
-            .iter()
-            .find(|p| p["metadata"]["name"] == "default-deny")
-            .unwrap_or_else(|| panic!("{name}: NetworkPolicies without default-deny"));
-        assert_eq!(deny["spec"]["podSelector"], serde_json::json!({}), "{name}");
-        assert_eq!(
-            deny["spec"]["policyTypes"],
-            serde_json::json!(["Ingress", "Egress"]),
-            "{name}"
-        );
         for dep in items.iter().filter(|i| i["kind"] == "Deployment") {
             let dep_name = dep["metadata"]["name"].as_str().unwrap();
+            let namespace = &dep["metadata"]["namespace"];
+            // Every namespace with a workload denies by default, host-network ones too.
+            let deny = policies
+                .iter()
+                .find(|p| {
+                    p["metadata"]["name"] == "default-deny"
+                        && p["metadata"]["namespace"] == *namespace
+                })
+                .unwrap_or_else(|| panic!("{name}: namespace {namespace} has no default-deny"));
+            assert_eq!(deny["spec"]["podSelector"], serde_json::json!({}), "{name}");
+            assert_eq!(
+                deny["spec"]["policyTypes"],
+                serde_json::json!(["Ingress", "Egress"]),
+                "{name}"
+            );
             let pod = &dep["spec"]["template"];
             if pod["spec"]["hostNetwork"] == true {
                 continue;
@@ -54,6 +59,7 @@ fn every_pod_off_the_host_network_has_exactly_its_flows() {
             let own: Vec<&&Value> = policies
                 .iter()
                 .filter(|p| p["metadata"]["name"] != "default-deny")
+                .filter(|p| p["metadata"]["namespace"] == *namespace)
                 .filter(|p| matches(&p["spec"]["podSelector"], &pod["metadata"]["labels"]))
                 .collect();
             assert_eq!(
@@ -96,6 +102,7 @@ fn every_replicated_deployment_has_a_disruption_budget() {
             let pdbs: Vec<&Value> = items
                 .iter()
                 .filter(|i| i["kind"] == "PodDisruptionBudget")
+                .filter(|p| p["metadata"]["namespace"] == dep["metadata"]["namespace"])
                 .filter(|p| {
                     matches(
                         &p["spec"]["selector"],
