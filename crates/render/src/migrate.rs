@@ -843,7 +843,14 @@ fn report_text(
     );
     let width = objects
         .iter()
-        .map(|o| o.kind.len() + o.name.len() + 1)
+        .map(|o| {
+            let ns = if o.namespace.is_empty() || o.namespace == namespace {
+                0
+            } else {
+                o.namespace.len() + 4
+            };
+            o.kind.len() + o.name.len() + 1 + ns
+        })
         .max()
         .unwrap_or(0);
     for object in objects {
@@ -854,7 +861,12 @@ fn report_text(
             MigrationStatus::New => "new",
             MigrationStatus::Removed => "removed",
         };
-        let id = format!("{}/{}", object.kind, object.name);
+        // Objects outside the release's namespace (a host-network namespace) say where.
+        let id = if object.namespace.is_empty() || object.namespace == namespace {
+            format!("{}/{}", object.kind, object.name)
+        } else {
+            format!("{}/{} -n {}", object.kind, object.name, object.namespace)
+        };
         let note = if object.holds_data {
             match object.status {
                 MigrationStatus::Removed => "  HOLDS DATA: would be lost",

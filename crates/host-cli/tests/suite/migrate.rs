@@ -284,6 +284,45 @@ fn what_cannot_change_in_place_is_an_error_with_a_hint() {
         "{stderr}"
     );
 
+    // The split namespace layout: coturn and MatrixRTC move to a privileged namespace of
+    // their own; the chart's objects are deleted where they were, one ApplySet per namespace.
+    let out = migrate(
+        true,
+        &[
+            "--set",
+            "podSecurity.enabled=true",
+            "--set",
+            "podSecurity.hostNetworkNamespace=matrix-host",
+        ],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("  new      Deployment/coturn -n matrix-host"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("  removed  Deployment/coturn\n"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("  k -n 'matrix' delete 'deployment' 'coturn' --ignore-not-found\n"));
+    let applysets: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("--applyset=matrix-stack"))
+        .collect();
+    assert_eq!(
+        applysets,
+        [
+            "  KUBECTL_APPLYSET=true $KUBECTL -n 'matrix' apply --server-side --force-conflicts --prune --applyset=matrix-stack -f \"$WORK/applyset-matrix.yaml\"",
+            "  KUBECTL_APPLYSET=true $KUBECTL -n 'matrix-host' apply --server-side --force-conflicts --prune --applyset=matrix-stack -f \"$WORK/applyset-matrix-host.yaml\"",
+        ]
+    );
+    // Namespace objects never join a set: pruning one would delete the data volume.
+    let sets = stdout.split("<<'MATRIX_RENDER_STACK_EOF'").skip(2);
+    for set in sets {
+        assert!(!set.contains("\nkind: Namespace\n"));
+    }
+
     // Values that drop a component the chart runs: the script deletes its objects, and says so.
     let out = migrate(true, &["--set", "matrixrtc.enabled=false"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
