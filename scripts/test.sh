@@ -4,6 +4,9 @@
 #   1. formatting and clippy (native and wasm32);
 #   2. cargo test: unit tests, golden outputs through the native core and through the CLI
 #      binary running the wasm core, seed parity, secrets, errors, schema freshness;
+#   2a. packaging and installing from a fresh clone of HEAD (scripts/install-test.sh):
+#      `cargo package --workspace --locked` with each packaged crate built, then
+#      `cargo install --locked --path crates/host-cli`; both CLIs render the example config;
 #   3. every golden output read back by two independent YAML 1.1 parsers (PyYAML and Go's
 #      gopkg.in/yaml.v2) and compared with the JSON the core produced;
 #   4. the schema checked by an independent validator (Python jsonschema) against every good
@@ -47,6 +50,9 @@ cargo clippy --locked --target wasm32-unknown-unknown \
 
 step "cargo test"
 cargo test --locked --workspace --all-features
+
+step "packaging and install from a fresh clone: cargo package --workspace, cargo install --path"
+bash scripts/install-test.sh
 
 step "YAML 1.1 round trip: PyYAML"
 dist/test-venv/bin/python tests/yaml11/roundtrip.py tests/golden
