@@ -37,7 +37,10 @@ const EXTRA_EXAMPLES: &[(&str, &str)] = &[
         r#"{"traefik.ingress.kubernetes.io/router.priority": "10"}"#,
     ),
     ("global.serverName", r#""example.org""#),
-    ("synapse.wellKnown.delegatedServer", r#""matrix.example.org:443""#),
+    (
+        "synapse.wellKnown.delegatedServer",
+        r#""matrix.example.org:443""#,
+    ),
     ("synapse.storage.storageClassName", r#""local-path""#),
     ("synapse.recaptcha.siteKey", r#""<recaptcha-site-key>""#),
     ("synapse.recaptcha.secretKey", r#""<recaptcha-secret-key>""#),

@@ -31,7 +31,13 @@ fn native_core_matches_golden_yaml_and_json() {
 fn the_example_config_renders_without_diagnostics() {
     let out = Command::new(env!("CARGO_BIN_EXE_matrix-render"))
         .current_dir(repo())
-        .args(["render", "-f", "examples/values.yaml", "-f", "examples/secrets.yaml"])
+        .args([
+            "render",
+            "-f",
+            "examples/values.yaml",
+            "-f",
+            "examples/secrets.yaml",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
