@@ -13,11 +13,11 @@
 # its own, kept between runs so that a second run rebuilds only the workspace's crates).
 #
 # The install is a debug one (`cargo install --debug`) unless MR_INSTALL_PROFILE=release:
-# packaging verifies the crates with the dev profile, and with the workspace's dev settings
-# for dependencies (opt-level 1, passed with --config, since a packaged crate carries no
-# profile) the install reuses everything verification built, wasmtime and cranelift
-# included, instead of compiling them a second time with optimisations. Either way the core
-# is the same wasm-release module, so the output is the same bytes.
+# packaging verifies the crates with cargo's plain dev profile (a packaged crate carries no
+# profile of the workspace's), and with the same settings for dependencies (opt-level 0
+# instead of the workspace's 1, through --config) the install reuses everything verification
+# built, wasmtime and cranelift included, instead of compiling them a second time. Either way
+# the core is the same wasm-release module, so the output is the same bytes.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$PWD
@@ -55,7 +55,7 @@ expect_example() {
 }
 
 start=$(now)
-(cd "$clone" && bash scripts/package.sh --config 'profile.dev.package."*".opt-level=1')
+(cd "$clone" && bash scripts/package.sh)
 log "cargo package --workspace --locked (verified): $(($(now) - start)) s"
 packaged=$CARGO_TARGET_DIR/package/matrix-render-$(sed -n 's/^version = "\(.*\)"$/\1/p' \
   "$clone/Cargo.toml" | head -n 1)
@@ -71,7 +71,7 @@ expect_example packaged "$CARGO_TARGET_DIR/debug/matrix-render"
 
 start=$(now)
 install_args=(--locked --path crates/host-cli --root "$work/root")
-[ "$profile" = debug ] && install_args+=(--debug)
+[ "$profile" = debug ] && install_args+=(--debug --config 'profile.dev.package."*".opt-level=0')
 (cd "$clone" && cargo install "${install_args[@]}")
 log "cargo install ($profile): $(($(now) - start)) s"
 expect_example installed "$work/root/bin/matrix-render"
