@@ -6,7 +6,8 @@
 # cleaned environment, same target dir, so after a build it is already there), and writes
 #   crates/host-cli/core/matrix_render_core.wasm   the module (not in git)
 #   crates/host-cli/core/BUILD-INFO                crate version, SHA-256, commit, compiler
-# which the packaged build.rs checks. Same commit and compiler, same bytes.
+# which the packaged build.rs checks. Same commit, compiler and cargo home (the module names
+# its dependencies' source paths in panic locations), same bytes.
 #
 # The module is not committed, so cargo counts it as an uncommitted change: the script checks
 # itself that nothing else is uncommitted, then passes --allow-dirty. Arguments go to cargo

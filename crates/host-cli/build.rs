@@ -14,7 +14,8 @@
 //!   `core/` before packaging, `core/matrix_render_core.wasm`, with `core/BUILD-INFO`
 //!   recording the crate version, the module's SHA-256, the commit and the compiler. The
 //!   module must be there, for this crate's version, with that digest; no wasm toolchain
-//!   is needed. The same source, lock file and compiler give the same module bytes, so the
+//!   is needed. The same source, lock file, compiler and cargo home (the module names its
+//!   dependencies' source paths in panic locations) give the same module bytes, so the
 //!   packaged CLI runs exactly the core a repository build of that commit embeds.
 
 use std::env;
