@@ -5,6 +5,9 @@
 #   2. cargo test: unit tests, golden outputs through the native core and through the CLI
 #      binary running the wasm core, seed parity, secrets, errors, schema freshness;
 #   2a. the golden migration scripts checked by shellcheck as POSIX sh;
+#   2b. packaging and installing from a fresh clone of HEAD (scripts/install-test.sh):
+#      `cargo package --workspace --locked` with each packaged crate built, then
+#      `cargo install --locked --path crates/host-cli`; both CLIs render the example config;
 #   3. every golden output read back by two independent YAML 1.1 parsers (PyYAML and Go's
 #      gopkg.in/yaml.v2) and compared with the JSON the core produced;
 #   4. the schema checked by an independent validator (Python jsonschema) against every good
@@ -57,6 +60,9 @@ cargo test --locked --workspace --all-features
 
 step "migration scripts: shellcheck as POSIX sh (every golden script of matrix-render migrate)"
 shellcheck --shell=sh tests/golden/migrate/*.sh
+
+step "packaging and install from a fresh clone: cargo package --workspace, cargo install --path"
+bash scripts/install-test.sh
 
 step "YAML 1.1 round trip: PyYAML"
 dist/test-venv/bin/python tests/yaml11/roundtrip.py tests/golden

@@ -48,7 +48,7 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
-    let path = manifest.join("../../schema/matrix-render.schema.json");
+    let path = manifest.join("shared/matrix-render.schema.json");
     println!("cargo:rerun-if-changed={}", path.display());
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let schema: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;

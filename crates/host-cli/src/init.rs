@@ -38,7 +38,8 @@ pub struct InitArgs {
     /// Element Web host, e.g. element.example.org
     #[arg(long = "element-domain", value_name = "HOST")]
     pub element_domain: String,
-    /// TURN host (coturn realm and turn_url) [default: turn.<DOMAIN>]
+    /// TURN host (coturn realm and turn_url); without this flag, `turn.` and the --domain
+    /// host, e.g. turn.matrix.example.org
     #[arg(long = "turn-host", value_name = "HOST")]
     pub turn_host: Option<String>,
     /// Turn MatrixRTC (LiveKit SFU + lk-jwt-service) on, served at this host

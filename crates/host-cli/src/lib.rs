@@ -12,5 +12,6 @@ pub mod output;
 pub mod plan;
 pub mod report;
 
-/// The committed JSON Schema of a values file, printed by `matrix-render schema`.
-pub const SCHEMA: &str = include_str!("../../../schema/matrix-render.schema.json");
+/// The committed JSON Schema of a values file, printed by `matrix-render schema`: the model
+/// crate's copy, so that the packaged crate needs no file outside its own directory.
+pub const SCHEMA: &str = matrix_render_model::schema::COMMITTED_SCHEMA;

@@ -26,7 +26,7 @@ enum Command {
     /// Render the manifests to stdout, or one file per object with --output-dir.
     Render(RenderArgs),
     /// Check the config and report every problem; writes nothing.
-    Validate(ValuesArgs),
+    Validate(ValidateArgs),
     /// What to set up outside the cluster: DNS records, ports to open and forward, secrets.
     ///
     /// Derived from the same config as the manifests; an invalid config exits 1 with its
@@ -75,7 +75,7 @@ struct InputArgs {
 struct ValuesArgs {
     #[command(flatten)]
     input: InputArgs,
-    /// Output format: manifests for render, diagnostics for validate.
+    /// Output format of the manifests.
     #[arg(long, value_enum, default_value_t = OutputFormat::Yaml)]
     format: OutputFormat,
 }
@@ -95,6 +95,23 @@ struct MigrateArgs {
     /// the other objects name, else the values' `namespace`).
     #[arg(long, value_name = "NAMESPACE")]
     namespace: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ValidateArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Output format of the diagnostics: readable text on stderr, or a JSON array on stdout.
+    #[arg(long, value_enum, default_value_t = DiagnosticsFormat::Text)]
+    format: DiagnosticsFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DiagnosticsFormat {
+    // `yaml` is what this format was called when validate shared render's flag.
+    #[value(alias = "yaml")]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -170,7 +187,16 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Schema => write_stdout(SCHEMA),
-        Command::Validate(args) => run(&args, Mode::Validate),
+        Command::Validate(args) => run(
+            &ValuesArgs {
+                input: args.input,
+                format: match args.format {
+                    DiagnosticsFormat::Text => OutputFormat::Yaml,
+                    DiagnosticsFormat::Json => OutputFormat::Json,
+                },
+            },
+            Mode::Validate,
+        ),
         Command::Plan(args) => run(
             &ValuesArgs {
                 input: args.input,

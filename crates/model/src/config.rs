@@ -269,7 +269,7 @@ pub type StringMap = std::collections::BTreeMap<String, String>;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Image {
-    /// Image repository, e.g. `matrixdotorg/synapse`.
+    /// Image repository (registry host and path), without tag or digest.
     pub repository: String,
     /// Image tag; pin a version.
     pub tag: String,

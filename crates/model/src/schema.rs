@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::suggest;
 
 /// The example config, whose values become each property's example.
-const EXAMPLES_YAML: &str = include_str!("../../../examples/values.yaml");
+const EXAMPLES_YAML: &str = include_str!("../shared/example-values.yaml");
 
 /// Examples for settings whose default is empty and which the example config leaves empty.
 const EXTRA_EXAMPLES: &[(&str, &str)] = &[
@@ -37,6 +37,10 @@ const EXTRA_EXAMPLES: &[(&str, &str)] = &[
         r#"{"traefik.ingress.kubernetes.io/router.priority": "10"}"#,
     ),
     ("global.serverName", r#""example.org""#),
+    (
+        "synapse.wellKnown.delegatedServer",
+        r#""matrix.example.org:443""#,
+    ),
     ("synapse.storage.storageClassName", r#""local-path""#),
     ("synapse.recaptcha.siteKey", r#""<recaptcha-site-key>""#),
     ("synapse.recaptcha.secretKey", r#""<recaptcha-secret-key>""#),
@@ -104,7 +108,7 @@ const EXTRA_EXAMPLES: &[(&str, &str)] = &[
 /// the freshness tests prove the two are equal. The render path neither derives nor parses
 /// it: [`validate`] walks the static tree that build.rs compiles from this file, so
 /// schemars, the example values and the JSON text stay out of the wasm modules.
-pub const COMMITTED_SCHEMA: &str = include_str!("../../../schema/matrix-render.schema.json");
+pub const COMMITTED_SCHEMA: &str = include_str!("../shared/matrix-render.schema.json");
 
 /// The file schema, parsed once from [`COMMITTED_SCHEMA`], for callers that want it as
 /// JSON; a committed schema that does not parse, which the tests rule out, reads as `false`.

@@ -218,6 +218,29 @@ fn usage_errors_exit_1_and_help_exits_0() {
 }
 
 #[test]
+fn validate_formats_are_text_and_json() {
+    let out = bin().args(["validate", "--help"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("[default: text]") && help.contains("[possible values: text, json]"),
+        "{help}"
+    );
+    assert!(!help.contains("yaml"), "{help}");
+    // The old name of the text format still works.
+    let dir = scratch("validate-yaml");
+    std::fs::write(dir.join("values.yaml"), VALID).unwrap();
+    let out = bin()
+        .current_dir(&dir)
+        .args(["validate", "-f", "values.yaml", "--format", "yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert!(stderr(&out).contains("the config is valid"));
+}
+
+#[test]
 fn validate_reports_and_writes_nothing() {
     let dir = scratch("validate");
     std::fs::write(dir.join("values.yaml"), VALID).unwrap();

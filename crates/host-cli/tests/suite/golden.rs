@@ -25,6 +25,30 @@ fn native_core_matches_golden_yaml_and_json() {
     }
 }
 
+/// A newcomer's first run, the README's `render -f examples/values.yaml -f
+/// examples/secrets.yaml`, is clean: no warning to puzzle over.
+#[test]
+fn the_example_config_renders_without_diagnostics() {
+    let out = Command::new(env!("CARGO_BIN_EXE_matrix-render"))
+        .current_dir(repo())
+        .args([
+            "render",
+            "-f",
+            "examples/values.yaml",
+            "-f",
+            "examples/secrets.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.stdout.is_empty());
+}
+
 #[test]
 fn cli_through_wasmtime_matches_golden_twice() {
     let bin = env!("CARGO_BIN_EXE_matrix-render");

@@ -177,6 +177,20 @@ fn init_writes_files_that_render_with_secrets_only_in_secrets() {
 }
 
 #[test]
+fn init_help_describes_the_turn_host_it_derives() {
+    let out = bin().args(["init", "--help"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    // clap prints real defaults as `[default: ...]`; the TURN host is derived from --domain,
+    // not a fixed default, so the help must not look like one.
+    assert!(!help.contains("[default: turn."), "{help}");
+    assert!(
+        help.contains("`turn.` and the --domain host, e.g. turn.matrix.example.org"),
+        "{help}"
+    );
+}
+
+#[test]
 fn init_with_rtc_host_turns_matrixrtc_on() {
     let dir = scratch("rtc").join("new/nested");
     let out = init(
