@@ -301,15 +301,10 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let sources: BTreeMap<String, String> = request
-        .values
-        .iter()
-        .map(|v| (v.name.clone(), v.text.clone()))
-        .collect();
-    let response = match render(&request) {
+    let sources = sources(&request);
+    let response = match respond(&request) {
         Ok(r) => r,
-        Err(RenderError::Limit(message)) => return limit_reached(&message),
-        Err(RenderError::Internal(message)) => return internal(&message),
+        Err(code) => return code,
     };
 
     let json_diagnostics = validate_only && matches!(args.format, OutputFormat::Json);
@@ -494,15 +489,10 @@ fn run_migrate(args: &MigrateArgs) -> ExitCode {
         namespace: args.namespace.clone(),
     });
     // Snippets only from the values files: the chart's manifest holds its secrets in clear.
-    let sources: BTreeMap<String, String> = request
-        .values
-        .iter()
-        .map(|v| (v.name.clone(), v.text.clone()))
-        .collect();
-    let response = match render(&request) {
+    let sources = sources(&request);
+    let response = match respond(&request) {
         Ok(r) => r,
-        Err(RenderError::Limit(message)) => return limit_reached(&message),
-        Err(RenderError::Internal(message)) => return internal(&message),
+        Err(code) => return code,
     };
     if !response.diagnostics.is_empty() {
         eprint(&report::human(&response.diagnostics, &sources));
@@ -576,6 +566,23 @@ fn parse_timeout(text: &str) -> Option<std::time::Duration> {
         _ => return None,
     };
     Some(std::time::Duration::from_millis(millis))
+}
+
+/// The values files by name, for the snippets of diagnostics.
+fn sources(request: &matrix_render_model::api::RenderRequest) -> BTreeMap<String, String> {
+    request
+        .values
+        .iter()
+        .map(|v| (v.name.clone(), v.text.clone()))
+        .collect()
+}
+
+/// The core's response, or the exit code of a limit or an internal failure (reported).
+fn respond(request: &matrix_render_model::api::RenderRequest) -> Result<RenderResponse, ExitCode> {
+    render(request).map_err(|e| match e {
+        RenderError::Limit(message) => limit_reached(&message),
+        RenderError::Internal(message) => internal(&message),
+    })
 }
 
 enum RenderError {

@@ -207,14 +207,13 @@ fn what_cannot_change_in_place_is_an_error_with_a_hint() {
     let dir = tempdir("immutable");
     let chart = std::fs::read_to_string(repo().join("tests/migrate/chart-manifest.yaml")).unwrap();
     // The chart's claim with a storage class and a larger size than the render asks for.
-    let changed = chart.replacen(
+    let path = dir.join("chart.yaml");
+    edit(
+        &chart,
         "  resources:\n    requests:\n      storage: 10Gi",
         "  storageClassName: fast\n  resources:\n    requests:\n      storage: 20Gi",
-        1,
+        &path,
     );
-    assert!(changed != chart, "the chart's claim changed its shape");
-    let path = dir.join("chart.yaml");
-    std::fs::write(&path, &changed).unwrap();
     let out = migrate_from(path.to_str().unwrap(), false, &[]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -239,16 +238,12 @@ fn what_cannot_change_in_place_is_an_error_with_a_hint() {
 
     // A Secret of another type holds no data: the script deletes it before the apply
     // creates it anew.
-    let typed = chart.replacen(
+    edit(
+        &chart,
         "type: Opaque\nstringData:\n  TURN_SHARED_SECRET",
         "type: example.com/turn\nstringData:\n  TURN_SHARED_SECRET",
-        1,
+        &path,
     );
-    assert!(
-        typed != chart,
-        "the chart's coturn Secret changed its shape"
-    );
-    std::fs::write(&path, &typed).unwrap();
     let out = migrate_from(path.to_str().unwrap(), false, &[]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -263,16 +258,12 @@ fn what_cannot_change_in_place_is_an_error_with_a_hint() {
     );
 
     // An object in another namespace than the render's is deleted there and created anew.
-    let moved = chart.replacen(
+    edit(
+        &chart,
         "kind: Deployment\nmetadata:\n  name: coturn\n  namespace: matrix\n",
         "kind: Deployment\nmetadata:\n  name: coturn\n  namespace: turn\n",
-        1,
+        &path,
     );
-    assert!(
-        moved != chart,
-        "the chart's coturn Deployment changed its shape"
-    );
-    std::fs::write(&path, &moved).unwrap();
     let out = migrate_from(path.to_str().unwrap(), false, &[]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -354,6 +345,12 @@ fn the_manifest_can_come_from_stdin() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), text(&migrate(false, &[]).stdout));
+}
+
+/// Writes `chart` with its first `from` replaced by `to` to `path`.
+fn edit(chart: &str, from: &str, to: &str, path: &Path) {
+    assert!(chart.contains(from), "the chart manifest has no {from:?}");
+    std::fs::write(path, chart.replacen(from, to, 1)).unwrap();
 }
 
 fn tempdir(name: &str) -> PathBuf {
