@@ -155,6 +155,39 @@ pub fn build(
         Err(e) => return Err(vec![*e]),
     };
     let namespace = release_namespace(from, &chart, config);
+    // Names the script writes into its commands and comments must be names Kubernetes and
+    // Helm accept (DNS labels), nothing a shell could read otherwise.
+    let names = std::iter::once(("the release name", release.as_str(), None))
+        .chain(std::iter::once((
+            "the release namespace",
+            namespace.as_str(),
+            None,
+        )))
+        .chain(chart.iter().filter_map(|c| {
+            c.namespace
+                .as_deref()
+                .map(|ns| ("the namespace", ns, Some(c)))
+        }));
+    for (what, name, object) in names {
+        if !dns_label(name) {
+            let diagnostic = Diagnostic::error(
+                "invalid-name",
+                "",
+                format!("{what} {name:?} is not a valid Kubernetes name"),
+            )
+            .with_hint(
+                "Helm releases and namespaces are DNS labels: lower-case letters, digits and \
+                 `-`, at most 63 characters; check `--release`, `--namespace` and the manifest",
+            );
+            errors.push(match object {
+                Some(object) => object.place(manifest, "metadata.namespace", diagnostic),
+                None => diagnostic.at(&manifest.name, None, None),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     // Every chart object lives in its own namespace or the release's. The data volume must
     // be updated where it is: rendered into another namespace, it would be a new, empty one.
     let home = |c: &ChartObject| c.namespace.clone().unwrap_or_else(|| namespace.clone());
@@ -488,6 +521,17 @@ fn release_name(from: &MigrateFrom, chart: &[ChartObject]) -> Result<String, Box
             .at(&from.manifest.name, None, None),
         )),
     }
+}
+
+/// A DNS label (RFC 1123), what namespaces and Helm release names are.
+fn dns_label(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    (1..=63).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes.first() != Some(&b'-')
+        && bytes.last() != Some(&b'-')
 }
 
 fn release_namespace(from: &MigrateFrom, chart: &[ChartObject], config: &Config) -> String {
@@ -928,6 +972,25 @@ mod tests {
                 "data[\"x.yaml\"]",
             ]
         );
+    }
+
+    #[test]
+    fn release_names_and_namespaces_are_dns_labels() {
+        for good in ["matrix", "a", "my-release-2"] {
+            assert!(dns_label(good), "{good}");
+        }
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "Matrix",
+            "a.b",
+            "a\nb",
+            "x'y",
+            &"a".repeat(64),
+        ] {
+            assert!(!dns_label(bad), "{bad:?}");
+        }
     }
 
     #[test]

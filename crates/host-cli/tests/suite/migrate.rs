@@ -195,6 +195,12 @@ fn a_manifest_that_is_not_the_charts_is_refused_at_its_line() {
     let out = migrate_from(path.to_str().unwrap(), false, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("holds no Kubernetes object"));
+    // A release name no shell command may carry.
+    let out = migrate(false, &["--release", "x\nrm -rf /"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error[invalid-name]"), "{stderr}");
+    assert!(out.stdout.is_empty());
     let out = migrate(false, &["--set", "namespace=chat"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

@@ -93,10 +93,15 @@ pub fn write(f: &Facts<'_>) -> String {
     let ns = quote(f.namespace);
     let release = quote(f.release);
     let key = format!("{}.signing.key", f.server_name);
+    // File names are the user's own, but a comment line must stay one line.
     let from = if f.values.is_empty() {
         "the default values".to_owned()
     } else {
-        f.values.join(", ")
+        f.values
+            .join(", ")
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect()
     };
     let lines = [
         "#!/bin/sh".to_owned(),
