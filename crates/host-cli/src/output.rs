@@ -283,7 +283,12 @@ fn list_dir(dir: &Path) -> Result<Vec<String>, String> {
 /// writes nothing and tools that watch modification times see no change.
 fn write_atomically(dir: &Path, name: &str, text: &str, sync: Sync) -> Result<(), String> {
     let target = dir.join(name);
+    let private = holds_a_secret(text);
     if holds(&target, text.as_bytes()) {
+        if private {
+            // Written by an older version, readable by everyone.
+            restrict(&target).map_err(|e| format!("{}: cannot restrict: {e}", target.display()))?;
+        }
         if sync == Sync::EachFile {
             // An earlier writer may have left it to the OS to flush.
             std::fs::File::open(&target)
@@ -294,7 +299,20 @@ fn write_atomically(dir: &Path, name: &str, text: &str, sync: Sync) -> Result<()
     }
     let temp = dir.join(format!(".{name}.tmp"));
     let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&temp)?;
+        // A leftover of an interrupted run, or a link planted there: removed (a link itself,
+        // never what it points at), then created anew, refusing anything that appears meanwhile.
+        match std::fs::remove_file(&temp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&temp)?;
         file.write_all(text.as_bytes())?;
         if sync == Sync::EachFile {
             file.sync_all()?;
@@ -305,6 +323,27 @@ fn write_atomically(dir: &Path, name: &str, text: &str, sync: Sync) -> Result<()
         let _ = std::fs::remove_file(&temp);
         format!("{}: cannot write: {e}", target.display())
     })
+}
+
+/// Whether a rendered file holds a Secret object (YAML or JSON): such a file is written
+/// readable by its owner only.
+fn holds_a_secret(text: &str) -> bool {
+    text.contains("\nkind: Secret\n") || text.contains("\"kind\": \"Secret\"")
+}
+
+/// Makes a file readable and writable by its owner only.
+fn restrict(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::symlink_metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Whether `path` is a regular file whose content is `bytes` (checked by size first, so a

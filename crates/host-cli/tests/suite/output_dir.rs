@@ -287,3 +287,50 @@ fn json_files_are_listed_and_pruned_too() {
     assert!(files(&out).keys().all(|n| !n.ends_with(".json")));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[cfg(unix)]
+#[test]
+fn files_holding_a_secret_are_private_and_a_planted_link_is_not_followed() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+
+    let out = scratch("private");
+    // A link planted where the renderer writes its temporary file points at a file of the
+    // user's: the render must neither write through it nor move it into place.
+    let victim = out.join("victim.txt");
+    std::fs::write(&victim, "the user's\n").unwrap();
+    let probe = scratch("private-probe");
+    assert!(render(&probe, &[]).status.success());
+    let secret = object_files(&probe)
+        .into_iter()
+        .find(|n| n.contains("-secret-"))
+        .unwrap();
+    std::os::unix::fs::symlink(&victim, out.join(format!(".{secret}.tmp"))).unwrap();
+
+    let rendered = render(&out, &[]);
+    assert!(rendered.status.success());
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "the user's\n");
+    assert!(
+        std::fs::symlink_metadata(out.join(&secret))
+            .unwrap()
+            .file_type()
+            .is_file()
+    );
+    assert!(!out.join(format!(".{secret}.tmp")).exists());
+
+    let mut secrets = 0;
+    for name in object_files(&out) {
+        let text = std::fs::read_to_string(out.join(&name)).unwrap();
+        if text.contains("\nkind: Secret\n") {
+            secrets += 1;
+            assert_eq!(mode(&out.join(&name)), 0o600, "{name}");
+        }
+    }
+    assert!(secrets >= 2, "the example renders Secrets");
+
+    // A Secret file an older version left readable is restricted by a render that changes
+    // nothing else.
+    std::fs::set_permissions(out.join(&secret), std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(render(&out, &[]).status.success());
+    assert_eq!(mode(&out.join(&secret)), 0o600);
+}
