@@ -331,8 +331,9 @@ pub struct Synapse {
     pub replicas: i32,
     /// Whether Synapse reports anonymous usage statistics (`report_stats`).
     pub report_stats: bool,
-    /// Root log level: DEBUG, INFO, WARNING or ERROR.
-    pub log_level: String,
+    /// Root log level, as Python's logging spells it: DEBUG, INFO, WARNING, ERROR or
+    /// CRITICAL (upper case; Synapse refuses to start on any other word).
+    pub log_level: LogLevel,
     /// reCAPTCHA keys (secrets: keep them in .secrets.yaml).
     pub recaptcha: Recaptcha,
     /// Shared secret for admin registration with `register_new_matrix_user` (secret).
@@ -401,6 +402,36 @@ pub struct Postgresql {
     pub cp_min: u16,
     /// Largest connection pool size (`cp_max`).
     pub cp_max: u16,
+}
+
+/// A Python logging level name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LogLevel {
+    /// Everything, SQL included: verbose.
+    Debug,
+    /// Normal operation.
+    Info,
+    /// Problems only.
+    Warning,
+    /// Errors only.
+    Error,
+    /// Fatal errors only.
+    Critical,
+}
+
+impl LogLevel {
+    /// The name Python's logging reads.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Debug => "DEBUG",
+            Self::Info => "INFO",
+            Self::Warning => "WARNING",
+            Self::Error => "ERROR",
+            Self::Critical => "CRITICAL",
+        }
+    }
 }
 
 /// libpq's `sslmode`.

@@ -106,7 +106,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         ("homeserver.yaml".to_owned(), yaml::document(&homeserver)),
         (
             "log.config".to_owned(),
-            yaml::document(&log_config(&c.synapse.log_level)),
+            yaml::document(&log_config(c.synapse.log_level.as_str())),
         ),
     ]);
     let cm = config_map(ctx, CONFIG_MAP, &app, data);
