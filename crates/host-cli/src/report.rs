@@ -26,7 +26,16 @@ pub fn human(diagnostics: &[Diagnostic], sources: &BTreeMap<String, String>) -> 
                         .get(file)
                         .and_then(|t| t.lines().nth(line as usize - 1))
                     {
-                        let shown = mask_secret(text);
+                        // One character for one, so the caret stays under its column: no
+                        // control character of the file but a tab reaches the terminal.
+                        let shown: String = mask_secret(text)
+                            .chars()
+                            .map(|c| match c {
+                                '\t' => '\t',
+                                c if c.is_control() => '\u{fffd}',
+                                c => c,
+                            })
+                            .collect();
                         let col0 = (col as usize).saturating_sub(1);
                         let width = token_width(&shown, col0);
                         let _ = writeln!(out, "{pad} |");

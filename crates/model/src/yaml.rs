@@ -45,8 +45,38 @@ pub type Document = Option<Value>;
 pub fn parse(text: &str) -> (Result<Document, YamlError>, SpanMap) {
     let mut builder = Builder::default();
     // A byte order mark is not part of the first key.
-    let result = builder.run(text.strip_prefix('\u{feff}').unwrap_or(text));
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(e) = unprintable(text) {
+        return (Err(e), builder.spans);
+    }
+    let result = builder.run(text);
     (result, builder.spans)
+}
+
+/// The first character YAML does not allow in a stream (outside its printable set: C0
+/// controls other than tab, line feed and carriage return, DEL, C1 controls other than NEL,
+/// U+FFFE and U+FFFF). A parser may stop at a NUL without a word, so that whatever follows
+/// it (`\0namespace: evil`) would be silently dropped; refused, it is reported where it is.
+fn unprintable(text: &str) -> Option<YamlError> {
+    let (offset, c) = text.char_indices().find(|&(_, c)| {
+        matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}')
+            || matches!(c, '\u{80}'..='\u{84}' | '\u{86}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
+    })?;
+    let before = &text[..offset];
+    let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Some(YamlError {
+        code: "yaml-syntax",
+        message: format!(
+            "the file holds the control character U+{:04X}, which YAML does not allow",
+            u32::from(c)
+        ),
+        path: String::new(),
+        span: Some(Span {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+        }),
+    })
 }
 
 #[derive(Debug)]
@@ -711,6 +741,28 @@ mod tests {
         assert_eq!(parse("# only a comment\n").0, Ok(None));
         assert_eq!(parse("---\na: 1\n...\n").0, Ok(Some(json!({"a": 1}))));
         assert_eq!(value("- a\n- b\n"), json!(["a", "b"]));
+    }
+
+    #[test]
+    fn control_characters_are_refused_where_they_are() {
+        let e = err("global:\n  domain: a\u{0}namespace: evil\nbogus: key\n");
+        assert_eq!(e.code, "yaml-syntax");
+        assert!(e.message.contains("U+0000"), "{}", e.message);
+        assert_eq!(
+            e.span,
+            Some(Span {
+                line: 2,
+                column: 12
+            })
+        );
+        for c in ['\u{1}', '\u{1b}', '\u{7f}', '\u{9b}', '\u{ffff}'] {
+            assert_eq!(err(&format!("a: b{c}\n")).code, "yaml-syntax", "{c:?}");
+        }
+        // Tabs, carriage returns, NEL and other text stay what they were.
+        assert_eq!(
+            value("a:\t\"x\ty\"\r\nb: \"\u{85}é\"\n"),
+            json!({"a": "x\ty", "b": "\u{85}é"})
+        );
     }
 
     #[test]

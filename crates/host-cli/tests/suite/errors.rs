@@ -364,3 +364,26 @@ fn synapse_replicas_message_is_the_same_for_both_databases() {
     }
     assert_eq!(messages[0], messages[1]);
 }
+
+#[test]
+fn a_control_character_is_an_error_at_its_place_and_never_reaches_the_terminal() {
+    let dir = scratch("control");
+    // What follows a NUL used to be dropped without a word.
+    let text = format!("{VALID}\u{0}namespace: evil\nbogus: key\n");
+    let line = VALID.lines().count() + 1;
+    let out = render(&dir, &[("values.yaml", &text)], &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(out.stdout.is_empty());
+    assert!(err.contains("error[yaml-syntax]"), "{err}");
+    assert!(err.contains("U+0000"), "{err}");
+    assert!(err.contains(&format!("--> values.yaml:{line}:1")), "{err}");
+    // An escape sequence in a file is shown as a replacement character, not sent to the
+    // terminal.
+    let text = format!("{VALID}bogus: \"\u{1b}[2J\"\n");
+    let out = render(&dir, &[("values.yaml", &text)], &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{0}'), "{err:?}");
+    assert!(err.contains("bogus: \"\u{fffd}[2J\""), "{err}");
+}
