@@ -36,101 +36,183 @@
 #      committed chart manifests, which validate like the goldens;
 #   7. cargo-fuzz targets over load + validate + render, for a bounded time: no panic, the same
 #      bytes twice, the YAML and JSON outputs agreeing.
+#
+# Every numbered item above is a named step. With no argument all steps run in order; with
+# names only those run, each installing what it needs first:
+#   bash scripts/test.sh --list          # the step names, in order
+#   bash scripts/test.sh clippy unit     # two steps
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "installing test dependencies"
-bash scripts/test-deps.sh
+# Steps that build the CLI and run it share one debug build.
+cli() { cargo build --locked -p matrix-render; }
 
-step "cargo fmt --check"
-cargo fmt --all -- --check
+step_deps() {
+  step "installing test dependencies"
+  bash scripts/test-deps.sh
+}
 
-step "cargo clippy (native)"
-cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
+step_fmt() {
+  step "cargo fmt --check"
+  cargo fmt --all -- --check
+}
 
-step "cargo clippy (wasm32-unknown-unknown)"
-cargo clippy --locked --target wasm32-unknown-unknown \
-  -p matrix-render-model -p matrix-render-renderer -p matrix-render-plugin \
-  --all-targets --all-features -- -D warnings
+step_clippy() {
+  step "cargo clippy (native)"
+  cargo clippy --locked --workspace --all-targets --all-features -- -D warnings
+  step "cargo clippy (wasm32-unknown-unknown)"
+  cargo clippy --locked --target wasm32-unknown-unknown \
+    -p matrix-render-model -p matrix-render-renderer -p matrix-render-plugin \
+    --all-targets --all-features -- -D warnings
+}
 
-step "cargo test"
-cargo test --locked --workspace --all-features
+step_unit() {
+  step "cargo test"
+  cargo test --locked --workspace --all-features
+}
 
-step "migration scripts: shellcheck as POSIX sh (every golden script of matrix-render migrate)"
-shellcheck --shell=sh tests/golden/migrate/*.sh
+step_shellcheck() {
+  step "migration scripts: shellcheck as POSIX sh (every golden script of matrix-render migrate)"
+  shellcheck --shell=sh tests/golden/migrate/*.sh
+}
 
-step "packaging and install from a fresh clone: cargo package --workspace, cargo install --path"
-bash scripts/install-test.sh
+step_install() {
+  step "packaging and install from a fresh clone: cargo package --workspace, cargo install --path"
+  bash scripts/install-test.sh
+}
 
-step "YAML 1.1 round trip: PyYAML"
-dist/test-venv/bin/python tests/yaml11/roundtrip.py tests/golden
+step_yaml11() {
+  step "YAML 1.1 round trip: PyYAML"
+  dist/test-venv/bin/python tests/yaml11/roundtrip.py tests/golden
+  step "YAML 1.1 round trip: Go gopkg.in/yaml.v2"
+  GO111MODULE=off GOPATH=/usr/share/gocode go build -o dist/yaml11-go ./tests/yaml11/go
+  dist/yaml11-go tests/golden
+}
 
-step "YAML 1.1 round trip: Go gopkg.in/yaml.v2"
-GO111MODULE=off GOPATH=/usr/share/gocode go build -o dist/yaml11-go ./tests/yaml11/go
-dist/yaml11-go tests/golden
+step_schema() {
+  step "schema conformance: Python jsonschema agrees with matrix-render"
+  dist/test-venv/bin/python tests/schema/conformance.py .
+}
 
-step "schema conformance: Python jsonschema agrees with matrix-render"
-dist/test-venv/bin/python tests/schema/conformance.py .
+step_kube_validate() {
+  step "kubernetes-validate --strict (1.29, 1.35)"
+  bash tests/kube-validate.sh dist/test-venv/bin tests/golden
+}
 
-step "kubernetes-validate --strict (1.29, 1.35)"
-bash tests/kube-validate.sh dist/test-venv/bin tests/golden
+step_crd() {
+  step "CRD schemas: custom resources validated strictly against their CRDs"
+  bash scripts/crd-deps.sh
+  dist/test-venv/bin/python tests/crd/validate.py --node-modules dist/crd-node/node_modules tests/golden/*.yaml
+}
 
-step "CRD schemas: custom resources validated strictly against their CRDs"
-bash scripts/crd-deps.sh
-dist/test-venv/bin/python tests/crd/validate.py --node-modules dist/crd-node/node_modules tests/golden/*.yaml
+step_checkov() {
+  step "checkov: Kubernetes security checks on every golden output"
+  bash scripts/checkov-deps.sh
+  dist/checkov-venv/bin/python tests/checkov/run.py --checkov dist/checkov-venv/bin/checkov \
+    --summary-json dist/checkov-summary.json tests/golden/*.yaml
+}
 
-step "checkov: Kubernetes security checks on every golden output"
-bash scripts/checkov-deps.sh
-dist/checkov-venv/bin/python tests/checkov/run.py --checkov dist/checkov-venv/bin/checkov \
-  --summary-json dist/checkov-summary.json tests/golden/*.yaml
+step_podsecurity() {
+  step "Pod Security Standards: the checker refuses a pod breaking each control"
+  dist/test-venv/bin/python tests/podsecurity/check.py --self-test
+  step "Pod Security Standards: every pod meets the level of the namespace it lands in"
+  dist/test-venv/bin/python tests/podsecurity/check.py tests/golden/*.yaml
+}
 
-step "Pod Security Standards: the checker refuses a pod breaking each control"
-dist/test-venv/bin/python tests/podsecurity/check.py --self-test
+step_real() {
+  step "real programs: Synapse, coturn and nginx run the rendered configs (loopback only)"
+  bash scripts/real-deps.sh
+  cli
+  dist/real-venv/bin/python tests/real/run.py --cli target/debug/matrix-render \
+    --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom,delegation,postgres,psa-split,psa-restricted,psa-single
+}
 
-step "Pod Security Standards: every pod meets the level of the namespace it lands in"
-dist/test-venv/bin/python tests/podsecurity/check.py tests/golden/*.yaml
+step_krm() {
+  step "KRM function under kpt: fn eval, a Kptfile pipeline under fn render, each twice"
+  cli
+  bash tests/krm/run.sh target/debug/matrix-render
+}
 
-step "real programs: Synapse, coturn and nginx run the rendered configs (loopback only)"
-bash scripts/real-deps.sh
-cargo build --locked -p matrix-render
-dist/real-venv/bin/python tests/real/run.py --cli target/debug/matrix-render \
-  --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom,delegation,postgres,psa-split,psa-restricted,psa-single
+step_extism() {
+  step "Extism plugin: built, then run by the Python and Node Extism SDKs"
+  bash scripts/extism-deps.sh
+  bash scripts/build-extism.sh
+  cli
+  dist/extism-venv/bin/python tests/extism/python_host.py --cli target/debug/matrix-render
+  node tests/extism/node_host.cjs --cli target/debug/matrix-render
+}
 
-step "KRM function under kpt: fn eval, a Kptfile pipeline under fn render, each twice"
-bash tests/krm/run.sh target/debug/matrix-render
+step_web() {
+  step "browser preview: built, then driven in headless Chromium (playwright-core)"
+  bash scripts/web-deps.sh
+  bash scripts/build-web.sh
+  cli
+  node tests/web/run.mjs --cli target/debug/matrix-render --web dist/web --out dist/web-test \
+    --node-modules dist/web-node/node_modules
+}
 
-step "Extism plugin: built, then run by the Python and Node Extism SDKs"
-bash scripts/extism-deps.sh
-bash scripts/build-extism.sh
-dist/extism-venv/bin/python tests/extism/python_host.py --cli target/debug/matrix-render
-node tests/extism/node_host.cjs --cli target/debug/matrix-render
+step_deploy() {
+  step "deploy recipes: Argo CD plugin contract, kustomize generator, Flux render step"
+  cli
+  bash tests/deploy/run.sh target/debug/matrix-render
+}
 
-step "browser preview: built, then driven in headless Chromium (playwright-core)"
-bash scripts/web-deps.sh
-bash scripts/build-web.sh
-cargo build --locked -p matrix-render
-node tests/web/run.mjs --cli target/debug/matrix-render --web dist/web --out dist/web-test \
-  --node-modules dist/web-node/node_modules
+step_helm4() {
+  step "Helm 4 plugin: helm matrix-render (extism/v1) against the CLI's bytes"
+  cli
+  bash tests/deploy/helm4.sh target/debug/matrix-render
+}
 
-step "deploy recipes: Argo CD plugin contract, kustomize generator, Flux render step"
-cargo build --locked -p matrix-render
-bash tests/deploy/run.sh target/debug/matrix-render
+step_chart() {
+  step "seed chart reconstruction: the chart manifests the migration tests read, current and valid"
+  # tests/migrate/chart-manifest*.yaml must be what the real Helm 4 renders from tests/migrate/seed-chart.
+  bash scripts/crd-deps.sh
+  bash tests/migrate/render-chart.sh --check
+  local chart_dir
+  chart_dir=$(mktemp -d)
+  cp tests/migrate/chart-manifest.yaml tests/migrate/chart-manifest-rtc.yaml "$chart_dir"/
+  bash tests/kube-validate.sh dist/test-venv/bin "$chart_dir"
+  dist/test-venv/bin/python tests/crd/validate.py --node-modules dist/crd-node/node_modules "$chart_dir"/*.yaml
+  rm -rf "$chart_dir"
+}
 
-step "Helm 4 plugin: helm matrix-render (extism/v1) against the CLI's bytes"
-bash tests/deploy/helm4.sh target/debug/matrix-render
+step_fuzz() {
+  step "fuzzing the core (bounded: ${MR_FUZZ_SECONDS:-20} s per target)"
+  bash scripts/fuzz.sh "${MR_FUZZ_SECONDS:-20}"
+}
 
-step "seed chart reconstruction: the chart manifests the migration tests read, current and valid"
-# tests/migrate/chart-manifest*.yaml must be what the real Helm 4 renders from tests/migrate/seed-chart.
-bash tests/migrate/render-chart.sh --check
-chart_dir=$(mktemp -d)
-cp tests/migrate/chart-manifest.yaml tests/migrate/chart-manifest-rtc.yaml "$chart_dir"/
-bash tests/kube-validate.sh dist/test-venv/bin "$chart_dir"
-dist/test-venv/bin/python tests/crd/validate.py --node-modules dist/crd-node/node_modules "$chart_dir"/*.yaml
-rm -rf "$chart_dir"
+STEPS=(fmt clippy unit shellcheck install yaml11 schema kube-validate crd checkov podsecurity
+  real krm extism web deploy helm4 chart fuzz)
 
-step "fuzzing the core (bounded: ${MR_FUZZ_SECONDS:-20} s per target)"
-bash scripts/fuzz.sh "${MR_FUZZ_SECONDS:-20}"
+if [[ ${1:-} == --list ]]; then
+  printf '%s\n' "${STEPS[@]}"
+  exit 0
+fi
 
-step "all checks passed"
+selected=("$@")
+if [[ ${#selected[@]} -eq 0 ]]; then
+  selected=("${STEPS[@]}")
+fi
+for name in "${selected[@]}"; do
+  known=
+  for s in "${STEPS[@]}"; do [[ $s == "$name" ]] && known=1; done
+  if [[ -z $known ]]; then
+    echo "test.sh: unknown step \`$name\`; the steps are: ${STEPS[*]}" >&2
+    exit 1
+  fi
+done
+
+# Every step may need the shared dependencies (the venv, Go, shellcheck, the wasm32 target):
+# the installer is quick when they are there and makes no network call.
+step_deps
+for name in "${selected[@]}"; do
+  "step_${name//-/_}"
+done
+
+if [[ $# -eq 0 ]]; then
+  step "all checks passed"
+else
+  step "passed: ${selected[*]}"
+fi
