@@ -1,6 +1,7 @@
-//! `matrix-render init`: writes a short starter `values.yaml` and a `.secrets.yaml` holding
-//! fresh secrets from the operating system's random number generator. It never overwrites a
-//! file and never prints a secret.
+//! `matrix-render init`: writes a short starter `values.yaml`, a `.secrets.yaml` holding fresh
+//! secrets from the operating system's random number generator, and the schema both point at.
+//! The text comes from the core (`matrix_render_model::starter`); this file draws the secrets
+//! and writes the files. It never overwrites a file and never prints a secret.
 
 use std::fs::OpenOptions;
 use std::io::{ErrorKind, Write};
@@ -8,11 +9,12 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
+use matrix_render_model::starter::{self, StarterInput, StarterSecrets};
+
+pub use matrix_render_model::starter::{SCHEMA_FILE, SECRETS_FILE};
 
 /// The starter values file written in `--dir`.
 pub const VALUES_FILE: &str = "values.yaml";
-/// The secrets file written in `--dir`.
-pub const SECRETS_FILE: &str = ".secrets.yaml";
 /// Length of each generated shared secret (registration, TURN, LiveKit).
 pub const SECRET_LEN: usize = 48;
 /// The generated LiveKit API key is this prefix followed by [`API_KEY_RANDOM_LEN`] alphanumerics.
@@ -32,9 +34,14 @@ pub struct InitArgs {
     /// Folder to write values.yaml and .secrets.yaml into (created if missing)
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
-    /// Synapse host and Matrix server name, e.g. matrix.example.org
+    /// Synapse host, and the Matrix server name unless --server-name is given, e.g.
+    /// matrix.example.org
     #[arg(long, value_name = "HOST")]
     pub domain: String,
+    /// The Matrix server name when it is not Synapse's host: user IDs become
+    /// @alice:NAME (forever), and NAME must serve /.well-known/matrix, e.g. example.org
+    #[arg(long = "server-name", value_name = "NAME")]
+    pub server_name: Option<String>,
     /// Element Web host, e.g. element.example.org
     #[arg(long = "element-domain", value_name = "HOST")]
     pub element_domain: String,
@@ -57,6 +64,9 @@ pub struct Written {
     pub values: PathBuf,
     /// Path of the secrets file.
     pub secrets: PathBuf,
+    /// Path of the schema the modelines point at, and whether init wrote it (`false`: a file
+    /// of that name was there and is kept).
+    pub schema: (PathBuf, bool),
 }
 
 impl Written {
@@ -64,8 +74,21 @@ impl Written {
     #[must_use]
     pub fn message(&self) -> String {
         let (values, secrets) = (self.values.display(), self.secrets.display());
+        let schema = match &self.schema {
+            (path, true) => format!(
+                "matrix-render: wrote {}, the schema editors read through the files' first line\n",
+                path.display()
+            ),
+            (path, false) => format!(
+                "matrix-render: kept the existing {}; refresh it with \
+                 `matrix-render schema > {}` if it is from another version\n",
+                path.display(),
+                path.display()
+            ),
+        };
         format!(
             "matrix-render: wrote {values} and {secrets}\n\
+             {schema}\
              next: review {values}, then render and apply:\n  \
              matrix-render render -f {values} -f {secrets} > stack.yaml\n  \
              kubectl apply -f stack.yaml\n\
@@ -74,7 +97,8 @@ impl Written {
     }
 }
 
-/// Validates the flags, generates the secrets and writes both files, or nothing at all.
+/// Validates the flags, generates the secrets and writes both files and the schema (unless a
+/// schema file is there already), or nothing at all.
 ///
 /// # Errors
 /// A bad host name or IP address, an existing `values.yaml` or `.secrets.yaml` in `--dir`
@@ -97,12 +121,24 @@ pub fn run(args: &InitArgs) -> Result<Written> {
         None => None,
     };
 
-    let values_text = values_yaml(args, &turn_host, public_ip);
+    if let Some(name) = &args.server_name {
+        check_host("--server-name", name)?;
+    }
+    let public_ip = public_ip.map(|ip| ip.to_string());
+    let values_text = starter::values_yaml(&StarterInput {
+        domain: &args.domain,
+        element_domain: &args.element_domain,
+        server_name: args.server_name.as_deref(),
+        turn_host: &turn_host,
+        rtc_host: args.rtc_host.as_deref(),
+        public_ip: public_ip.as_deref(),
+    });
     let secrets_text = secrets_yaml()?;
 
-    let written = Written {
+    let mut written = Written {
         values: args.dir.join(VALUES_FILE),
         secrets: args.dir.join(SECRETS_FILE),
+        schema: (args.dir.join(SCHEMA_FILE), false),
     };
     let existing: Vec<String> = [&written.values, &written.secrets]
         .into_iter()
@@ -127,6 +163,15 @@ pub fn run(args: &InitArgs) -> Result<Written> {
     if let Err(e) = create_new(&written.secrets, &secrets_text, true) {
         let _ = std::fs::remove_file(&written.values);
         return Err(e);
+    }
+    // The schema is not the operator's to edit: an existing copy is kept as it is.
+    if written.schema.0.symlink_metadata().is_err() {
+        if let Err(e) = create_new(&written.schema.0, crate::SCHEMA, false) {
+            let _ = std::fs::remove_file(&written.values);
+            let _ = std::fs::remove_file(&written.secrets);
+            return Err(e);
+        }
+        written.schema.1 = true;
     }
     Ok(written)
 }
@@ -155,61 +200,7 @@ fn check_host(flag: &str, host: &str) -> Result<()> {
     bail!("{flag} {host:?} {problem} (e.g. `matrix.example.org`)")
 }
 
-/// The starter values: host names and the few settings a new install must decide. No secret.
-fn values_yaml(args: &InitArgs, turn_host: &str, public_ip: Option<IpAddr>) -> String {
-    let (domain, element) = (&args.domain, &args.element_domain);
-    let public_ip = match public_ip {
-        Some(ip) => format!("  public_ip_static: \"{ip}\"\n"),
-        None => "  # The node's public IP address, if coturn is behind NAT:\n  \
-                 # public_ip_static: \"203.0.113.10\"\n"
-            .to_owned(),
-    };
-    let rtc = match &args.rtc_host {
-        Some(host) => format!(
-            "# MatrixRTC (LiveKit SFU + lk-jwt-service) for Element Call. LiveKit uses the node's\n\
-             # network: open TCP 7881 and UDP 50100-50200 to it.\n\
-             matrixrtc:\n  enabled: true\n  host: \"{host}\"\n"
-        ),
-        None => "# MatrixRTC (LiveKit, for Element Call) is off. To turn it on:\n\
-                 # matrixrtc:\n#   enabled: true\n#   host: \"rtc.example.org\"\n"
-            .to_owned(),
-    };
-    format!(
-        "# yaml-language-server: $schema=./matrix-render.schema.json\n\
-         # matrix-render values, written by `matrix-render init`. The secrets are in {SECRETS_FILE}.\n\
-         # Every setting, with its default and an example, is in the schema; for completion in\n\
-         # your editor through the line above: matrix-render schema > matrix-render.schema.json\n\
-         # Objects go to the namespace `matrix`, Ingresses use class `traefik` and TLS from the\n\
-         # cert-manager ClusterIssuer `letsencrypt` (keys `namespace` and `ingress`).\n\
-         global:\n  \
-           # Synapse host and Matrix server name: user IDs look like @alice:{domain}\n  \
-           domain: \"{domain}\"\n  \
-           # Element Web host\n  \
-           elementDomain: \"{element}\"\n\
-         \n\
-         synapse:\n  \
-           registration:\n    \
-             # Closed: create accounts with `register_new_matrix_user` and the registration\n    \
-             # shared secret. To open it, set enabled: true with requiresToken: true, or with\n    \
-             # captchaEnabled: true and reCAPTCHA keys from Google in {SECRETS_FILE}.\n    \
-             enabled: false\n    \
-             captchaEnabled: false\n\
-         \n\
-         # coturn (TURN relay for calls) uses the node's network: open TCP/UDP 3478, TCP 5349\n\
-         # and UDP 49160-49200 to it.\n\
-         coturn:\n  \
-           realm: \"{turn_host}\"\n  \
-           turn_url: \"{turn_host}\"\n\
-         {public_ip}  \
-           # The node's internal IP address, to relay from:\n  \
-           # relay_ip: \"192.168.0.150\"\n\
-         \n\
-         {rtc}"
-    )
-}
-
-/// The secrets file: every generated secret, double-quoted, in the layout of
-/// `examples/secrets.yaml`.
+/// The secrets file: every generated secret, in the layout the core writes.
 fn secrets_yaml() -> Result<String> {
     let registration = random_alphanumeric(SECRET_LEN)?;
     let turn = random_alphanumeric(SECRET_LEN)?;
@@ -218,26 +209,12 @@ fn secrets_yaml() -> Result<String> {
         random_alphanumeric(API_KEY_RANDOM_LEN)?
     );
     let livekit_secret = random_alphanumeric(SECRET_LEN)?;
-    Ok(format!(
-        "# yaml-language-server: $schema=./matrix-render.schema.json\n\
-         # Secrets written by `matrix-render init`. Keep this file out of git and private.\n\
-         synapse:\n  \
-           registration_shared_secret: \"{registration}\"\n  \
-           # reCAPTCHA keys are not generated: Google issues them for your Element host at\n  \
-           # https://www.google.com/recaptcha/admin. Add them to use captchaEnabled: true.\n  \
-           # recaptcha:\n  \
-           #   siteKey: \"\"\n  \
-           #   secretKey: \"\"\n\
-         \n\
-         coturn:\n  \
-           turn_shared_secret: \"{turn}\"\n\
-         \n\
-         # Used only when matrixrtc.enabled is true.\n\
-         matrixrtc:\n  \
-           livekit:\n    \
-             key: \"{livekit_key}\"\n    \
-             secret: \"{livekit_secret}\"\n"
-    ))
+    Ok(starter::secrets_yaml(&StarterSecrets {
+        registration: &registration,
+        turn: &turn,
+        livekit_key: &livekit_key,
+        livekit_secret: &livekit_secret,
+    }))
 }
 
 /// Creates `path` (failing if it exists) and writes `text`; on a write error the file is

@@ -15,6 +15,7 @@ pub mod merge;
 pub mod schema;
 pub mod set;
 pub mod spans;
+pub mod starter;
 pub mod suggest;
 pub mod validate;
 pub mod yaml;

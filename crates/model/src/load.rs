@@ -63,7 +63,10 @@ pub struct Loaded {
 }
 
 /// The built-in defaults, parsed once per process (or wasm instance).
-fn defaults() -> Result<&'static Value, String> {
+///
+/// # Errors
+/// The embedded defaults do not parse (a build bug).
+pub fn defaults() -> Result<&'static Value, String> {
     static DEFAULTS: OnceLock<Result<Value, String>> = OnceLock::new();
     DEFAULTS
         .get_or_init(|| serde_json::from_str(DEFAULTS_JSON).map_err(|e| e.to_string()))

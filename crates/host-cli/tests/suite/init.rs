@@ -341,3 +341,65 @@ fn bad_host_names_and_addresses_write_nothing() {
         );
     }
 }
+
+#[test]
+fn init_writes_the_schema_its_modelines_point_at_and_keeps_an_existing_one() {
+    let dir = scratch("schema");
+    let out = init(&dir, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let schema = read(dir.join("matrix-render.schema.json"));
+    let printed = bin().arg("schema").output().unwrap();
+    assert_eq!(schema.as_bytes(), printed.stdout.as_slice());
+    for file in ["values.yaml", ".secrets.yaml"] {
+        assert!(
+            read(dir.join(file))
+                .starts_with("# yaml-language-server: $schema=./matrix-render.schema.json\n"),
+            "{file}"
+        );
+    }
+    assert!(stderr(&out).contains("matrix-render.schema.json"));
+
+    // A schema already there (the operator's copy, maybe another version's) is kept.
+    let dir = scratch("schema-kept");
+    std::fs::write(dir.join("matrix-render.schema.json"), "{}\n").unwrap();
+    let out = init(&dir, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(read(dir.join("matrix-render.schema.json")), "{}\n");
+    let err = stderr(&out);
+    assert!(err.contains("kept the existing"), "{err}");
+    assert!(err.contains("matrix-render schema >"), "{err}");
+}
+
+#[test]
+fn init_with_a_server_name_delegates_user_ids() {
+    let dir = scratch("server-name");
+    let out = init(&dir, &["--server-name", "example.org"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let values = read(dir.join("values.yaml"));
+    assert!(values.contains("serverName: \"example.org\""), "{values}");
+    assert!(values.contains("@alice:example.org"), "{values}");
+    assert!(
+        values.contains("domain: \"matrix.example.org\""),
+        "{values}"
+    );
+    // The plan names the delegation the server name must serve.
+    let plan = bin()
+        .arg("plan")
+        .arg("-f")
+        .arg(dir.join("values.yaml"))
+        .arg("-f")
+        .arg(dir.join(".secrets.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(text.contains("example.org"), "{text}");
+    render_keeps_secrets_in_secrets(&dir, false);
+
+    let bad = init(
+        &scratch("server-name-bad"),
+        &["--server-name", "https://example.org"],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("--server-name"), "{}", stderr(&bad));
+}
