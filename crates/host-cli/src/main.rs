@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use matrix_render::engine::{Core, Limits};
 use matrix_render::input::{self, Inputs};
 use matrix_render::{SCHEMA, batch, init, krm, output, plan, report};
@@ -174,7 +174,18 @@ enum OutputFormat {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // `--version` names the images the stack runs by default: upgrading matrix-render can
+    // change them, and the CHANGELOG says when.
+    let long_version = format!(
+        "{}\n{}",
+        env!("CARGO_PKG_VERSION"),
+        matrix_render_model::versions::version_lines().trim_end()
+    );
+    let parsed = Cli::command()
+        .long_version(&*long_version.leak())
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

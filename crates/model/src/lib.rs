@@ -18,6 +18,7 @@ pub mod spans;
 pub mod starter;
 pub mod suggest;
 pub mod validate;
+pub mod versions;
 pub mod yaml;
 
 pub use config::Config;

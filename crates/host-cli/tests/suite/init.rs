@@ -403,3 +403,47 @@ fn init_with_a_server_name_delegates_user_ids() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("--server-name"), "{}", stderr(&bad));
 }
+
+/// The CHANGELOG's newest "Default images" list is what `--version` prints: a change of a
+/// default image without its CHANGELOG line fails here.
+#[test]
+fn the_changelog_lists_the_default_images_version_prints() {
+    let out = bin().arg("--version").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let version = String::from_utf8_lossy(&out.stdout);
+    let printed: Vec<(String, String)> = version
+        .lines()
+        .skip_while(|line| !line.starts_with("default images"))
+        .skip(1)
+        .map(|line| {
+            let mut words = line.split_whitespace();
+            let setting = words.next().unwrap_or_default().to_owned();
+            let image = words.next().unwrap_or_default().to_owned();
+            (setting, image)
+        })
+        .collect();
+    assert!(printed.len() >= 7, "{version}");
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let changelog = read(root.join("CHANGELOG.md"));
+    let section = changelog
+        .split("\n### Default images\n")
+        .nth(1)
+        .expect("a Default images section")
+        .split("\n#")
+        .next()
+        .unwrap_or_default();
+    let listed: Vec<(String, String)> = section
+        .lines()
+        .filter_map(|line| line.strip_prefix("- `"))
+        .map(|rest| {
+            let (setting, image) = rest.split_once("`: `").expect("- `setting`: `image`");
+            (setting.to_owned(), image.trim_end_matches('`').to_owned())
+        })
+        .collect();
+    assert_eq!(
+        listed, printed,
+        "CHANGELOG.md's newest Default images section and `matrix-render --version` differ"
+    );
+    assert!(root.join("LICENSE").is_file());
+}
