@@ -446,4 +446,10 @@ fn the_changelog_lists_the_default_images_version_prints() {
         "CHANGELOG.md's newest Default images section and `matrix-render --version` differ"
     );
     assert!(root.join("LICENSE").is_file());
+    // The README's Versions section shows the same output.
+    let readme = read(root.join("README.md"));
+    assert!(
+        readme.contains(&format!("```text\n{version}```\n")),
+        "README.md's Versions block differs from `matrix-render --version`:\n{version}"
+    );
 }
