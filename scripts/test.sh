@@ -57,6 +57,7 @@ step_deps() {
 step_fmt() {
   step "cargo fmt --check"
   cargo fmt --all -- --check
+  cargo fmt --manifest-path xtask/Cargo.toml -- --check
 }
 
 step_clippy() {
@@ -66,6 +67,8 @@ step_clippy() {
   cargo clippy --locked --target wasm32-unknown-unknown \
     -p matrix-render-model -p matrix-render-renderer -p matrix-render-plugin \
     --all-targets --all-features -- -D warnings
+  step "cargo clippy (xtask)"
+  cargo clippy --locked --manifest-path xtask/Cargo.toml --all-targets -- -D warnings
 }
 
 step_unit() {

@@ -22,3 +22,21 @@ fn schema_command_prints_the_committed_schema() {
     let committed = std::fs::read(repo().join("schema/matrix-render.schema.json")).unwrap();
     assert!(out.stdout == committed);
 }
+
+/// The README's settings table is the one the schema (the config's doc comments and defaults)
+/// gives: a setting added, renamed or re-described without regenerating it fails here.
+#[test]
+fn readme_settings_table_is_fresh() {
+    use matrix_render_model::reference;
+    let path = repo().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let table = reference::settings_table(&matrix_render_model::schema::generate());
+    let fresh = reference::splice(&readme, &table).unwrap_or_else(|| {
+        panic!(
+            "README.md has no `{}` ... `{}` block",
+            reference::BEGIN,
+            reference::END
+        )
+    });
+    check_golden(&path, &fresh);
+}
