@@ -6,7 +6,8 @@
 use serde_json::Value;
 
 /// The line before the generated table in the README.
-pub const BEGIN: &str = "<!-- settings table: generated from the schema; regenerate, do not edit -->";
+pub const BEGIN: &str =
+    "<!-- settings table: generated from the schema; regenerate, do not edit -->";
 /// The line after it.
 pub const END: &str = "<!-- end of the settings table -->";
 
@@ -168,7 +169,11 @@ mod tests {
         for row in table.lines().skip(2) {
             assert!(!row.ends_with("|  |"), "no description: {row}");
         }
-        for key in ["`namespace`", "`synapse.logLevel`", "`coturn.turn_shared_secret`"] {
+        for key in [
+            "`namespace`",
+            "`synapse.logLevel`",
+            "`coturn.turn_shared_secret`",
+        ] {
             assert!(table.contains(&format!("| {key} |")), "{key}");
         }
     }
