@@ -22,15 +22,15 @@ pub fn settings_table(schema: &Value) -> String {
 }
 
 fn walk<'a>(node: &'a Value, path: &mut Vec<&'a str>, out: &mut String) {
-    if let Some(Value::Object(properties)) = node.get("properties") {
-        if node.get("type").and_then(Value::as_str) == Some("object") {
-            for (key, child) in properties {
-                path.push(key);
-                walk(child, path, out);
-                path.pop();
-            }
-            return;
+    if let Some(Value::Object(properties)) = node.get("properties")
+        && node.get("type").and_then(Value::as_str) == Some("object")
+    {
+        for (key, child) in properties {
+            path.push(key);
+            walk(child, path, out);
+            path.pop();
         }
+        return;
     }
     if path.is_empty() {
         return;
