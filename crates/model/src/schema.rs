@@ -15,6 +15,14 @@ use serde_json::{Value, json};
 use crate::config::Config;
 use crate::suggest;
 
+/// The schema's `$id`: the file as the release of this version publishes it, so that a
+/// values file's modeline or an editor's schema cache names the version it was written for.
+pub const SCHEMA_ID: &str = concat!(
+    "https://raw.githubusercontent.com/matrix-render/matrix-render/v",
+    env!("CARGO_PKG_VERSION"),
+    "/schema/matrix-render.schema.json"
+);
+
 /// The example config, whose values become each property's example.
 const EXAMPLES_YAML: &str = include_str!("../shared/example-values.yaml");
 
@@ -136,7 +144,7 @@ pub fn generate() -> Value {
     if let Value::Object(root) = &mut schema {
         root.insert(
             "$id".to_owned(),
-            json!("https://raw.githubusercontent.com/matrix-render/matrix-render/main/schema/matrix-render.schema.json"),
+            json!(SCHEMA_ID),
         );
         root.insert("title".to_owned(), json!("matrix-render values"));
         root.insert(
