@@ -560,13 +560,17 @@ fn checkov_skips(pod: &PodSpec, own: &[(&str, &str)]) -> BTreeMap<String, String
         .collect()
 }
 
-/// Pod-level security: a fixed non-root user when the image's is known, seccomp always.
+/// Pod-level security: a fixed non-root user when the image's is known (its group owning the
+/// volumes, changed only when the volume's root does not match), seccomp always.
 pub fn pod_security(user: Option<i64>) -> PodSecurityContext {
     PodSecurityContext {
         run_as_non_root: user.map(|_| true),
         run_as_user: user,
         run_as_group: user,
         fs_group: user,
+        // Without it the kubelet re-owns every file of the volume at each start: minutes
+        // for a large media store. The volume's root owned by the group means the rest is.
+        fs_group_change_policy: user.map(|_| "OnRootMismatch".to_owned()),
         seccomp_profile: Some(SeccompProfile {
             type_: "RuntimeDefault".to_owned(),
             ..SeccompProfile::default()

@@ -1788,6 +1788,7 @@ spec:
       hostNetwork: true
       securityContext:
         fsGroup: 65534
+        fsGroupChangePolicy: OnRootMismatch
         runAsGroup: 65534
         runAsNonRoot: true
         runAsUser: 65534
@@ -1886,6 +1887,7 @@ spec:
           name: tmp
       securityContext:
         fsGroup: 10101
+        fsGroupChangePolicy: OnRootMismatch
         runAsGroup: 10101
         runAsNonRoot: true
         runAsUser: 10101
@@ -1987,6 +1989,7 @@ spec:
           name: tmp
       securityContext:
         fsGroup: 10101
+        fsGroupChangePolicy: OnRootMismatch
         runAsGroup: 10101
         runAsNonRoot: true
         runAsUser: 10101
@@ -2100,6 +2103,7 @@ spec:
       hostNetwork: true
       securityContext:
         fsGroup: 65532
+        fsGroupChangePolicy: OnRootMismatch
         runAsGroup: 65532
         runAsNonRoot: true
         runAsUser: 65532
@@ -2192,6 +2196,7 @@ spec:
       enableServiceLinks: false
       securityContext:
         fsGroup: 65532
+        fsGroupChangePolicy: OnRootMismatch
         runAsGroup: 65532
         runAsNonRoot: true
         runAsUser: 65532
@@ -2340,6 +2345,7 @@ spec:
           readOnly: true
       securityContext:
         fsGroup: 991
+        fsGroupChangePolicy: OnRootMismatch
         runAsGroup: 991
         runAsNonRoot: true
         runAsUser: 991

@@ -1468,6 +1468,7 @@ spec:
       hostNetwork: true
       securityContext:
         fsGroup: 65534
+        fsGroupChangePolicy: OnRootMismatch
         runAsGroup: 65534
         runAsNonRoot: true
         runAsUser: 65534
@@ -1566,6 +1567,7 @@ spec:
           name: tmp
       securityContext:
         fsGroup: 10101
+        fsGroupChangePolicy: OnRootMismatch
         runAsGroup: 10101
         runAsNonRoot: true
         runAsUser: 10101
@@ -1667,6 +1669,7 @@ spec:
           name: tmp
       securityContext:
         fsGroup: 10101
+        fsGroupChangePolicy: OnRootMismatch
         runAsGroup: 10101
         runAsNonRoot: true
         runAsUser: 10101
@@ -1815,6 +1818,7 @@ spec:
           readOnly: true
       securityContext:
         fsGroup: 991
+        fsGroupChangePolicy: OnRootMismatch
         runAsGroup: 991
         runAsNonRoot: true
         runAsUser: 991
