@@ -26,6 +26,7 @@ pub fn check(config: &Config) -> Vec<Diagnostic> {
     paths(&mut out, config);
     pod_security(&mut out, config);
     livekit_exposure(&mut out, config);
+    out.extend(crate::synapse_version::check(config));
     out
 }
 

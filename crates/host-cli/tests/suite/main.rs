@@ -23,4 +23,5 @@ mod policies;
 mod prune;
 mod schema;
 mod secrets;
+mod versions;
 mod yaml_parse;
