@@ -6,10 +6,10 @@
 //! worker per core takes the next tenant, each with its own wasmtime instance reused across
 //! renders. A tenant that fails (unreadable input, invalid config, a trap) is reported and
 //! skipped, and nothing is written for it; the others still render. Each tenant's output is
-//! written as `--output-dir` writes a single render (the same bytes, each file through a
-//! temporary name and a rename, so readers never see half a file, and a file that already
-//! holds the same bytes left alone), except that files are not `fsync`ed one by one (run
-//! `sync` after the batch if it must survive a power cut at once).
+//! written as `--output-dir` writes a single render (the same bytes, the directory built
+//! beside the old one and swapped in whole, a file that already holds the same bytes kept
+//! as it is), except that files are not `fsync`ed one by one (run `sync` after the batch if
+//! it must survive a power cut at once).
 //! With [`Layout::Stream`] a tenant gets one file instead, `matrix-stack.yaml` (or `.json`),
 //! byte for byte what `render` prints: a thirtieth of the files, which is most of the time of
 //! a large batch on a slow file system.

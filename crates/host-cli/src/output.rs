@@ -391,6 +391,9 @@ fn parent_and_base(dir: &Path) -> Result<(PathBuf, String), Failure> {
 /// The marker in the names of the directories a render builds beside its output.
 const BUILDING: &str = ".matrix-render-";
 
+/// The `N` of the next directory this process builds.
+static NEXT_BUILDING: AtomicUsize = AtomicUsize::new(0);
+
 /// A directory being built beside the output, removed (with everything in it) unless it was
 /// swapped in.
 #[derive(Debug)]
@@ -404,9 +407,8 @@ impl Building {
     /// `PARENT/.BASE.matrix-render-PID-N`, created new with mode 0700: `mkdir` fails on any
     /// name that exists, a link included, so nothing planted there is followed.
     fn create(parent: &Path, base: &str) -> Result<Self, Failure> {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
         loop {
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let n = NEXT_BUILDING.fetch_add(1, Ordering::Relaxed);
             let path = parent.join(format!(".{base}{BUILDING}{}-{n}", std::process::id()));
             let mut builder = std::fs::DirBuilder::new();
             #[cfg(unix)]
@@ -917,6 +919,65 @@ mod tests {
         );
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "kind: Mine\n");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn links_planted_at_the_names_of_the_directory_being_built_are_not_followed() {
+        let root = scratch("building");
+        let victim = root.join("victim");
+        std::fs::create_dir_all(&victim).unwrap();
+        let out = root.join("out");
+        let next = NEXT_BUILDING.load(Ordering::Relaxed);
+        let pid = std::process::id();
+        for n in next..next + 64 {
+            std::os::unix::fs::symlink(&victim, root.join(format!(".out{BUILDING}{pid}-{n}")))
+                .unwrap();
+        }
+        write_dir_with(&out, &[], Sync::Os, Earlier::Objects).unwrap();
+        write_files(
+            &out,
+            &[("07-configmap-element-config.yaml", OURS)],
+            Sync::Os,
+            Earlier::Objects,
+            List::Keep,
+        )
+        .unwrap();
+        assert_eq!(list_dir(&victim).unwrap(), Vec::<String>::new());
+        assert_eq!(
+            std::fs::read_to_string(out.join("07-configmap-element-config.yaml")).unwrap(),
+            OURS
+        );
+        // Only `out`, the victim and the links.
+        assert_eq!(list_dir(&root).unwrap().len(), 66);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn leftovers_of_a_dead_process_are_cleared_and_an_output_left_aside_put_back() {
+        let root = scratch("leftovers");
+        let mut dead = std::process::Command::new("true").spawn().unwrap();
+        let pid = dead.id();
+        dead.wait().unwrap();
+        let aside = root.join(format!(".out{BUILDING}old-{pid}-3"));
+        let building = root.join(format!(".out{BUILDING}{pid}-4"));
+        let others = root.join(format!(".other{BUILDING}{pid}-5"));
+        let mine = root.join(format!(".out{BUILDING}{}-6", std::process::id()));
+        for dir in [&aside, &building, &others, &mine] {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join("f"), "x").unwrap();
+        }
+        clean_leftovers(&root, Some("out")).unwrap();
+        assert_eq!(std::fs::read_to_string(root.join("out/f")).unwrap(), "x");
+        assert!(!aside.exists() && !building.exists());
+        assert!(others.exists() && mine.exists());
+        // With `out` in place, an aside copy is removed; any name when no base is given.
+        std::fs::create_dir_all(&aside).unwrap();
+        clean_leftovers(&root, None).unwrap();
+        assert!(!aside.exists() && !others.exists() && mine.exists());
+        assert!(root.join("out/f").exists());
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]
