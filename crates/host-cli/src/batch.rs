@@ -69,8 +69,10 @@ pub enum Layout {
 }
 
 /// The tenants in `dir`, sorted by name: its subdirectories but hidden ones, the batch's
-/// output directory `out` (when it lies in `dir`) and any directory holding an output's list
-/// of written files ([`output::FILE_LIST`]), so that a batch never reads its own output.
+/// output directory `out` (when it lies in `dir`), any directory holding an output's list
+/// of written files ([`output::FILE_LIST`]) and any holding a stream file but no
+/// `values.yaml` (a tenant's output of `--batch-layout stream`), so that a batch never reads
+/// its own output.
 ///
 /// # Errors
 /// `dir` cannot be listed.
@@ -86,8 +88,11 @@ pub fn tenants(dir: &Path, out: &Path) -> Result<Vec<Tenant>, String> {
             continue;
         }
         let path = entry.path();
+        let holds = |name: &str| std::fs::symlink_metadata(path.join(name)).is_ok();
         if out.is_some() && std::fs::canonicalize(&path).ok() == out
-            || std::fs::symlink_metadata(path.join(output::FILE_LIST)).is_ok()
+            || holds(output::FILE_LIST)
+            || !holds("values.yaml")
+                && (holds(output::STREAM_FILE) || holds(output::STREAM_FILE_JSON))
         {
             continue;
         }

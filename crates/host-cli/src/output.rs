@@ -284,6 +284,17 @@ fn write_files(
         return Ok(kept);
     }
 
+    if exists
+        && let (Ok(here), Ok(canonical)) = (std::env::current_dir(), std::fs::canonicalize(dir))
+        && here.starts_with(&canonical)
+    {
+        // After the swap the working directory would be the removed old one.
+        return Err(Failure::Unwritable(format!(
+            "{}: is the current directory (or holds it); matrix-render replaces the directory \
+             whole, so run it from outside, e.g. `cd ..` first",
+            dir.display()
+        )));
+    }
     let building = Building::create(&parent, &base)?;
     let new = building.path.clone();
     if exists {

@@ -100,10 +100,11 @@ fn a_full_disk_leaves_the_previous_output_as_it_was_and_exits_1_with_the_path() 
          mount -t tmpfs -o size=200k tmpfs '{mount}' || exit 99\n\
          '{BIN}' render -f '{values}' -f '{secrets}' --set matrixrtc.enabled=false --output-dir '{out}' 2>'{root}/first.err' || exit 98\n\
          echo user > '{out}/NOTES.md'\n\
-         tar -cf '{root}/before.tar' -C '{mount}' . || exit 97\n\
+         tar -cf '{root}/before.tar' -C '{mount}' out || exit 97\n\
          '{BIN}' render -f '{values}' -f '{secrets}' --set namespace=elsewhere --output-dir '{out}' 2>'{root}/second.err'\n\
          echo $? > '{root}/second.code'\n\
-         tar -cf '{root}/after.tar' -C '{mount}' . || exit 97\n",
+         tar -cf '{root}/after.tar' -C '{mount}' out || exit 97\n\
+         ls -A '{mount}' > '{root}/beside' || exit 97\n",
         mount = mount.display(),
         out = out.display(),
         root = root.display(),
@@ -140,13 +141,15 @@ fn a_full_disk_leaves_the_previous_output_as_it_was_and_exits_1_with_the_path() 
         !err.contains("internal") && !err.contains("report"),
         "{err}"
     );
+    assert_eq!(
+        std::fs::read_to_string(root.join("beside")).unwrap(),
+        "out\n",
+        "something was left beside the output"
+    );
     let before = std::fs::read(root.join("before.tar")).unwrap();
     let after = std::fs::read(root.join("after.tar")).unwrap();
     assert!(before.len() > 50 << 10, "the first output was written");
-    assert!(
-        before == after,
-        "the failed render changed the directory (or left something beside it)"
-    );
+    assert!(before == after, "the failed render changed the directory");
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -287,6 +290,36 @@ fn an_unwritable_output_is_exit_1_with_the_path() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
+#[test]
+fn a_render_from_inside_the_output_directory_that_would_swap_it_is_refused() {
+    let root = scratch("inside-out");
+    let out = root.join("out");
+    ok(&render(&out, RTC_OFF));
+    let before = tree(&out);
+    let [values, secrets] = examples();
+    let from_inside = |extra: &[&str]| {
+        Command::new(BIN)
+            .current_dir(&out)
+            .arg("render")
+            .arg("-f")
+            .arg(&values)
+            .arg("-f")
+            .arg(&secrets)
+            .args(extra)
+            .args(["--output-dir", "."])
+            .output()
+            .unwrap()
+    };
+    // Nothing to change: nothing is swapped, fine.
+    ok(&from_inside(RTC_OFF));
+    let refused = from_inside(&[]);
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("current directory"), "{err}");
+    assert!(tree(&out) == before);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
 /// `count` tenants `t000`... in `dir`, each the example's values and secrets.
 fn tenants(dir: &Path, count: usize) {
     let [values, secrets] = examples();
@@ -338,8 +371,8 @@ fn a_signal_stops_a_batch_between_tenants_with_every_tenant_whole() {
         );
         std::thread::sleep(Duration::from_millis(2));
     }
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    let killed = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
         .status()
         .unwrap();
     assert!(killed.success());
@@ -406,6 +439,16 @@ fn a_batch_whose_output_lies_in_its_input_runs_again() {
     let third = batch(&input, &out, &[]).output().unwrap();
     ok(&third);
     assert!(String::from_utf8_lossy(&third.stderr).contains("rendered 2 tenants"));
+    // Nor is a tenant's output of the stream layout.
+    let (other, stream) = (root.join("other"), root.join("stream"));
+    tenants(&other, 1);
+    ok(&batch(&other, &stream, &["--batch-layout", "stream"])
+        .output()
+        .unwrap());
+    std::fs::rename(stream.join("t000"), input.join("stream-copy")).unwrap();
+    let fourth = batch(&input, &out, &[]).output().unwrap();
+    ok(&fourth);
+    assert!(String::from_utf8_lossy(&fourth.stderr).contains("rendered 2 tenants"));
     // The input itself as the output is refused.
     let refused = batch(&input, &input, &[]).output().unwrap();
     assert_eq!(refused.status.code(), Some(1));
