@@ -245,7 +245,11 @@ fn write_stdout(text: &str) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`| head`) is the reader's choice, not a failure.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => internal(&format!("cannot write to stdout: {e}")),
+        // A full disk behind `> file`, a closed terminal: the environment, not a bug.
+        Err(e) => {
+            eprint(&format!("error[cannot-write]: stdout: {e}\n"));
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -312,7 +316,7 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
     if json_diagnostics {
         if let ExitCode::SUCCESS = write_stdout(&report::json(&response.diagnostics)) {
         } else {
-            return ExitCode::from(2);
+            return ExitCode::from(1);
         }
     } else if !response.diagnostics.is_empty() {
         if matches!(args.format, OutputFormat::Json) {

@@ -454,3 +454,28 @@ fn a_batch_whose_output_lies_in_its_input_runs_again() {
     assert_eq!(refused.status.code(), Some(1));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stdout_is_exit_1_not_a_bug() {
+    let [values, secrets] = examples();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let run = Command::new(BIN)
+        .arg("render")
+        .arg("-f")
+        .arg(values)
+        .arg("-f")
+        .arg(secrets)
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("error[cannot-write]: stdout: ") && !err.contains("please report"),
+        "{err}"
+    );
+}
