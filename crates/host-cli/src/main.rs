@@ -137,6 +137,8 @@ struct RenderArgs {
     /// Write one file per object into DIR (created if missing) instead of stdout, and the
     /// list of them in DIR/.matrix-render-files; files the last render wrote that this one
     /// does not are removed if they still hold its objects, any other file is left alone.
+    /// DIR is built anew beside itself and swapped in whole: a failed render leaves it as it
+    /// was.
     #[arg(long = "output-dir", value_name = "DIR")]
     output_dir: Option<PathBuf>,
     /// Render every tenant in DIR into OUT/<tenant>/ (needs --output-dir OUT). A tenant is
