@@ -489,6 +489,12 @@ fn swap(new: &Path, dir: &Path, exists: bool, parent: &Path) -> Result<(), Failu
             Err(e) => return Err(unwritable(dir, "cannot replace", std::io::Error::from(e))),
         }
     }
+    swap_by_renames(new, dir, parent)
+}
+
+/// [`swap`] without the exchange: the old directory aside, the new one in, the old one
+/// removed.
+fn swap_by_renames(new: &Path, dir: &Path, parent: &Path) -> Result<(), Failure> {
     let file_name = new.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let aside = parent.join(file_name.replacen(BUILDING, &format!("{BUILDING}old-"), 1));
     std::fs::rename(dir, &aside).map_err(|e| unwritable(dir, "cannot move aside", e))?;
@@ -988,6 +994,24 @@ mod tests {
         clean_leftovers(&root, None).unwrap();
         assert!(!aside.exists() && !others.exists() && mine.exists());
         assert!(root.join("out/f").exists());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn the_swap_without_the_exchange_leaves_the_new_directory_and_nothing_else() {
+        let root = scratch("renames");
+        let (dir, new) = (root.join("out"), root.join(format!(".out{BUILDING}1-2")));
+        for (d, text) in [(&dir, "old"), (&new, "new")] {
+            std::fs::create_dir_all(d).unwrap();
+            std::fs::write(d.join("f"), text).unwrap();
+        }
+        swap_by_renames(&new, &dir, &root).unwrap();
+        assert_eq!(std::fs::read_to_string(dir.join("f")).unwrap(), "new");
+        assert_eq!(list_dir(&root).unwrap(), ["out"]);
+        // The new directory missing: the old one is put back.
+        assert!(swap_by_renames(&new, &dir, &root).is_err());
+        assert_eq!(std::fs::read_to_string(dir.join("f")).unwrap(), "new");
+        assert_eq!(list_dir(&root).unwrap(), ["out"]);
         let _ = std::fs::remove_dir_all(&root);
     }
 
