@@ -2,7 +2,8 @@
 # Install what the independent golden-output checks need (idempotent).
 #
 #   - Debian: golang-go, golang-gopkg-yaml.v2-dev (for tests/yaml11/go), shellcheck
-#     (the migration scripts)
+#     (the migration scripts), util-linux and tar (unshare, to mount a small tmpfs in the
+#     disk-full test of --output-dir)
 #   - a Python venv at ${MR_VENV:-<repo>/dist/test-venv} with PyYAML,
 #     kubernetes-validate and jsonschema (tests/yaml11/roundtrip.py,
 #     tests/kube-validate.sh)
@@ -17,7 +18,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${MR_VENV:-$REPO/dist/test-venv}"
 
-APT_PACKAGES=(golang-go golang-gopkg-yaml.v2-dev shellcheck)
+APT_PACKAGES=(golang-go golang-gopkg-yaml.v2-dev shellcheck util-linux tar)
 # Pinned so that the bundled Kubernetes schemas (1.25 ... 1.37 in 1.37.0) and
 # the YAML 1.1 loader do not change under the tests.
 PIP_PACKAGES=(PyYAML==6.0.4 jsonschema==4.26.0 kubernetes-validate==1.37.0)

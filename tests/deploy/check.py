@@ -182,7 +182,13 @@ def cmd_same_objects(stream_path, directory):
     got = []
     for n in names:
         got.extend(d for d in load_stream(os.path.join(directory, n)) if d is not None)
-    need(got == want, f"{directory}: {len(got)} objects differ from the {len(want)} of {stream_path}")
+    # The files sort by kind in install order, and within a kind by file name
+    # (`element-static.yaml` before `element.yaml`), the stream by object name.
+    need([o["kind"] for o in got] == [o["kind"] for o in want],
+         f"{directory}: the files in name order do not apply the kinds in the stream's order")
+    fullkey = lambda o: (*key(o), o["metadata"].get("namespace", ""))
+    need(sorted(got, key=fullkey) == sorted(want, key=fullkey),
+         f"{directory}: {len(got)} objects differ from the {len(want)} of {stream_path}")
     print(len(got))
 
 

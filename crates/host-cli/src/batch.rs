@@ -6,13 +6,19 @@
 //! worker per core takes the next tenant, each with its own wasmtime instance reused across
 //! renders. A tenant that fails (unreadable input, invalid config, a trap) is reported and
 //! skipped, and nothing is written for it; the others still render. Each tenant's output is
-//! written as `--output-dir` writes a single render (the same bytes, each file through a
-//! temporary name and a rename, so readers never see half a file, and a file that already
-//! holds the same bytes left alone), except that files are not `fsync`ed one by one (run
-//! `sync` after the batch if it must survive a power cut at once).
+//! written as `--output-dir` writes a single render (the same bytes, the directory built
+//! beside the old one and swapped in whole, a file that already holds the same bytes kept
+//! as it is), except that files are not `fsync`ed one by one (run `sync` after the batch if
+//! it must survive a power cut at once).
 //! With [`Layout::Stream`] a tenant gets one file instead, `matrix-stack.yaml` (or `.json`),
 //! byte for byte what `render` prints: a thirtieth of the files, which is most of the time of
 //! a large batch on a slow file system.
+//!
+//! A tenant's directory is written whole or not at all: built beside it and swapped in
+//! ([`output::write_dir_with`]). A stop request ([`render_all`]'s `stop`, set by SIGINT or
+//! SIGTERM) lets the tenants being written finish and starts no other; those are reported as
+//! not rendered, their previous output untouched. The batch never reads its own output: the
+//! output directory, and any directory holding a list of written files, is no tenant.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,8 +48,13 @@ pub enum Outcome {
     Written { objects: usize, report: String },
     /// Invalid input: the diagnostics (or the unreadable file), nothing written.
     Invalid(String),
-    /// The core failed or the output could not be written.
+    /// The output could not be written (no space, no permission): the cause and the path;
+    /// the tenant's previous output is as it was.
+    Unwritable(String),
+    /// The core failed: a bug.
     Internal(String),
+    /// Not started: the batch was asked to stop first.
+    Skipped,
 }
 
 /// How each tenant's output is laid out in `OUT/<tenant>/`.
@@ -57,14 +68,19 @@ pub enum Layout {
     Stream,
 }
 
-/// The tenants in `dir`, sorted by name.
+/// The tenants in `dir`, sorted by name: its subdirectories but hidden ones, the batch's
+/// output directory `out` (when it lies in `dir`), any directory holding an output's list
+/// of written files ([`output::FILE_LIST`]) and any holding a stream file but no
+/// `values.yaml` (a tenant's output of `--batch-layout stream`), so that a batch never reads
+/// its own output.
 ///
 /// # Errors
 /// `dir` cannot be listed.
-pub fn tenants(dir: &Path) -> Result<Vec<Tenant>, String> {
+pub fn tenants(dir: &Path, out: &Path) -> Result<Vec<Tenant>, String> {
     let entries =
         std::fs::read_dir(dir).map_err(|e| format!("{}: cannot list: {e}", dir.display()))?;
-    let mut out = Vec::new();
+    let out = std::fs::canonicalize(out).ok();
+    let mut found = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| format!("{}: cannot list: {e}", dir.display()))?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -72,6 +88,14 @@ pub fn tenants(dir: &Path) -> Result<Vec<Tenant>, String> {
             continue;
         }
         let path = entry.path();
+        let holds = |name: &str| std::fs::symlink_metadata(path.join(name)).is_ok();
+        if out.is_some() && std::fs::canonicalize(&path).ok() == out
+            || holds(output::FILE_LIST)
+            || !holds("values.yaml")
+                && (holds(output::STREAM_FILE) || holds(output::STREAM_FILE_JSON))
+        {
+            continue;
+        }
         let mut values = vec![path.join("values.yaml").display().to_string()];
         if let Some(secrets) = ["secrets.yaml", ".secrets.yaml"]
             .iter()
@@ -80,15 +104,16 @@ pub fn tenants(dir: &Path) -> Result<Vec<Tenant>, String> {
         {
             values.push(secrets.display().to_string());
         }
-        out.push(Tenant { name, values });
+        found.push(Tenant { name, values });
     }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(found)
 }
 
 /// Renders every tenant with `workers` threads (at least one); `common` carries the flags
 /// that apply to all tenants (`--set`, `--static-dir`, `--format`). Outcomes are in the
-/// order of `tenants`.
+/// order of `tenants`. Once `stop` is not zero no further tenant starts (those are
+/// [`Outcome::Skipped`]); the ones being written are finished.
 #[must_use]
 pub fn render_all(
     core: &Core,
@@ -97,6 +122,7 @@ pub fn render_all(
     out_dir: &Path,
     layout: Layout,
     workers: usize,
+    stop: &AtomicUsize,
 ) -> Vec<Outcome> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Outcome>>> = Mutex::new(
@@ -109,6 +135,9 @@ pub fn render_all(
             scope.spawn(|| {
                 let mut session: Option<Session> = None;
                 loop {
+                    if stop.load(Ordering::SeqCst) != 0 {
+                        break;
+                    }
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(tenant) = tenants.get(index) else {
                         break;
@@ -127,7 +156,11 @@ pub fn render_all(
         .into_inner()
         .unwrap_or_default()
         .into_iter()
-        .map(|o| o.unwrap_or_else(|| Outcome::Internal("a worker stopped early".to_owned())))
+        .map(|o| match o {
+            Some(outcome) => outcome,
+            None if stop.load(Ordering::SeqCst) != 0 => Outcome::Skipped,
+            None => Outcome::Internal("a worker stopped early".to_owned()),
+        })
         .collect()
 }
 
@@ -215,7 +248,8 @@ fn render_one(
             objects: written.objects,
             report: report + &written.warnings(&dir),
         },
-        Err(e) => Outcome::Internal(e),
+        Err(output::Failure::Unwritable(e)) => Outcome::Unwritable(e),
+        Err(output::Failure::Internal(e)) => Outcome::Internal(e),
     }
 }
 

@@ -1,7 +1,8 @@
 //! `matrix-render`: render a complete Matrix stack for Kubernetes from a values file.
 //!
-//! Exit codes: 0 success, 1 invalid input (diagnostics, unreadable files, bad flags),
-//! 2 internal failure (the core trapped, the output could not be written).
+//! Exit codes: 0 success, 1 invalid input (diagnostics, unreadable files, bad flags) or an
+//! output that could not be written (no space, no permission: the cause and the path),
+//! 2 internal failure (the core trapped: a bug), 128 + N when signal N stopped a batch.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -136,6 +137,8 @@ struct RenderArgs {
     /// Write one file per object into DIR (created if missing) instead of stdout, and the
     /// list of them in DIR/.matrix-render-files; files the last render wrote that this one
     /// does not are removed if they still hold its objects, any other file is left alone.
+    /// DIR is built anew beside itself and swapped in whole: a failed render leaves it as it
+    /// was.
     #[arg(long = "output-dir", value_name = "DIR")]
     output_dir: Option<PathBuf>,
     /// Render every tenant in DIR into OUT/<tenant>/ (needs --output-dir OUT). A tenant is
@@ -255,7 +258,11 @@ fn write_stdout(text: &str) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`| head`) is the reader's choice, not a failure.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => internal(&format!("cannot write to stdout: {e}")),
+        // A full disk behind `> file`, a closed terminal: the environment, not a bug.
+        Err(e) => {
+            eprint(&format!("error[cannot-write]: stdout: {e}\n"));
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -322,7 +329,7 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
     if json_diagnostics {
         if let ExitCode::SUCCESS = write_stdout(&report::json(&response.diagnostics)) {
         } else {
-            return ExitCode::from(2);
+            return ExitCode::from(1);
         }
     } else if !response.diagnostics.is_empty() {
         if matches!(args.format, OutputFormat::Json) {
@@ -379,14 +386,25 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
                 ));
                 ExitCode::SUCCESS
             }
-            Err(e) => internal(&e),
+            Err(output::Failure::Unwritable(e)) => {
+                eprint(&format!(
+                    "error[cannot-write]: {e}\nmatrix-render: nothing was written; {} is as it was\n",
+                    dir.display()
+                ));
+                ExitCode::from(1)
+            }
+            Err(output::Failure::Internal(e)) => internal(&e),
         },
         None => write_stdout(&response.output),
     }
 }
 
 /// `render --batch DIR --output-dir OUT`: every tenant, one worker per core; exit 1 when
-/// any tenant failed (each is reported with its files), 2 when the core cannot be loaded.
+/// any tenant failed (each is reported with its files), 2 when the core cannot be loaded,
+/// 128 + the signal's number (130 for SIGINT, 143 for SIGTERM) when a signal stopped it: the
+/// tenants being written are finished, no other is started, and the summary says how many
+/// were not rendered. A second signal ends the process at once (the tenants being written
+/// then keep their previous output; the next batch removes what was left half built).
 fn run_batch(
     args: &ValuesArgs,
     dir: &std::path::Path,
@@ -394,7 +412,15 @@ fn run_batch(
     layout: batch::Layout,
 ) -> ExitCode {
     let started = std::time::Instant::now();
-    let tenants = match batch::tenants(dir) {
+    if std::fs::canonicalize(dir).is_ok_and(|d| std::fs::canonicalize(out).is_ok_and(|o| o == d)) {
+        eprint(&format!(
+            "error[bad-flag]: --output-dir {} is the --batch directory; write the output \
+             elsewhere (a subdirectory of it is fine)\n",
+            out.display()
+        ));
+        return ExitCode::from(1);
+    }
+    let tenants = match batch::tenants(dir, out) {
         Ok(t) => t,
         Err(e) => {
             eprint(&format!("error[unreadable-input]: {e}\n"));
@@ -421,8 +447,16 @@ fn run_batch(
         Err(e) => return internal(&e),
     };
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let outcomes = batch::render_all(&core, &tenants, &common, out, layout, workers);
-    let (mut written, mut failed) = (0_usize, 0_usize);
+    if let Err(e) = output::clean_leftovers(out, None) {
+        eprint(&format!("error[cannot-write]: {e}\n"));
+        return ExitCode::from(1);
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    if let Err(e) = stop_on_signals(&stop) {
+        return internal(&format!("cannot handle signals: {e}"));
+    }
+    let outcomes = batch::render_all(&core, &tenants, &common, out, layout, workers, &stop);
+    let (mut written, mut failed, mut skipped) = (0_usize, 0_usize, 0_usize);
     for (tenant, outcome) in tenants.iter().zip(&outcomes) {
         match outcome {
             batch::Outcome::Written { report, .. } => {
@@ -438,6 +472,14 @@ fn run_batch(
                     tenant.name
                 ));
             }
+            batch::Outcome::Unwritable(message) => {
+                failed += 1;
+                eprint(&format!(
+                    "matrix-render: tenant {} failed:\nerror[cannot-write]: {message}\n\
+                     matrix-render: nothing was written for it; its previous output is as it was\n",
+                    tenant.name
+                ));
+            }
             batch::Outcome::Internal(message) => {
                 failed += 1;
                 eprint(&format!(
@@ -445,17 +487,64 @@ fn run_batch(
                     tenant.name
                 ));
             }
+            batch::Outcome::Skipped => skipped += 1,
         }
     }
+    let signal = stop.load(std::sync::atomic::Ordering::SeqCst);
+    let stopped = match signal {
+        0 => String::new(),
+        s if s == signal_number(SIGINT) => format!("stopped by SIGINT; {skipped} not rendered, "),
+        _ => format!("stopped by SIGTERM; {skipped} not rendered, "),
+    };
     eprint(&format!(
-        "matrix-render: rendered {written} tenants, {failed} failed, in {}\n",
+        "matrix-render: rendered {written} tenants, {failed} failed, {stopped}in {}\n",
         batch::seconds(started.elapsed())
     ));
-    if failed > 0 {
+    if signal != 0 {
+        ExitCode::from(u8::try_from(128 + signal).unwrap_or(1))
+    } else if failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
+}
+
+#[cfg(unix)]
+const SIGINT: i32 = signal_hook::consts::SIGINT;
+#[cfg(not(unix))]
+const SIGINT: i32 = 2;
+
+fn signal_number(signal: i32) -> usize {
+    usize::try_from(signal).unwrap_or(usize::MAX)
+}
+
+/// SIGINT and SIGTERM store their number in `stop` (so a batch stops after the tenants
+/// being written); a second one, once `stop` is set, ends the process with 128 + its number.
+#[cfg(unix)]
+fn stop_on_signals(stop: &std::sync::Arc<std::sync::atomic::AtomicUsize>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let stopping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        // In order: exit if a signal came before, else remember this one.
+        signal_hook::flag::register_conditional_shutdown(
+            signal,
+            128 + signal,
+            std::sync::Arc::clone(&stopping),
+        )?;
+        signal_hook::flag::register(signal, std::sync::Arc::clone(&stopping))?;
+        signal_hook::flag::register_usize(
+            signal,
+            std::sync::Arc::clone(stop),
+            signal_number(signal),
+        )?;
+    }
+    Ok(())
+}
+
+/// Signals keep their default action.
+#[cfg(not(unix))]
+fn stop_on_signals(_: &std::sync::Arc<std::sync::atomic::AtomicUsize>) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// `migrate`: the report on stderr, the script on stdout; exit 1 when the config or the

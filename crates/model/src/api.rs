@@ -330,7 +330,9 @@ pub struct ObjectInfo {
     pub namespace: Option<String>,
     /// The stack component: synapse, element, static-pages, coturn, matrixrtc.
     pub component: String,
-    /// A file name that sorts in install order, e.g. `03-configmap-element-config.yaml`.
+    /// A file name that sorts in install order and depends on the object alone: the kind's
+    /// place in Helm's install order, the kind, the name, and the namespace when it is not the
+    /// stack's, e.g. `07-configmap-element-config.yaml`, `06-secret-coturn-secret_matrix-host.yaml`.
     pub file_name: String,
     /// The object alone, in the requested format, when `options.split` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -152,21 +152,17 @@ pub fn render(request: &RenderRequest) -> RenderResponse {
             None => String::new(),
         },
     };
-    let width = objects.len().to_string().len().max(2);
     let infos = objects
         .iter()
-        .enumerate()
-        .map(|(i, o)| ObjectInfo {
+        .map(|o| ObjectInfo {
             api_version: o.api_version.clone(),
             kind: o.kind.clone(),
             name: o.name.clone(),
             namespace: o.namespace.clone(),
             component: o.component.to_owned(),
             file_name: format!(
-                "{:0width$}-{}-{}.{}",
-                i + 1,
-                o.kind.to_ascii_lowercase(),
-                o.name,
+                "{}.{}",
+                objects::file_stem(&o.kind, &o.name, o.namespace.as_deref(), &config.namespace),
                 match request.options.format {
                     Format::Yaml | Format::Krm => "yaml",
                     Format::Json => "json",

@@ -241,6 +241,23 @@ pub fn build(
     Ok((objects, ctx.warnings))
 }
 
+/// An object's file name in `--output-dir`, without the extension: `NN-kind-name`, where
+/// `NN` is the kind's place in Helm's install order (`00` Namespace, `01` NetworkPolicy,
+/// `06` Secret, ... `29` Certificate), so the names sort in install order of the kinds
+/// (within a kind by name, except that `element-static.yaml` sorts before `element.yaml`),
+/// and a name depends on its object alone: turning a component on or off adds or removes
+/// its files and renames none. An object outside the stack's namespace `stack` (the
+/// host-network namespace) is `NN-kind-name_NAMESPACE`: the same kind and name can be in
+/// both, and `_` is in no Kubernetes name.
+pub(crate) fn file_stem(kind: &str, name: &str, namespace: Option<&str>, stack: &str) -> String {
+    let rank = install_rank(kind);
+    let kind = kind.to_ascii_lowercase();
+    match namespace.filter(|ns| *ns != stack) {
+        Some(namespace) => format!("{rank:02}-{kind}-{name}_{namespace}"),
+        None => format!("{rank:02}-{kind}-{name}"),
+    }
+}
+
 /// A kind of object the renderer can emit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Kind {

@@ -17,6 +17,7 @@ mod krm;
 mod migrate;
 mod namespaces;
 mod output_dir;
+mod output_safety;
 mod parity;
 mod plan;
 mod policies;

@@ -57,6 +57,22 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// Every file in `dir` by name, with its inode.
+#[cfg(unix)]
+fn inodes(dir: &Path) -> BTreeMap<String, u64> {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.metadata().unwrap().ino(),
+            )
+        })
+        .collect()
+}
+
 /// The names the list holds, in order.
 fn listed(dir: &Path) -> Vec<String> {
     std::fs::read_to_string(dir.join(LIST))
@@ -115,8 +131,25 @@ fn turning_a_component_off_removes_its_files_and_leaves_the_users() {
         on.iter().any(|n| n.contains("-deployment-livekit")),
         "{on:?}"
     );
+    let before = files(&out);
+    #[cfg(unix)]
+    let inodes_before = inodes(&out);
     render(&out, RTC_OFF);
     let off = object_files(&out);
+    // A file that did not change is the same file (a hard link carried into the new
+    // directory): same inode, same modification time.
+    #[cfg(unix)]
+    {
+        let after = inodes(&out);
+        let same: Vec<&String> = off
+            .iter()
+            .filter(|n| before.get(*n) == files(&out).get(*n))
+            .collect();
+        assert!(same.len() > 10, "{same:?}");
+        for name in same {
+            assert_eq!(after[name], inodes_before[name], "{name}");
+        }
+    }
 
     // Exactly what a render into a new directory writes, plus the user's files.
     let fresh = root.join("fresh");
@@ -127,17 +160,7 @@ fn turning_a_component_off_removes_its_files_and_leaves_the_users() {
     }
     assert!(files(&out) == expected, "{:?}", files(&out).keys());
     assert_eq!(listed(&out), object_files(&fresh));
-    // The nine MatrixRTC objects went, nothing else did (the other files were renumbered).
-    let unnumbered = |names: &[String]| -> Vec<String> {
-        names
-            .iter()
-            .map(|n| {
-                n.trim_start_matches(|c: char| c.is_ascii_digit())
-                    .to_owned()
-            })
-            .collect()
-    };
-    let (on, off) = (unnumbered(&on), unnumbered(&off));
+    // The nine MatrixRTC objects went, nothing else did, and no other file was renamed.
     let gone: Vec<&String> = on.iter().filter(|n| !off.contains(n)).collect();
     assert_eq!(gone.len(), on.len() - off.len());
     assert_eq!(gone.len(), 9, "{gone:?}");
