@@ -142,10 +142,7 @@ pub fn generate() -> Value {
     let defaults = yaml_value(crate::load::DEFAULTS_YAML);
     let examples = yaml_value(EXAMPLES_YAML);
     if let Value::Object(root) = &mut schema {
-        root.insert(
-            "$id".to_owned(),
-            json!(SCHEMA_ID),
-        );
+        root.insert("$id".to_owned(), json!(SCHEMA_ID));
         root.insert("title".to_owned(), json!("matrix-render values"));
         root.insert(
             "description".to_owned(),
