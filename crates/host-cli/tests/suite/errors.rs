@@ -287,8 +287,10 @@ fn oversized_and_empty_files() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
+/// A render stopped by the core's time or memory limit is not a bug: exit 1, naming the
+/// limit and the variable that raises it.
 #[test]
-fn core_traps_are_internal_errors_with_a_message() {
+fn core_limits_are_reported_with_the_setting_that_raises_them() {
     let dir = scratch("traps");
     std::fs::write(dir.join("values.yaml"), VALID).unwrap();
     let run = |var: &str, value: &str| {
@@ -300,13 +302,14 @@ fn core_traps_are_internal_errors_with_a_message() {
             .unwrap()
     };
     let out = run("MATRIX_RENDER_TIMEOUT", "0");
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains("error[internal]: the core ran out of time: a render may take 0 ms")
-            && err.contains("raise MATRIX_RENDER_TIMEOUT"),
+        err.contains("error[time-limit]: the render took longer than 0 ms")
+            && err.contains("raise the limit with MATRIX_RENDER_TIMEOUT"),
         "{err}"
     );
+    assert!(!err.contains("bug"), "{err}");
     assert!(out.stdout.is_empty() && !dir.join("out").exists());
 
     // A 900 kB value needs more than 2 MiB of linear memory to parse and render.
@@ -316,24 +319,67 @@ fn core_traps_are_internal_errors_with_a_message() {
     );
     std::fs::write(dir.join("values.yaml"), big).unwrap();
     let out = run("MATRIX_RENDER_MEMORY_MIB", "2");
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains("error[internal]: the core ran out of memory")
-            && err.contains("MATRIX_RENDER_MEMORY_MIB"),
+        err.contains("error[memory-limit]: the render needs more than 2 MiB of memory")
+            && err.contains("raise the limit with MATRIX_RENDER_MEMORY_MIB"),
         "{err}"
     );
+    assert!(!err.contains("bug"), "{err}");
     assert!(!dir.join("out").exists());
 
-    let out = run("MATRIX_RENDER_TIMEOUT", "lots");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("MATRIX_RENDER_TIMEOUT=lots is not a duration"));
+    // Unusable settings are the environment's to fix.
+    for (var, value) in [
+        ("MATRIX_RENDER_TIMEOUT", "lots"),
+        ("MATRIX_RENDER_TIMEOUT", "-1"),
+        ("MATRIX_RENDER_TIMEOUT", ""),
+        ("MATRIX_RENDER_MEMORY_MIB", "0"),
+        ("MATRIX_RENDER_MEMORY_MIB", "lots"),
+    ] {
+        let out = run(var, value);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{var}={value}: {err}");
+        assert!(
+            err.contains(&format!("error[invalid-environment]: {var}={value} is not")),
+            "{err}"
+        );
+    }
 
     // The old compute budget is no longer read, and says so.
     std::fs::write(dir.join("values.yaml"), VALID).unwrap();
     let out = run("MATRIX_RENDER_FUEL", "100000");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("MATRIX_RENDER_FUEL is no longer read"));
+}
+
+/// Maps nested 120 deep, 1,400 times over (every file under the 1 MiB a values file may
+/// hold), need more memory than the core's default limit: that is reported as the memory
+/// limit, not as an abort of the core ("unreachable code reached ... a bug").
+#[test]
+fn deep_nesting_that_exhausts_memory_is_reported_as_such() {
+    let dir = scratch("oom-nesting");
+    let mut text = String::from("element:\n  extraConfig:\n");
+    for i in 0..1_400 {
+        text.push_str(&format!(
+            "    k{i}: {}1{}\n",
+            "{a: ".repeat(119),
+            "}".repeat(119)
+        ));
+    }
+    assert!(text.len() < 1024 * 1024);
+    let out = render(&dir, &[("values.yaml", VALID), ("nested.yaml", &text)], &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error[memory-limit]: the render needs more than 512 MiB of memory"),
+        "{err}"
+    );
+    assert!(err.contains("MATRIX_RENDER_MEMORY_MIB"), "{err}");
+    assert!(
+        !err.contains("unreachable") && !err.contains("bug"),
+        "{err}"
+    );
 }
 
 #[test]
