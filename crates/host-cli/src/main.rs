@@ -297,7 +297,7 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
     let request = match input::request(&inputs) {
         Ok(r) => r,
         Err(e) => {
-            eprint(&format!("error[unreadable-input]: {e}\n"));
+            eprint(&e.report());
             return ExitCode::from(1);
         }
     };
@@ -468,12 +468,15 @@ fn run_migrate(args: &MigrateArgs) -> ExitCode {
         split: false,
         plan: false,
     };
-    let read = input::request(&inputs)
-        .and_then(|request| input::read_text(&args.from_helm).map(|manifest| (request, manifest)));
+    let read = input::request(&inputs).and_then(|request| {
+        input::ReadLimits::from_env()
+            .and_then(|limits| input::read_text(&args.from_helm, limits))
+            .map(|manifest| (request, manifest))
+    });
     let (mut request, manifest) = match read {
         Ok(r) => r,
         Err(e) => {
-            eprint(&format!("error[unreadable-input]: {e}\n"));
+            eprint(&e.report());
             return ExitCode::from(1);
         }
     };
@@ -512,14 +515,14 @@ fn run_migrate(args: &MigrateArgs) -> ExitCode {
 /// `krm`: stdin to the core as a ResourceList, the core's ResourceList to stdout. Exit 1
 /// with the problems as `results` when the input is invalid, 2 when the core failed.
 fn run_krm() -> ExitCode {
-    let outcome = match input::read_text("-") {
+    let outcome = match input::ReadLimits::from_env().and_then(|l| input::read_text("-", l)) {
         Ok(text) => match render(&krm::request(text.clone())) {
             Ok(response) => krm::outcome(&response, &text),
             Err(RenderError::Limit(e)) => return limit_reached(&e),
             Err(RenderError::Environment(message)) => return bad_environment(&message),
             Err(RenderError::Internal(message)) => return internal(&message),
         },
-        Err(e) => krm::unreadable(&e.message),
+        Err(e) => krm::unreadable(e.code, &e.message),
     };
     eprint(&outcome.stderr);
     match write_stdout(&outcome.stdout) {
