@@ -119,18 +119,23 @@ impl Allowance {
 
     /// The error for a file that holds more than [`Self::most`].
     fn exceeded(self, path: &str) -> InputError {
+        let (subject, with) = if path == "-" {
+            ("stdin", "with stdin")
+        } else {
+            ("the file", "with this file")
+        };
         match self.own {
             Some((own, why)) if own <= self.left => InputError::new(
                 "file-too-large",
                 path,
-                format!("the file holds more than {}, the most {why}", size(own)),
+                format!("{subject} holds more than {}, the most {why}", size(own)),
             ),
             _ => InputError::new(
                 "input-too-large",
                 path,
                 format!(
-                    "with this file the input goes over {}, the most read in all for one \
-                     render ({INPUT_LIMIT_VAR}); raise the limit if this is intended, e.g. \
+                    "{with} the input goes over {}, the most read in all for one render \
+                     ({INPUT_LIMIT_VAR}); raise the limit if this is intended, e.g. \
                      {INPUT_LIMIT_VAR}={}",
                     size(self.total),
                     (self.total / 1024 / 1024).saturating_mul(4).max(1)
