@@ -150,9 +150,10 @@ const VALUES_FILE: &str =
     "a values file may hold; a values file is a few kilobytes: check that this is the right file";
 
 /// Reads `path` (stdin for `-`) into memory, at most `allowance.most()` bytes: a larger file
-/// is refused after reading one byte more, whatever its size. Only regular files are read:
-/// a FIFO, socket or device is refused before it is opened (a FIFO without a writer would
-/// block forever), and checked again on the opened file, in case it changed in between.
+/// is refused after reading one byte more, whatever its size. Only regular files are read,
+/// and pipes the shell hands over as `/dev/fd/N`: a FIFO, socket or device is refused before
+/// it is opened (a FIFO without a writer would block forever), and checked again on the
+/// opened file, in case it changed in between.
 fn read_bytes(path: &str, allowance: Allowance) -> Result<Vec<u8>, InputError> {
     let most = allowance.most();
     let unreadable =
@@ -166,12 +167,20 @@ fn read_bytes(path: &str, allowance: Allowance) -> Result<Vec<u8>, InputError> {
             .map_err(unreadable)?;
     } else {
         let kind = std::fs::metadata(path).map_err(unreadable)?.file_type();
-        if !kind.is_file() {
+        let handed_over = is_pipe(kind) && is_descriptor(path);
+        if !kind.is_file() && !handed_over {
             return Err(not_a_file(path, kind));
         }
-        let file = open_nonblocking(path).map_err(unreadable)?;
+        let file = if handed_over {
+            // A pipe the shell opened for us (`-f <(sops -d secrets.yaml)`): its writer is
+            // running, so opening it does not wait; it is read like stdin.
+            std::fs::File::open(path).map_err(unreadable)?
+        } else {
+            open_nonblocking(path).map_err(unreadable)?
+        };
         let meta = file.metadata().map_err(unreadable)?;
-        if !meta.is_file() {
+        let readable = meta.is_file() || (handed_over && is_pipe(meta.file_type()));
+        if !readable {
             return Err(not_a_file(path, meta.file_type()));
         }
         // `take` hides the file's size from `read_to_end`, which would then read in small
@@ -186,6 +195,26 @@ fn read_bytes(path: &str, allowance: Allowance) -> Result<Vec<u8>, InputError> {
         return Err(allowance.exceeded(path));
     }
     Ok(bytes)
+}
+
+/// A path to one of this process's open descriptors, as a shell's process substitution
+/// (`<(command)`) hands it over.
+fn is_descriptor(path: &str) -> bool {
+    ["/dev/fd/", "/proc/self/fd/"].iter().any(|dir| {
+        path.strip_prefix(dir)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+#[cfg(unix)]
+fn is_pipe(kind: std::fs::FileType) -> bool {
+    use std::os::unix::fs::FileTypeExt as _;
+    kind.is_fifo()
+}
+
+#[cfg(not(unix))]
+fn is_pipe(_kind: std::fs::FileType) -> bool {
+    false
 }
 
 /// Opens a file for reading without waiting for a writer (a FIFO swapped in after the

@@ -183,6 +183,21 @@ fn fifos_and_devices_are_refused_without_blocking() {
             )
         );
     }
+    // A pipe the shell opened (process substitution) is read like stdin, bounded alike.
+    let bash = |script: &str| {
+        Command::new("bash")
+            .current_dir(&dir)
+            .env("MR", env!("CARGO_BIN_EXE_matrix-render"))
+            .args(["-c", script])
+            .output()
+            .unwrap()
+    };
+    let out = bash(r#""$MR" validate -f <(cat values.yaml)"#);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = bash(r#""$MR" validate -f <(head -c 2000000 /dev/zero)"#);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the file holds more than 1 MiB"), "{err}");
     let pages = dir.join("static/pages");
     std::fs::create_dir_all(&pages).unwrap();
     std::fs::write(pages.join("home.html"), "<p>home</p>").unwrap();
