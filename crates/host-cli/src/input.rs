@@ -160,11 +160,7 @@ fn read_bytes(path: &str, allowance: Allowance) -> Result<Vec<u8>, InputError> {
         |e: std::io::Error| InputError::new("unreadable-input", path, format!("cannot read: {e}"));
     let mut bytes = Vec::new();
     if path == "-" {
-        std::io::stdin()
-            .lock()
-            .take(most + 1)
-            .read_to_end(&mut bytes)
-            .map_err(unreadable)?;
+        read_at_most(std::io::stdin().lock(), most, &mut bytes).map_err(unreadable)?;
     } else {
         let kind = std::fs::metadata(path).map_err(unreadable)?.file_type();
         let handed_over = is_pipe(kind) && is_descriptor(path);
@@ -187,14 +183,18 @@ fn read_bytes(path: &str, allowance: Allowance) -> Result<Vec<u8>, InputError> {
         // steps from 32 bytes up; reserve it, so one read takes the file whole.
         let size = meta.len().min(most);
         bytes.reserve(usize::try_from(size).unwrap_or(0) + 1);
-        file.take(most + 1)
-            .read_to_end(&mut bytes)
-            .map_err(unreadable)?;
+        read_at_most(file, most, &mut bytes).map_err(unreadable)?;
     }
     if bytes.len() as u64 > most {
         return Err(allowance.exceeded(path));
     }
     Ok(bytes)
+}
+
+/// Reads into `bytes` until the end or one byte past `most`, whichever comes first: whether
+/// the input is larger than `most` is known without reading (or holding) any more of it.
+fn read_at_most(reader: impl Read, most: u64, bytes: &mut Vec<u8>) -> std::io::Result<usize> {
+    reader.take(most.saturating_add(1)).read_to_end(bytes)
 }
 
 /// A path to one of this process's open descriptors, as a shell's process substitution
@@ -453,4 +453,48 @@ fn read_static_dir(dir: &Path, limits: ReadLimits) -> Result<StaticFiles, InputE
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An endless input is read up to one byte past the limit, never further.
+    #[test]
+    fn an_endless_input_is_read_one_byte_past_the_limit() {
+        let mut bytes = Vec::new();
+        let read = read_at_most(std::io::repeat(b'x'), 1024 * 1024, &mut bytes).unwrap();
+        assert_eq!(read, 1024 * 1024 + 1);
+        assert!(
+            bytes.capacity() <= 2 * (1024 * 1024 + 1),
+            "{}",
+            bytes.capacity()
+        );
+        let mut bytes = Vec::new();
+        assert_eq!(read_at_most(&b"short"[..], 1024, &mut bytes).unwrap(), 5);
+        assert_eq!(bytes, b"short");
+    }
+
+    #[test]
+    fn descriptors_are_told_from_other_paths() {
+        for path in ["/dev/fd/63", "/proc/self/fd/0"] {
+            assert!(is_descriptor(path), "{path}");
+        }
+        for path in [
+            "/dev/fd/",
+            "/dev/fd/6x",
+            "/dev/fd/../zero",
+            "fd/63",
+            "/tmp/fifo",
+        ] {
+            assert!(!is_descriptor(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn the_default_total_and_sizes_as_people_write_them() {
+        assert_eq!(ReadLimits::default().total, 16 * 1024 * 1024);
+        assert_eq!(size(16 * 1024 * 1024), "16 MiB");
+        assert_eq!(size(1000), "1000 bytes");
+    }
 }
