@@ -111,9 +111,10 @@ pub fn tenants(dir: &Path, out: &Path) -> Result<Vec<Tenant>, String> {
 }
 
 /// Renders every tenant with `workers` threads (at least one); `common` carries the flags
-/// that apply to all tenants (`--set`, `--static-dir`, `--format`). Outcomes are in the
-/// order of `tenants`. Once `stop` is not zero no further tenant starts (those are
-/// [`Outcome::Skipped`]); the ones being written are finished.
+/// that apply to all tenants (`--set`, `--static-dir`, `--format`). The static folder is
+/// read once, before any tenant, and shared. Outcomes are in the order of `tenants`. Once
+/// `stop` is not zero no further tenant starts (those are [`Outcome::Skipped`]); the ones
+/// being written are finished.
 #[must_use]
 pub fn render_all(
     core: &Core,
@@ -124,6 +125,21 @@ pub fn render_all(
     workers: usize,
     stop: &AtomicUsize,
 ) -> Vec<Outcome> {
+    let shared = input::ReadLimits::from_env()
+        .and_then(|limits| input::static_files(common, limits).map(|files| (files, limits)));
+    let (files, limits) = match shared {
+        Ok(shared) => shared,
+        Err(e) => {
+            return tenants
+                .iter()
+                .map(|_| Outcome::Invalid(e.report()))
+                .collect();
+        }
+    };
+    let shared = Shared {
+        files: &files,
+        limits,
+    };
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Outcome>>> = Mutex::new(
         std::iter::repeat_with(|| None)
@@ -142,7 +158,8 @@ pub fn render_all(
                     let Some(tenant) = tenants.get(index) else {
                         break;
                     };
-                    let outcome = render_one(core, &mut session, tenant, common, out_dir, layout);
+                    let outcome =
+                        render_one(core, &mut session, tenant, common, shared, out_dir, layout);
                     if let Ok(mut results) = results.lock()
                         && let Some(slot) = results.get_mut(index)
                     {
@@ -164,11 +181,19 @@ pub fn render_all(
         .collect()
 }
 
+/// What every tenant's render reads alike.
+#[derive(Debug, Clone, Copy)]
+struct Shared<'a> {
+    files: &'a input::StaticFiles,
+    limits: input::ReadLimits,
+}
+
 fn render_one(
     core: &Core,
     session: &mut Option<Session>,
     tenant: &Tenant,
     common: &Inputs,
+    shared: Shared<'_>,
     out_dir: &Path,
     layout: Layout,
 ) -> Outcome {
@@ -177,9 +202,9 @@ fn render_one(
         split: layout == Layout::Objects,
         ..common.clone()
     };
-    let request = match input::request(&inputs) {
+    let request = match input::request_with(&inputs, shared.files, shared.limits) {
         Ok(r) => r,
-        Err(e) => return Outcome::Invalid(format!("error[unreadable-input]: {e}\n")),
+        Err(e) => return Outcome::Invalid(e.report()),
     };
     let body = match serde_json::to_vec(&request) {
         Ok(b) => b,
@@ -194,16 +219,15 @@ fn render_one(
     let Some(running) = session.as_mut() else {
         return Outcome::Internal("no core instance".to_owned());
     };
-    let response: RenderResponse =
-        match running
-            .call(&body)
-            .map_err(|e| e.to_string())
-            .and_then(|b| {
-                serde_json::from_slice(&b).map_err(|e| format!("decoding the core's response: {e}"))
-            }) {
+    let response: RenderResponse = match running.call(&body) {
+        // The tenant's input needs more than the core's limits allow: the user's to change.
+        Err(e) if e.is_limit() => return Outcome::Invalid(e.report()),
+        Err(e) => return Outcome::Internal(e.to_string()),
+        Ok(b) => match serde_json::from_slice(&b) {
             Ok(r) => r,
-            Err(e) => return Outcome::Internal(e),
-        };
+            Err(e) => return Outcome::Internal(format!("decoding the core's response: {e}")),
+        },
+    };
     let report = if response.diagnostics.is_empty() {
         String::new()
     } else {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use wasmtime::{Engine, Instance, Module, Store, StoreLimits, StoreLimitsBuilder, Trap, TypedFunc};
+use wasmtime::{Engine, Instance, Module, ResourceLimiter, Store, Trap, TypedFunc};
 
 use crate::engine_config;
 
@@ -109,28 +109,77 @@ fn load_module() -> Result<(Engine, Module, bool), CoreError> {
     Ok((engine, module, false))
 }
 
-/// Why the core could not produce a response: always an internal failure (exit 2).
+/// Why the core could not produce a response.
 #[derive(Debug)]
-pub struct CoreError(pub String);
+pub struct CoreError {
+    /// What stopped it.
+    pub kind: Failure,
+    /// What happened, for people.
+    pub message: String,
+}
+
+/// What stopped the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The render needed more memory than [`Limits::memory`]: the input is too large (or the
+    /// limit too small), something the user can change (exit 1).
+    Memory,
+    /// The render took longer than [`Limits::time`] (exit 1).
+    Time,
+    /// Anything else: a bug (exit 2).
+    Internal,
+}
 
 impl CoreError {
+    fn internal(message: String) -> Self {
+        Self {
+            kind: Failure::Internal,
+            message,
+        }
+    }
+
     /// Whether a resource limit (time or memory) stopped the core, rather than a bug.
     #[must_use]
     pub fn is_limit(&self) -> bool {
-        self.0.starts_with("the core ran out of")
+        self.kind != Failure::Internal
+    }
+
+    /// The error as the CLI prints it, with the setting that raises a limit.
+    #[must_use]
+    pub fn report(&self) -> String {
+        let (code, hint) = match self.kind {
+            Failure::Memory => (
+                "memory-limit",
+                "the input is too large or too deeply nested for the limit; if it is what you \
+                 meant, raise the limit with MATRIX_RENDER_MEMORY_MIB (in MiB, e.g. \
+                 MATRIX_RENDER_MEMORY_MIB=2048)",
+            ),
+            Failure::Time => (
+                "time-limit",
+                "the input is too large for the limit, or the machine is very busy; raise the \
+                 limit with MATRIX_RENDER_TIMEOUT (e.g. MATRIX_RENDER_TIMEOUT=60s)",
+            ),
+            Failure::Internal => {
+                return format!(
+                    "error[internal]: {}\n = note: this is a bug in matrix-render; please report it\n",
+                    self.message
+                );
+            }
+        };
+        format!("error[{code}]: {}\n = hint: {hint}\n", self.message)
     }
 }
 
 impl std::fmt::Display for CoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
 impl std::error::Error for CoreError {}
 
 fn internal(what: &str, e: impl std::fmt::Display) -> CoreError {
-    CoreError(format!("{what}: {e}"))
+    CoreError::internal(format!("{what}: {e}"))
 }
 
 /// Per-render resource limits.
@@ -202,8 +251,47 @@ impl std::fmt::Debug for Core {
     }
 }
 
+/// A store's memory limit, which also remembers whether it refused to grow the memory:
+/// a failed `memory.grow` makes the core's allocator abort (a trap without a panic message),
+/// and this tells that apart from a bug.
 struct State {
-    limits: StoreLimits,
+    limit: usize,
+    /// The size a refused growth asked for, in bytes.
+    refused: Option<usize>,
+}
+
+impl ResourceLimiter for State {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allow = desired <= self.limit && maximum.is_none_or(|m| desired <= m);
+        if !allow {
+            self.refused = Some(desired);
+        }
+        Ok(allow)
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        // The system could not give the memory the limit allows: as much out of memory.
+        self.refused.get_or_insert(self.limit);
+        Ok(())
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(maximum.is_none_or(|m| desired <= m))
+    }
+
+    fn instances(&self) -> usize {
+        1
+    }
 }
 
 impl Core {
@@ -220,10 +308,10 @@ impl Core {
             .get_or_init(|| {
                 load_module()
                     .and_then(|loaded| start_clock(&loaded.0).map(|()| loaded))
-                    .map_err(|e| e.0)
+                    .map_err(|e| e.message)
             })
             .clone()
-            .map_err(CoreError)?;
+            .map_err(CoreError::internal)?;
         Ok(Self {
             engine,
             module,
@@ -260,19 +348,26 @@ impl Core {
     /// instructions for a whole `render` run; a reused instance uses the arena from its
     /// second render on).
     fn instantiate(&self, one_shot: bool) -> Result<Session, CoreError> {
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(self.limits.memory)
-            .instances(1)
-            .build();
-        let mut store = Store::new(&self.engine, State { limits });
-        store.limiter(|s| &mut s.limits);
+        let mut store = Store::new(
+            &self.engine,
+            State {
+                limit: self.limits.memory,
+                refused: None,
+            },
+        );
+        store.limiter(|s| s);
         // Instantiation runs no wasm code of ours; each render sets its own deadline.
         store.set_epoch_deadline(NO_DEADLINE);
-        let instance = Instance::new(&mut store, &self.module, &[])
-            .map_err(|e| internal("instantiating the core", e))?;
+        let instance = Instance::new(&mut store, &self.module, &[]).map_err(|e| {
+            if store.data().refused.is_some() {
+                out_of_memory(self.limits)
+            } else {
+                internal("instantiating the core", e)
+            }
+        })?;
         let memory = instance
             .get_memory(&mut store, "memory")
-            .ok_or_else(|| CoreError("the core exports no memory".to_owned()))?;
+            .ok_or_else(|| CoreError::internal("the core exports no memory".to_owned()))?;
         let alloc = instance
             .get_typed_func::<u32, u32>(&mut store, "mr_alloc")
             .map_err(|e| internal("the core's mr_alloc", e))?;
@@ -341,7 +436,7 @@ impl Session {
 
     fn render(&mut self, request: &[u8], free: bool) -> Result<Vec<u8>, CoreError> {
         if self.poisoned {
-            return Err(CoreError(
+            return Err(CoreError::internal(
                 "the core instance trapped in an earlier render".to_owned(),
             ));
         }
@@ -356,7 +451,7 @@ impl Session {
         let store = &mut self.store;
         store.set_epoch_deadline(self.limits.ticks());
         let len = u32::try_from(request.len())
-            .map_err(|_| CoreError("the request is larger than 4 GiB".to_owned()))?;
+            .map_err(|_| CoreError::internal("the request is larger than 4 GiB".to_owned()))?;
         let ptr = self
             .alloc
             .call(&mut *store, len)
@@ -389,9 +484,9 @@ fn read_packed(
 ) -> Result<Vec<u8>, CoreError> {
     let (ptr, len) = ((packed >> 32) as usize, (packed & 0xffff_ffff) as usize);
     let data = memory.data(store);
-    data.get(ptr..ptr + len)
-        .map(<[u8]>::to_vec)
-        .ok_or_else(|| CoreError("the core returned a buffer outside its memory".to_owned()))
+    data.get(ptr..ptr + len).map(<[u8]>::to_vec).ok_or_else(|| {
+        CoreError::internal("the core returned a buffer outside its memory".to_owned())
+    })
 }
 
 /// A time limit as people write it: `10 s`, `250 ms`.
@@ -404,6 +499,22 @@ pub fn duration(time: Duration) -> String {
     }
 }
 
+/// The memory limit, as people write it: `512 MiB`.
+#[must_use]
+pub fn mib(bytes: usize) -> String {
+    format!("{} MiB", bytes / 1024 / 1024)
+}
+
+fn out_of_memory(limits: Limits) -> CoreError {
+    CoreError {
+        kind: Failure::Memory,
+        message: format!(
+            "the render needs more than {} of memory, the core's limit",
+            mib(limits.memory)
+        ),
+    }
+}
+
 /// Explains a trap, with the core's panic message when it panicked.
 fn trap_error(
     instance: &Instance,
@@ -411,13 +522,20 @@ fn trap_error(
     error: wasmtime::Error,
     limits: Limits,
 ) -> CoreError {
+    // The allocator aborts when the memory cannot grow, whatever the trap it ends in.
+    if store.data().refused.is_some() {
+        return out_of_memory(limits);
+    }
     if let Some(trap) = error.downcast_ref::<Trap>() {
         match trap {
             Trap::Interrupt => {
-                return CoreError(format!(
-                    "the core ran out of time: a render may take {}; the input is too large or hostile",
-                    duration(limits.time)
-                ));
+                return CoreError {
+                    kind: Failure::Time,
+                    message: format!(
+                        "the render took longer than {}, the core's time limit",
+                        duration(limits.time)
+                    ),
+                };
             }
             Trap::UnreachableCodeReached => {
                 let message = instance
@@ -434,24 +552,15 @@ fn trap_error(
                     })
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .filter(|m| !m.is_empty());
-                let used = instance
-                    .get_memory(&mut *store, "memory")
-                    .map_or(0, |m| m.data_size(&*store));
-                return CoreError(match message {
+                return CoreError::internal(match message {
                     Some(m) => format!("the core panicked: {m}"),
-                    // Rust aborts without a panic message when an allocation fails.
-                    None if used + 16 * 1024 * 1024 >= limits.memory => format!(
-                        "the core ran out of memory ({} MiB in use, limit {} MiB)",
-                        used / 1024 / 1024,
-                        limits.memory / 1024 / 1024
-                    ),
                     None => "the core aborted (unreachable code reached)".to_owned(),
                 });
             }
-            other => return CoreError(format!("the core trapped: {other}")),
+            other => return CoreError::internal(format!("the core trapped: {other}")),
         }
     }
-    CoreError(format!("the core failed: {error:#}"))
+    CoreError::internal(format!("the core failed: {error:#}"))
 }
 
 #[cfg(test)]
@@ -475,8 +584,8 @@ mod tests {
         })
         .unwrap();
         let error = starved.call(request).unwrap_err();
-        assert!(error.is_limit(), "{error}");
-        assert!(error.0.contains("a render may take 0 ms"), "{error}");
+        assert_eq!(error.kind, Failure::Time, "{error}");
+        assert!(error.message.contains("longer than 0 ms"), "{error}");
     }
 
     /// The clock stops a render that runs past its time, and the instance after it; a new
@@ -500,13 +609,42 @@ mod tests {
         .unwrap();
         let mut session = core.session().unwrap();
         let error = session.call(&request).unwrap_err();
-        assert!(error.is_limit(), "{error}");
-        assert!(error.0.contains("ran out of time"), "{error}");
+        assert_eq!(error.kind, Failure::Time, "{error}");
         assert!(session.is_poisoned());
         let small = br#"{"values": [{"name": "v.yaml", "text": "a: [1"}]}"#;
         assert!(session.call(small).is_err());
         let response = core.session().unwrap().call(small).unwrap();
         assert!(String::from_utf8_lossy(&response).contains("yaml-syntax"));
+    }
+
+    /// A render that needs more memory than the limit fails as out of memory, whether the
+    /// allocation that failed was small or large, and a limit below what the module needs
+    /// at its start fails the same way at instantiation.
+    #[test]
+    fn a_refused_memory_growth_is_out_of_memory() {
+        let request = serde_json::to_vec(&serde_json::json!({
+            "values": [{"name": "v.yaml", "text": format!("a: \"{}\"", "x".repeat(900_000))}],
+        }))
+        .unwrap();
+        for mib in [1, 2, 3] {
+            let core = Core::load(Limits {
+                memory: mib * 1024 * 1024,
+                ..Limits::default()
+            })
+            .unwrap();
+            let error = core.call(&request).unwrap_err();
+            assert_eq!(error.kind, Failure::Memory, "{mib} MiB: {error}");
+            assert_eq!(
+                error.message,
+                format!("the render needs more than {mib} MiB of memory, the core's limit")
+            );
+            assert!(error.report().contains("MATRIX_RENDER_MEMORY_MIB"));
+        }
+        let response = Core::load(Limits::default())
+            .unwrap()
+            .call(&request)
+            .unwrap();
+        assert!(String::from_utf8_lossy(&response).contains("unknown-key"));
     }
 
     #[test]

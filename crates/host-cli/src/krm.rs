@@ -67,14 +67,14 @@ pub fn outcome(response: &RenderResponse, input: &str) -> Outcome {
     }
 }
 
-/// The outcome when stdin could not be read at all.
+/// The outcome when stdin could not be read at all (`code`: `unreadable-input`,
+/// `input-too-large`, `invalid-environment`).
 #[must_use]
-pub fn unreadable(message: &str) -> Outcome {
-    let d =
-        Diagnostic::error("unreadable-input", "", message.to_owned()).at(INPUT_NAME, None, None);
+pub fn unreadable(code: &'static str, message: &str) -> Outcome {
+    let d = Diagnostic::error(code, "", message.to_owned()).at(INPUT_NAME, None, None);
     Outcome {
         stdout: api::krm_failure_output(std::slice::from_ref(&d), INPUT_NAME),
-        stderr: format!("error[unreadable-input]: {message}\n"),
+        stderr: format!("error[{code}]: {message}\n"),
         code: 1,
     }
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use matrix_render::engine::{Core, Limits};
+use matrix_render::engine::{Core, CoreError, Limits};
 use matrix_render::input::{self, Inputs};
 use matrix_render::{SCHEMA, batch, init, krm, output, plan, report};
 use matrix_render_model::api::{Format, RenderResponse};
@@ -277,11 +277,11 @@ fn internal(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn limit_reached(message: &str) -> ExitCode {
-    eprint(&format!(
-        "error[internal]: {message}\n = note: if the input is legitimate, raise MATRIX_RENDER_TIMEOUT or MATRIX_RENDER_MEMORY_MIB\n"
-    ));
-    ExitCode::from(2)
+/// A resource limit stopped the render: the input asks for more than the limits allow,
+/// which the user can change (exit 1).
+fn limit_reached(error: &CoreError) -> ExitCode {
+    eprint(&error.report());
+    ExitCode::from(1)
 }
 
 /// What `run` does with a response.
@@ -315,7 +315,7 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
     let request = match input::request(&inputs) {
         Ok(r) => r,
         Err(e) => {
-            eprint(&format!("error[unreadable-input]: {e}\n"));
+            eprint(&e.report());
             return ExitCode::from(1);
         }
     };
@@ -439,12 +439,13 @@ fn run_batch(
         split: true,
         plan: false,
     };
-    let core = match limits()
-        .map_err(|e| e.to_string())
-        .and_then(|l| Core::load(l).map_err(|e| e.to_string()))
-    {
+    let limits = match limits() {
+        Ok(l) => l,
+        Err(e) => return bad_environment(&e),
+    };
+    let core = match Core::load(limits) {
         Ok(c) => c,
-        Err(e) => return internal(&e),
+        Err(e) => return internal(&e.to_string()),
     };
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     if let Err(e) = output::clean_leftovers(out, None) {
@@ -567,12 +568,15 @@ fn run_migrate(args: &MigrateArgs) -> ExitCode {
         split: false,
         plan: false,
     };
-    let read = input::request(&inputs)
-        .and_then(|request| input::read_text(&args.from_helm).map(|manifest| (request, manifest)));
+    let read = input::request(&inputs).and_then(|request| {
+        input::ReadLimits::from_env()
+            .and_then(|limits| input::read_text(&args.from_helm, limits))
+            .map(|manifest| (request, manifest))
+    });
     let (mut request, manifest) = match read {
         Ok(r) => r,
         Err(e) => {
-            eprint(&format!("error[unreadable-input]: {e}\n"));
+            eprint(&e.report());
             return ExitCode::from(1);
         }
     };
@@ -611,13 +615,14 @@ fn run_migrate(args: &MigrateArgs) -> ExitCode {
 /// `krm`: stdin to the core as a ResourceList, the core's ResourceList to stdout. Exit 1
 /// with the problems as `results` when the input is invalid, 2 when the core failed.
 fn run_krm() -> ExitCode {
-    let outcome = match input::read_text("-") {
+    let outcome = match input::ReadLimits::from_env().and_then(|l| input::read_text("-", l)) {
         Ok(text) => match render(&krm::request(text.clone())) {
             Ok(response) => krm::outcome(&response, &text),
-            Err(RenderError::Limit(message)) => return limit_reached(&message),
+            Err(RenderError::Limit(e)) => return limit_reached(&e),
+            Err(RenderError::Environment(message)) => return bad_environment(&message),
             Err(RenderError::Internal(message)) => return internal(&message),
         },
-        Err(e) => krm::unreadable(&e.message),
+        Err(e) => krm::unreadable(e.code, &e.message),
     };
     eprint(&outcome.stderr);
     match write_stdout(&outcome.stdout) {
@@ -643,12 +648,24 @@ fn limits() -> Result<Limits, String> {
         })?;
     }
     if let Ok(mib) = std::env::var("MATRIX_RENDER_MEMORY_MIB") {
-        let mib: usize = mib
-            .parse()
-            .map_err(|_| format!("MATRIX_RENDER_MEMORY_MIB={mib} is not a number"))?;
-        limits.memory = mib.saturating_mul(1024 * 1024);
+        limits.memory = parse_mib(&mib)
+            .ok_or_else(|| {
+                format!("MATRIX_RENDER_MEMORY_MIB={mib} is not a whole number of MiB above 0")
+            })?
+            .saturating_mul(1024 * 1024);
     }
     Ok(limits)
+}
+
+/// A whole, positive number of MiB (`512`), without a unit.
+fn parse_mib(text: &str) -> Option<usize> {
+    text.trim().parse().ok().filter(|n| *n > 0)
+}
+
+/// A setting in the environment that cannot be used (exit 1).
+fn bad_environment(message: &str) -> ExitCode {
+    eprint(&format!("error[invalid-environment]: {message}\n"));
+    ExitCode::from(1)
 }
 
 /// `10`, `10s`, `500ms`, `2m`: a whole number and a unit, seconds when there is none.
@@ -680,14 +697,17 @@ fn sources(request: &matrix_render_model::api::RenderRequest) -> BTreeMap<String
 /// The core's response, or the exit code of a limit or an internal failure (reported).
 fn respond(request: &matrix_render_model::api::RenderRequest) -> Result<RenderResponse, ExitCode> {
     render(request).map_err(|e| match e {
-        RenderError::Limit(message) => limit_reached(&message),
+        RenderError::Limit(e) => limit_reached(&e),
+        RenderError::Environment(message) => bad_environment(&message),
         RenderError::Internal(message) => internal(&message),
     })
 }
 
 enum RenderError {
     /// The core hit its time or memory limit.
-    Limit(String),
+    Limit(CoreError),
+    /// A limit set in the environment is unusable.
+    Environment(String),
     /// Anything else: a bug.
     Internal(String),
 }
@@ -697,11 +717,11 @@ fn render(
 ) -> Result<RenderResponse, RenderError> {
     let body = serde_json::to_vec(request)
         .map_err(|e| RenderError::Internal(format!("encoding the request: {e}")))?;
-    let core = Core::load(limits().map_err(RenderError::Internal)?)
+    let core = Core::load(limits().map_err(RenderError::Environment)?)
         .map_err(|e| RenderError::Internal(e.to_string()))?;
     let bytes = core.call(&body).map_err(|e| {
         if e.is_limit() {
-            RenderError::Limit(e.to_string())
+            RenderError::Limit(e)
         } else {
             RenderError::Internal(e.to_string())
         }

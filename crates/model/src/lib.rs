@@ -10,6 +10,7 @@
 pub mod api;
 pub mod config;
 pub mod diag;
+pub mod limits;
 pub mod load;
 pub mod merge;
 pub mod reference;

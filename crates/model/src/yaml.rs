@@ -9,7 +9,8 @@
 //! `false` forms, integers in decimal, `0x`, `0o` and `0b` (a leading zero makes a string:
 //! `0123`), and floats. `yes`, `on` and `1_000` are strings. Merge keys (`<<`) are applied,
 //! explicit keys first and merged ones after. Limits keep hostile input cheap: 128 levels of
-//! nesting, and aliases may expand to at most [`MAX_ALIAS_NODES`] values in all.
+//! nesting, and aliases may expand to at most [`MAX_ALIAS_NODES`] values and
+//! [`MAX_ALIAS_BYTES`] bytes of text in all.
 
 use serde_json::{Map, Number, Value};
 use yaml_rust2::parser::{Event, Parser, Tag};
@@ -22,6 +23,10 @@ pub const MAX_DEPTH: usize = 128;
 
 /// Most values that aliases may copy in one document.
 pub const MAX_ALIAS_NODES: usize = 100_000;
+
+/// Most bytes of text (keys and scalars) that aliases may copy in one document: as much as
+/// a values document may hold itself ([`crate::load::MAX_DOCUMENT_BYTES`]).
+pub const MAX_ALIAS_BYTES: usize = 1024 * 1024;
 
 /// Why a document was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +112,8 @@ struct Builder {
     anchors: Vec<Option<Value>>,
     /// Values copied by aliases so far.
     alias_nodes: usize,
+    /// Bytes of text (keys and scalars) copied by aliases so far.
+    alias_bytes: usize,
     spans: SpanMap,
     root: Option<Value>,
     documents: usize,
@@ -397,36 +404,77 @@ impl Builder {
                 mark,
             ));
         };
-        let budget = MAX_ALIAS_NODES - self.alias_nodes;
-        let Some(nodes) = count_nodes(value, budget) else {
-            return Err(error(
+        let budget = Size {
+            nodes: MAX_ALIAS_NODES - self.alias_nodes,
+            bytes: MAX_ALIAS_BYTES - self.alias_bytes,
+        };
+        match measure(value, budget) {
+            Ok(size) => {
+                self.alias_nodes += size.nodes;
+                self.alias_bytes += size.bytes;
+                Ok(value.clone())
+            }
+            Err(Over::Nodes) => Err(error(
                 "too-many-aliases",
                 "aliases expand to too many values (an alias bomb?)",
                 &self.path,
                 mark,
-            ));
-        };
-        self.alias_nodes += nodes;
-        Ok(value.clone())
+            )),
+            Err(Over::Bytes) => Err(error(
+                "too-many-aliases",
+                format!(
+                    "aliases copy more than {} MiB of text in all, as much as a values file \
+                     may hold (an alias bomb?)",
+                    MAX_ALIAS_BYTES / 1024 / 1024
+                ),
+                &self.path,
+                mark,
+            )),
+        }
     }
 }
 
-/// Values in `value`, or `None` once there are more than `budget`.
-fn count_nodes(value: &Value, budget: usize) -> Option<usize> {
-    let mut count = 0usize;
+/// The values in a value and the bytes of its text (keys and scalars; a number, boolean or
+/// null counts as one byte).
+#[derive(Debug, Clone, Copy)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+}
+
+/// Which budget a copy would exceed.
+#[derive(Debug)]
+enum Over {
+    Nodes,
+    Bytes,
+}
+
+/// The size of `value`, or which part of `budget` it exceeds (counting stops there).
+fn measure(value: &Value, budget: Size) -> Result<Size, Over> {
+    let mut size = Size { nodes: 0, bytes: 0 };
     let mut stack = vec![value];
     while let Some(v) = stack.pop() {
-        count += 1;
-        if count > budget {
-            return None;
+        size.nodes += 1;
+        size.bytes += match v {
+            Value::String(text) => text.len(),
+            Value::Array(items) => {
+                stack.extend(items);
+                0
+            }
+            Value::Object(map) => {
+                stack.extend(map.values());
+                map.keys().map(String::len).sum()
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => 1,
+        };
+        if size.nodes > budget.nodes {
+            return Err(Over::Nodes);
         }
-        match v {
-            Value::Array(items) => stack.extend(items),
-            Value::Object(map) => stack.extend(map.values()),
-            _ => {}
+        if size.bytes > budget.bytes {
+            return Err(Over::Bytes);
         }
     }
-    Some(count)
+    Ok(size)
 }
 
 /// Adds the entries of a `<<` value that the mapping does not set itself.
@@ -729,6 +777,28 @@ mod tests {
             block.push_str(&format!("{}k:\n", "  ".repeat(level)));
         }
         assert_eq!(err(&block).code, "too-deep");
+    }
+
+    /// Few aliases of a long text are as costly as many of a short one: the limit counts
+    /// the bytes copied, and the alias that goes over it is the one reported.
+    #[test]
+    fn aliases_are_limited_by_the_bytes_they_copy() {
+        let text = "x".repeat(400_000);
+        let two = format!("s: &s \"{text}\"\nl: [*s, *s]\n");
+        assert_eq!(value(&two)["l"][1].as_str().map(str::len), Some(400_000));
+        let three = format!("s: &s \"{text}\"\nl:\n  - *s\n  - *s\n  - *s\n");
+        let e = err(&three);
+        assert_eq!(e.code, "too-many-aliases");
+        assert!(
+            e.message.contains("more than 1 MiB of text"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.span, Some(Span { line: 5, column: 5 }));
+        assert_eq!(e.path, "l");
+        // Keys count too: a map whose keys are long, copied.
+        let keys = format!("m: &m {{{text}: 1, b{text}: 2}}\nn: *m\no: *m\n");
+        assert_eq!(err(&keys).code, "too-many-aliases");
     }
 
     #[test]

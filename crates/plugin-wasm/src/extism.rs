@@ -87,9 +87,9 @@ pub mod helm {
     /// start of the stream, whatever document they are in.
     pub const STDIN_NAME: &str = "stdin";
 
-    /// Largest stdin read, as the CLI's largest file (the core refuses a values document over
-    /// 1 MiB with a diagnostic; this only bounds what is read).
-    const READ_LIMIT: u64 = 16 * 1024 * 1024;
+    /// Largest stdin read: what the CLI reads in all for one render by default (the core
+    /// refuses a values document over 1 MiB with a diagnostic; this only bounds what is read).
+    const READ_LIMIT: u64 = matrix_render_renderer::model::limits::DEFAULT_INPUT_BYTES as u64;
 
     /// `helm matrix-render --help`.
     pub const HELP: &str = "\

@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 use crate::ingress::{IngressOverrides, Route, expose};
 use crate::nginx;
 use crate::objects::{
-    App, Ctx, DeploymentSpecParts, NGINX_UID, config_checksum, config_map, config_map_volume,
-    deployment, empty_dir, http_service, pod_security, resources,
+    App, Ctx, DataOrigin, DeploymentSpecParts, NGINX_UID, config_checksum, config_map,
+    config_map_volume, deployment, empty_dir, http_service, pod_security, resources,
 };
 use crate::static_pages;
 
@@ -52,6 +52,15 @@ pub fn render(ctx: &mut Ctx<'_>) {
     let c = ctx.config;
     let mut config_json = serde_json::to_string_pretty(&element_config(c)).unwrap_or_default();
     config_json.push('\n');
+    ctx.data_origin(
+        CONFIG_MAP,
+        DataOrigin {
+            path: "element.extraConfig",
+            file_prefix: None,
+            what: "Element's config.json, which holds `element.extraConfig`",
+            fix: "shorten `element.extraConfig`",
+        },
+    );
     let cm = config_map(
         ctx,
         CONFIG_MAP,

@@ -25,7 +25,7 @@ use matrix_render_model::api::{
     krm_results,
 };
 use matrix_render_model::spans::{Span, SpanMap};
-use matrix_render_model::{Diagnostic, NamedText};
+use matrix_render_model::{Diagnostic, NamedText, limits};
 use serde_json::{Map, Value};
 
 use crate::objects::Object;
@@ -356,6 +356,18 @@ impl<'a> Input<'a> {
         let mut items = Vec::new();
         match list.get("items") {
             None | Some(Value::Null) => {}
+            Some(Value::Array(list)) if list.len() > limits::MAX_KRM_ITEMS => {
+                errors.push(self.error(
+                    "invalid-resource-list",
+                    "items",
+                    format!(
+                        "the ResourceList holds {} items; a package may hold at most {}",
+                        list.len(),
+                        limits::MAX_KRM_ITEMS
+                    ),
+                    "run the function on a smaller package (split it into several)",
+                ));
+            }
             Some(Value::Array(list)) => {
                 for (i, item) in list.iter().enumerate() {
                     match item {
@@ -676,6 +688,29 @@ functionConfig:
             "missing",
         ));
         assert_eq!((d.line, d.column), (Some(13), Some(3)));
+    }
+
+    /// More items than a package may hold are refused at `items`, before any is copied.
+    #[test]
+    fn a_resource_list_with_too_many_items_is_refused() {
+        let mut text =
+            String::from("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n");
+        let list = |n: usize| "- {}\n".repeat(n);
+        let function_config = &LIST[LIST.find("functionConfig:").unwrap()..];
+        text.push_str(&list(limits::MAX_KRM_ITEMS));
+        text.push_str(function_config);
+        let source = named(&text);
+        assert_eq!(input(&source).items.len(), limits::MAX_KRM_ITEMS);
+        let text = text.replacen("items:\n", "items:\n- {}\n", 1);
+        let source = named(&text);
+        let errors = Input::classify(&source).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].code, "invalid-resource-list");
+        assert_eq!(
+            errors[0].message,
+            "the ResourceList holds 10001 items; a package may hold at most 10000"
+        );
+        assert_eq!(errors[0].line, Some(4));
     }
 
     #[test]

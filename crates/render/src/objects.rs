@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::{ByteString, Resource};
-use matrix_render_model::{Config, Diagnostic};
+use matrix_render_model::{Config, Diagnostic, limits};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -84,12 +84,34 @@ pub struct Ctx<'a> {
     pub warnings: Vec<Diagnostic>,
     /// The namespace the component being rendered lives in (see [`crate::namespaces`]).
     namespace: String,
+    /// Where the data of some ConfigMaps and Secrets comes from, by object name.
+    origins: Vec<(String, DataOrigin)>,
+}
+
+/// Where the data of a ConfigMap or Secret comes from: what the error names when the object
+/// would be larger than Kubernetes accepts.
+#[derive(Debug, Clone, Copy)]
+pub struct DataOrigin {
+    /// The config path that feeds it.
+    pub path: &'static str,
+    /// Each key is a file of the request under this prefix (`pages/`), if the data are files.
+    pub file_prefix: Option<&'static str>,
+    /// What the data are, for the hint: "the files of the static folder's `pages/`".
+    pub what: &'static str,
+    /// How to make it smaller, for the hint.
+    pub fix: &'static str,
 }
 
 impl<'a> Ctx<'a> {
     /// Renders what follows into `namespace`.
     pub fn set_namespace(&mut self, namespace: &str) {
         namespace.clone_into(&mut self.namespace);
+    }
+
+    /// Records where the data of the ConfigMap or Secret `name` (of the current namespace)
+    /// comes from; call it before pushing the object.
+    pub fn data_origin(&mut self, name: &str, origin: DataOrigin) {
+        self.origins.push((name.to_owned(), origin));
     }
 
     /// The objects rendered so far.
@@ -178,6 +200,10 @@ impl<'a> Ctx<'a> {
             ));
             return;
         }
+        if let Some(error) = self.data_too_large(kind, name, &value) {
+            self.errors.push(error);
+            return;
+        }
         self.objects.push(Object {
             api_version: api_version.to_owned(),
             kind: kind.to_owned(),
@@ -187,6 +213,85 @@ impl<'a> Ctx<'a> {
             value,
         });
     }
+}
+
+impl Ctx<'_> {
+    /// The error for a ConfigMap or Secret whose data is larger than the API server accepts
+    /// ([`limits::MAX_OBJECT_DATA_BYTES`]: the values' bytes, decoded for a Secret, keys not
+    /// counted), naming its largest entries and, when recorded, where they come from.
+    fn data_too_large(&self, kind: &str, name: &str, value: &Node) -> Option<Diagnostic> {
+        let secret = match kind {
+            "ConfigMap" => false,
+            "Secret" => true,
+            _ => return None,
+        };
+        // A Secret's `data` and any `binaryData` are base64; the API server counts the bytes
+        // they decode to (a Secret's `stringData` joins its `data`).
+        let mut sizes: Vec<(&str, usize)> = Vec::new();
+        for (field, base64) in [
+            ("data", secret),
+            ("binaryData", true),
+            ("stringData", false),
+        ] {
+            if let Some(Node::Map(entries)) = value.get(field) {
+                for (key, v) in entries {
+                    let len = match v {
+                        Node::String(text) if base64 => base64_decoded_len(text),
+                        Node::String(text) => text.len(),
+                        _ => 0,
+                    };
+                    sizes.push((key.as_ref(), len));
+                }
+            }
+        }
+        let total: usize = sizes.iter().map(|(_, len)| len).sum();
+        if total <= limits::MAX_OBJECT_DATA_BYTES {
+            return None;
+        }
+        sizes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let (largest, largest_len) = sizes[0];
+        let origin = self
+            .origins
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, o)| *o);
+        let message = format!(
+            "the {kind} `{name}` would hold {total} bytes of data; Kubernetes refuses a {kind} \
+             whose data is over {} MiB ({} bytes)",
+            limits::MAX_OBJECT_DATA_BYTES / 1024 / 1024,
+            limits::MAX_OBJECT_DATA_BYTES
+        );
+        let entries = sizes
+            .iter()
+            .take(3)
+            .map(|(k, len)| format!("`{k}` ({len} bytes)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let diagnostic = match origin {
+            Some(o) => {
+                let d = Diagnostic::error("object-too-large", o.path, message).with_hint(format!(
+                    "its data are {}; the largest: {entries}; {}",
+                    o.what, o.fix
+                ));
+                match o.file_prefix {
+                    Some(prefix) => d.at(format!("{prefix}{largest}"), None, None),
+                    None => d,
+                }
+            }
+            None => Diagnostic::error("object-too-large", "", message).with_hint(format!(
+                "its largest entry is `{largest}` ({largest_len} bytes); shorten the settings \
+                 that go into it"
+            )),
+        };
+        Some(diagnostic)
+    }
+}
+
+/// The bytes a base64 text decodes to.
+fn base64_decoded_len(text: &str) -> usize {
+    let padding = text.bytes().rev().take_while(|b| *b == b'=').count();
+    (text.len() / 4 * 3).saturating_sub(padding)
 }
 
 /// The user nginx runs as where the whole nginx config is ours (static pages, well-known):
@@ -205,6 +310,7 @@ pub fn build(
         errors: Vec::new(),
         warnings: Vec::new(),
         namespace: config.namespace.clone(),
+        origins: Vec::new(),
     };
     crate::synapse::render(&mut ctx);
     crate::element::render(&mut ctx);
@@ -745,6 +851,7 @@ mod tests {
             errors: Vec::new(),
             warnings: Vec::new(),
             namespace: config.namespace.clone(),
+            origins: Vec::new(),
         };
         let app = App::new("synapse", "homeserver", "synapse", ("app", "synapse"));
         ctx.push_value(&app, "v1", "ConfigMap", "listed", Value::Null);
@@ -754,6 +861,111 @@ mod tests {
         assert_eq!(names, ["listed"]);
         assert_eq!(ctx.errors.len(), 2, "{:?}", ctx.errors);
         assert!(ctx.errors.iter().all(|e| e.code == "internal"));
+    }
+
+    fn small_config() -> Config {
+        let values = [NamedText {
+            name: "values.yaml".to_owned(),
+            text: "global: {domain: matrix.example.com, elementDomain: element.example.com}\n\
+                   synapse: {registration_shared_secret: s3cret, registration: {enabled: false, \
+                   captchaEnabled: false}}\n\
+                   coturn: {realm: turn.example.com, turn_url: turn.example.com, \
+                   turn_shared_secret: t}\n"
+                .to_owned(),
+        }];
+        load(LoadInput {
+            values: &values,
+            set: &[],
+            set_string: &[],
+        })
+        .config
+        .expect("a valid config")
+    }
+
+    /// The API server's rule: the values' bytes (a Secret's decoded) up to 1 MiB, keys not
+    /// counted; one byte more is refused, for every ConfigMap and Secret.
+    #[test]
+    fn config_maps_and_secrets_over_1_mib_fail_the_render() {
+        let config = small_config();
+        let files = BTreeMap::new();
+        let mut ctx = Ctx {
+            config: &config,
+            files: &files,
+            objects: Vec::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            namespace: config.namespace.clone(),
+            origins: Vec::new(),
+        };
+        let app = App::new("synapse", "homeserver", "synapse", ("app", "synapse"));
+        let half = limits::MAX_OBJECT_DATA_BYTES / 2;
+        let fits = BTreeMap::from([
+            ("a".to_owned(), "x".repeat(half)),
+            ("b".to_owned(), "y".repeat(half)),
+        ]);
+        let mut over = fits.clone();
+        over.insert("c".to_owned(), "z".to_owned());
+        let cm = config_map(&ctx, "fits", &app, fits.clone());
+        ctx.push(&app, "fits", &cm);
+        let secret_fits = secret(&ctx, "secret-fits", &app, fits);
+        ctx.push(&app, "secret-fits", &secret_fits);
+        assert!(ctx.errors.is_empty(), "{:?}", ctx.errors);
+        let cm = config_map(&ctx, "over", &app, over.clone());
+        ctx.push(&app, "over", &cm);
+        let secret_over = secret(&ctx, "secret-over", &app, over);
+        ctx.push(&app, "secret-over", &secret_over);
+        let names: Vec<&str> = ctx.objects().iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["fits", "secret-fits"]);
+        assert_eq!(ctx.errors.len(), 2, "{:?}", ctx.errors);
+        let e = &ctx.errors[0];
+        assert_eq!(e.code, "object-too-large");
+        assert_eq!(
+            e.message,
+            "the ConfigMap `over` would hold 1048577 bytes of data; Kubernetes refuses a \
+             ConfigMap whose data is over 1 MiB (1048576 bytes)"
+        );
+        assert!(
+            e.hint
+                .as_deref()
+                .is_some_and(|h| h.contains("`a` (524288 bytes)"))
+        );
+        assert!(
+            ctx.errors[1]
+                .message
+                .starts_with("the Secret `secret-over` would hold 1048577")
+        );
+        assert_eq!(base64_decoded_len("eHk="), 2);
+        assert_eq!(base64_decoded_len("eA=="), 1);
+        assert_eq!(base64_decoded_len("eHl6"), 3);
+    }
+
+    /// A static page too large for its ConfigMap is reported at the file it came from.
+    #[test]
+    fn a_static_page_over_1_mib_is_refused_at_its_file() {
+        let config = small_config();
+        let files = BTreeMap::from([
+            ("pages/home.html".to_owned(), "<p>".repeat(700_000)),
+            ("pages/rules.html".to_owned(), "<p>rules</p>".to_owned()),
+            ("static-assets/logo.svg".to_owned(), "<svg/>".to_owned()),
+        ]);
+        let errors = build(&config, &files).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let e = &errors[0];
+        assert_eq!(e.code, "object-too-large");
+        assert_eq!(e.path, "element.staticPages");
+        assert_eq!(e.file.as_deref(), Some("pages/home.html"));
+        assert!(
+            e.message
+                .starts_with("the ConfigMap `element-static-pages` would hold 2100012 bytes"),
+            "{}",
+            e.message
+        );
+        let hint = e.hint.as_deref().unwrap_or_default();
+        assert!(
+            hint.contains("the files of the static folder's `pages/`"),
+            "{hint}"
+        );
+        assert!(hint.contains("`home.html` (2100000 bytes)"), "{hint}");
     }
 
     #[test]

@@ -8,8 +8,8 @@ use matrix_render_model::Diagnostic;
 
 use crate::nginx;
 use crate::objects::{
-    App, Ctx, DeploymentSpecParts, NGINX_UID, config_checksum, config_map, config_map_volume,
-    deployment, empty_dir, http_service, mount, pod_security,
+    App, Ctx, DataOrigin, DeploymentSpecParts, NGINX_UID, config_checksum, config_map,
+    config_map_volume, deployment, empty_dir, http_service, mount, pod_security,
 };
 
 pub const NAME: &str = "element-static";
@@ -120,6 +120,24 @@ pub fn render(ctx: &mut Ctx<'_>) {
     let c = ctx.config;
     let sp = &c.element.static_pages;
     let (pages, assets) = files(ctx);
+    for (name, prefix, what) in [
+        (PAGES, "pages/", "the files of the static folder's `pages/`"),
+        (
+            ASSETS,
+            "static-assets/",
+            "the files of the static folder's `static-assets/`",
+        ),
+    ] {
+        ctx.data_origin(
+            name,
+            DataOrigin {
+                path: "element.staticPages",
+                file_prefix: Some(prefix),
+                what,
+                fix: "make them smaller, or serve large files from elsewhere",
+            },
+        );
+    }
     let pages_cm = config_map(ctx, PAGES, &app, pages);
     let assets_cm = config_map(ctx, ASSETS, &app, assets);
     let nginx_cm = config_map(

@@ -15,9 +15,9 @@ use matrix_render_model::config::{DatabaseKind, RuleAction};
 use serde_json::{Map, Value, json};
 
 use crate::objects::{
-    App, Ctx, DeploymentSpecParts, config_checksum, config_map, config_map_volume, container,
-    container_port, container_security, deployment, empty_dir, http_service, mount, pod_security,
-    resources,
+    App, Ctx, DataOrigin, DeploymentSpecParts, config_checksum, config_map, config_map_volume,
+    container, container_port, container_security, deployment, empty_dir, http_service, mount,
+    pod_security, resources,
 };
 use crate::secrets::{SecretSet, projected_volume};
 use crate::{coturn, ingress, yaml};
@@ -109,6 +109,15 @@ pub fn render(ctx: &mut Ctx<'_>) {
             yaml::document(&log_config(c.synapse.log_level.as_str())),
         ),
     ]);
+    ctx.data_origin(
+        CONFIG_MAP,
+        DataOrigin {
+            path: "synapse.extraConfig",
+            file_prefix: None,
+            what: "Synapse's homeserver.yaml, which holds `synapse.extraConfig`",
+            fix: "shorten `synapse.extraConfig`",
+        },
+    );
     let cm = config_map(ctx, CONFIG_MAP, &app, data);
     let sec = secret_set.object(ctx, &app);
     let turn_secret = turn_set

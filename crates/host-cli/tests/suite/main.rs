@@ -14,6 +14,7 @@ mod errors;
 mod golden;
 mod init;
 mod krm;
+mod limits;
 mod migrate;
 mod namespaces;
 mod output_dir;

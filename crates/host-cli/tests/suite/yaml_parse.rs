@@ -69,6 +69,9 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Documents of the bad-input corpus our reader refuses for a limit serde_yaml does not have.
+const STRICTER: &[&str] = &["tests/bad/yaml-alias-bytes.yaml"];
+
 #[test]
 fn every_values_file_reads_as_serde_yaml_reads_it() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -83,6 +86,15 @@ fn every_values_file_reads_as_serde_yaml_reads_it() {
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
         let (a, b) = (ours(&text), reference(&text));
+        // Our reader limits what aliases copy by bytes as well, which serde_yaml does not:
+        // those cases must be refused for that reason, and serde_yaml reads them.
+        if STRICTER.iter().any(|name| file.ends_with(name)) {
+            let code = yaml::parse(&text).0.err().map(|e| e.code);
+            assert_eq!(code, Some("too-many-aliases"), "{}", file.display());
+            assert!(b.is_some(), "{}", file.display());
+            refused += 1;
+            continue;
+        }
         if a != b {
             differ.push(format!("{}: {a:?} != {b:?}", file.display()));
         }
