@@ -75,10 +75,27 @@ pub fn read_text(path: &str) -> Result<String, InputError> {
             .filter(|b| **b == b'\n')
             .count()
             + 1;
-        err(format!(
-            "not valid UTF-8 (line {line}, byte offset {offset}); save the file as UTF-8"
-        ))
+        if looks_binary(e.as_bytes()) {
+            err(
+                "a binary file (an image, an archive, ...), not text: only text files (HTML, \
+                 CSS, SVG, ...) can be served; put images on another server and link them by URL"
+                    .to_owned(),
+            )
+        } else {
+            err(format!(
+                "not valid UTF-8 (line {line}, byte offset {offset}); save the file as UTF-8"
+            ))
+        }
     })
+}
+
+/// Whether bytes that are not UTF-8 are binary data rather than text in another encoding:
+/// a NUL byte near the start (no text encoding a values file or a page would use has one),
+/// as in PNG, JPEG, GIF, WebP, ICO, PDF and archives.
+fn looks_binary(bytes: &[u8]) -> bool {
+    bytes.iter().take(8192).any(|b| *b == 0)
+        || bytes.starts_with(b"\x89PNG")
+        || bytes.starts_with(b"\xff\xd8\xff")
 }
 
 /// Builds the request the core receives.
