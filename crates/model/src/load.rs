@@ -155,6 +155,30 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
             match set::parse(arg, as_string) {
                 Ok(assignments) => {
                     for a in assignments {
+                        // `--set key=null` removes the key as a `null` in a file does.
+                        let removal = a.as_document().filter(|doc| {
+                            let mut leaf = doc;
+                            while let Some((_, inner)) =
+                                leaf.as_object().and_then(|m| m.iter().next())
+                            {
+                                leaf = inner;
+                            }
+                            leaf.is_null()
+                        });
+                        for v in removal
+                            .as_ref()
+                            .map(crate::schema::null_entries)
+                            .unwrap_or_default()
+                        {
+                            let mut d = Diagnostic::error(
+                                v.code,
+                                v.path.clone(),
+                                v.message.clone(),
+                            )
+                            .at(format!("{flag} {arg}"), None, None);
+                            d.hint.clone_from(&v.hint);
+                            null_violations.push((v, d));
+                        }
                         if let Err(message) = set::apply(&mut merged, &a) {
                             diagnostics.push(
                                 Diagnostic::error("invalid-set", a.path(), message).at(
@@ -401,6 +425,15 @@ impl Origins {
         while !probe.is_empty() {
             if let Some(origin) = self.at(probe, span_maps) {
                 return Some(origin);
+            }
+            // A key that neither a layer nor the defaults have, but that a flag created by
+            // setting something beneath it (`--set bogus.x=1`), is the flag's.
+            let beneath = |p: &String| {
+                p.strip_prefix(probe)
+                    .is_some_and(|rest| rest.starts_with('.'))
+            };
+            if let Some((_, origin)) = self.flags.iter().rev().find(|(p, _)| beneath(p)) {
+                return Some(origin.clone());
             }
             probe = probe.rfind('.').map_or("", |dot| &probe[..dot]);
         }
