@@ -846,6 +846,7 @@ pub struct ElementUi {
     #[schemars(extend("pattern" = crate::names::ELEMENT_THEME))]
     pub default_theme: String,
     /// `room_directory.servers`; empty lists `global.domain`.
+    #[schemars(extend("items" = {"type": "string", "pattern": crate::names::SERVER_NAME}))]
     pub room_directory_servers: Vec<String>,
     /// Show presence (`enable_presence_by_hs_url`).
     pub enable_presence: bool,
