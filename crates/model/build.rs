@@ -28,6 +28,13 @@ use serde_json::Value;
 mod spans;
 #[path = "src/yaml.rs"]
 mod yaml;
+// The naming rules, so that every `pattern` of the schema is known to have a matcher.
+#[path = "src/names.rs"]
+#[expect(
+    dead_code,
+    reason = "the build script only looks the expressions up, it runs no matcher"
+)]
+mod names;
 
 /// Keywords that only annotate: editors show them, validation ignores them.
 const ANNOTATIONS: &[&str] = &[
@@ -141,6 +148,26 @@ fn node(schema: &Value, path: &str, out: &mut String) -> Result<(), String> {
                 if value == "int32" {
                     out.push_str("int32: true, ");
                 }
+            }
+            "pattern" => {
+                let pattern = value.as_str().ok_or(format!("{at}: not a string"))?;
+                let index = names::RULES
+                    .iter()
+                    .position(|r| r.pattern == pattern)
+                    .ok_or(format!(
+                        "{at}: `{pattern}` is not a rule of crates/model/src/names.rs; add it \
+                         there with a matcher"
+                    ))?;
+                let _ = write!(out, "pattern: Some(&crate::names::RULES[{index}]), ");
+            }
+            "maxLength" => {
+                let n = value.as_u64().ok_or(format!("{at}: not a length"))?;
+                let _ = write!(out, "max_length: Some({n}), ");
+            }
+            "propertyNames" => {
+                out.push_str("property_names: Some(&");
+                node(value, &at, out)?;
+                out.push_str("), ");
             }
             "properties" => {
                 let Value::Object(props) = value else {

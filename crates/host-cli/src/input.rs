@@ -271,12 +271,24 @@ fn utf8(path: &str, bytes: Vec<u8>) -> Result<String, InputError> {
             .filter(|b| **b == b'\n')
             .count()
             + 1;
-        InputError::new(
-            "unreadable-input",
-            path,
-            format!("not valid UTF-8 (line {line}, byte offset {offset}); save the file as UTF-8"),
-        )
+        let message = if looks_binary(e.as_bytes()) {
+            "a binary file (an image, an archive, ...), not text: only text files (HTML, CSS, \
+             SVG, ...) can be served; put images on another server and link them by URL"
+                .to_owned()
+        } else {
+            format!("not valid UTF-8 (line {line}, byte offset {offset}); save the file as UTF-8")
+        };
+        InputError::new("unreadable-input", path, message)
     })
+}
+
+/// Whether bytes that are not UTF-8 are binary data rather than text in another encoding:
+/// a NUL byte near the start (no text encoding a values file or a page would use has one),
+/// as in PNG, JPEG, GIF, WebP, ICO, PDF and archives.
+fn looks_binary(bytes: &[u8]) -> bool {
+    bytes.iter().take(8192).any(|b| *b == 0)
+        || bytes.starts_with(b"\x89PNG")
+        || bytes.starts_with(b"\xff\xd8\xff")
 }
 
 /// Everything the render and validate commands take.

@@ -98,10 +98,12 @@ pub enum RoutingMode {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GatewayRef {
     /// The Gateway's name. Required in `gateway` mode.
+    #[schemars(extend("pattern" = crate::names::DNS_SUBDOMAIN, "maxLength" = 253))]
     pub name: String,
     /// The Gateway's namespace; empty for the stack's namespace.
     pub namespace: String,
     /// The Gateway listener to attach to; empty for every listener that accepts the routes.
+    #[schemars(extend("pattern" = crate::names::DNS_SUBDOMAIN, "maxLength" = 253))]
     pub section_name: String,
 }
 
@@ -221,6 +223,12 @@ pub struct PeerSelector {
     /// The namespace (k3s runs Traefik in `kube-system`; ingress-nginx uses `ingress-nginx`).
     pub namespace: String,
     /// Labels of the controller's pods; empty for every pod in the namespace.
+    #[schemars(extend(
+        "propertyNames" = {"pattern": crate::names::LABEL_KEY, "maxLength": 317},
+        "additionalProperties" = {
+            "type": "string", "pattern": crate::names::LABEL_VALUE, "maxLength": 63
+        }
+    ))]
     pub pod_labels: StringMap,
 }
 
@@ -229,8 +237,10 @@ pub struct PeerSelector {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Ingress {
     /// `spec.ingressClassName` of every Ingress (`traefik`, `nginx`, ...).
+    #[schemars(extend("pattern" = crate::names::DNS_SUBDOMAIN, "maxLength" = 253))]
     pub class_name: String,
     /// cert-manager ClusterIssuer that issues the TLS certificates; empty for none.
+    #[schemars(extend("pattern" = crate::names::DNS_SUBDOMAIN, "maxLength" = 253))]
     pub cluster_issuer: String,
     /// Annotations added to every Ingress.
     pub annotations: StringMap,
@@ -257,6 +267,7 @@ pub struct IngressHosts {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct IngressHost {
     /// Secret that holds this host's TLS certificate.
+    #[schemars(extend("pattern" = crate::names::DNS_SUBDOMAIN, "maxLength" = 253))]
     pub tls_secret_name: String,
     /// Annotations added to this host's Ingress, over `ingress.annotations`.
     pub annotations: StringMap,
@@ -387,12 +398,15 @@ pub enum DatabaseKind {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Postgresql {
     /// Host name or address of the server. Required with `type: postgresql`.
+    #[schemars(extend("pattern" = crate::names::DATABASE_HOST, "maxLength" = 253))]
     pub host: String,
     /// TCP port.
     pub port: u16,
     /// Database name; create it with `ENCODING 'UTF8' LC_COLLATE='C' LC_CTYPE='C'`.
+    #[schemars(extend("pattern" = crate::names::LIBPQ_WORD))]
     pub database: String,
     /// Database user.
+    #[schemars(extend("pattern" = crate::names::LIBPQ_WORD))]
     pub user: String,
     /// The user's password (secret): inline, or `existingSecret: {name, key}`.
     pub password: SecretValue,
@@ -574,6 +588,7 @@ pub struct WellKnown {
     /// Federation target `host:port` announced as `m.server` on the server-name host;
     /// empty for `<global.domain>:443`. Used when `global.serverName` differs from
     /// `global.domain`.
+    #[schemars(extend("pattern" = crate::names::SERVER_NAME))]
     pub delegated_server: String,
     /// nginx image that serves the `.well-known/matrix` files on the server-name host.
     pub image: Image,
@@ -584,6 +599,7 @@ pub struct WellKnown {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Federation {
     /// Allowed remote server names (`federation_domain_whitelist`); empty federates with all.
+    #[schemars(extend("items" = {"type": "string", "pattern": crate::names::SERVER_NAME}))]
     pub whitelist: Vec<String>,
 }
 
@@ -825,9 +841,12 @@ pub struct ElementUi {
     pub show_labs_settings: bool,
     /// `default_federate`.
     pub default_federate: bool,
-    /// `default_theme`: `light`, `dark` or a custom theme name.
+    /// `default_theme`: `light`, `dark`, `light-high-contrast` or `custom-` and the name of
+    /// a theme in `custom_themes`; empty for Element's own choice.
+    #[schemars(extend("pattern" = crate::names::ELEMENT_THEME))]
     pub default_theme: String,
     /// `room_directory.servers`; empty lists `global.domain`.
+    #[schemars(extend("items" = {"type": "string", "pattern": crate::names::SERVER_NAME}))]
     pub room_directory_servers: Vec<String>,
     /// Show presence (`enable_presence_by_hs_url`).
     pub enable_presence: bool,
@@ -886,6 +905,7 @@ pub struct Coturn {
     /// Last port of the UDP relay range.
     pub max_port: u16,
     /// Secret of the TLS certificate (issued by cert-manager).
+    #[schemars(extend("pattern" = crate::names::DNS_SUBDOMAIN, "maxLength" = 253))]
     pub tls_secret_name: String,
 }
 
@@ -898,8 +918,10 @@ pub struct MatrixRtc {
     /// Host name of the MatrixRTC endpoints (`/livekit/sfu`, `/livekit/jwt`).
     pub host: String,
     /// Ingress class for the MatrixRTC host; empty uses `ingress.className`.
+    #[schemars(extend("pattern" = crate::names::DNS_SUBDOMAIN, "maxLength" = 253))]
     pub ingress_class_name: String,
     /// ClusterIssuer for the MatrixRTC host; empty uses `ingress.clusterIssuer`.
+    #[schemars(extend("pattern" = crate::names::DNS_SUBDOMAIN, "maxLength" = 253))]
     pub cert_manager_cluster_issuer: String,
     /// The LiveKit SFU.
     pub livekit: Livekit,

@@ -13,6 +13,7 @@ pub mod diag;
 pub mod limits;
 pub mod load;
 pub mod merge;
+pub mod names;
 pub mod reference;
 pub mod schema;
 pub mod set;

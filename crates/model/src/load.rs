@@ -99,11 +99,37 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
         }
     };
 
+    // `null` entries the schema refuses, found per document (merging drops them), with the
+    // document's position of each. A `null` under a known key is Helm's way to remove it, so
+    // that a later layer can set it afresh: it is an error only when no later layer did.
+    let mut null_violations: Vec<(crate::schema::Violation, Diagnostic)> = Vec::new();
     for doc in input.values {
         let (parsed, spans) = parse_document(doc);
         span_maps.push(spans);
         match parsed {
             Ok(value) => {
+                for v in crate::schema::null_entries(&value) {
+                    // The key, or the `null` when it is written on the key's line (a key
+                    // with nothing after it has its empty value on the next line).
+                    let span = span_maps.last().and_then(|m| {
+                        let key = m.key(&v.path);
+                        match (key, m.value(&v.path)) {
+                            (Some(k), Some(value))
+                                if v.code != "unknown-key" && value.line == k.line =>
+                            {
+                                Some(value)
+                            }
+                            _ => key.or_else(|| m.find(&v.path)),
+                        }
+                    });
+                    let mut d = Diagnostic::error(v.code, v.path.clone(), v.message.clone()).at(
+                        &doc.name,
+                        span.map(|s| s.line),
+                        span.map(|s| s.column),
+                    );
+                    d.hint.clone_from(&v.hint);
+                    null_violations.push((v, d));
+                }
                 // Which keys a document set is known from its spans, unless merge keys
                 // copied entries in: then keep the document's values to look them up.
                 let layer = match span_maps.last() {
@@ -132,6 +158,30 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
             match set::parse(arg, as_string) {
                 Ok(assignments) => {
                     for a in assignments {
+                        // `--set key=null` removes the key as a `null` in a file does.
+                        let removal = a.as_document().filter(|doc| {
+                            let mut leaf = doc;
+                            while let Some((_, inner)) =
+                                leaf.as_object().and_then(|m| m.iter().next())
+                            {
+                                leaf = inner;
+                            }
+                            leaf.is_null()
+                        });
+                        for v in removal
+                            .as_ref()
+                            .map(crate::schema::null_entries)
+                            .unwrap_or_default()
+                        {
+                            let mut d = Diagnostic::error(
+                                v.code,
+                                v.path.clone(),
+                                v.message.clone(),
+                            )
+                            .at(format!("{flag} {arg}"), None, None);
+                            d.hint.clone_from(&v.hint);
+                            null_violations.push((v, d));
+                        }
                         if let Err(message) = set::apply(&mut merged, &a) {
                             diagnostics.push(
                                 Diagnostic::error("invalid-set", a.path(), message).at(
@@ -157,7 +207,7 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
         }
     }
 
-    let locate = |d: Diagnostic| locate(d, input.values, &origins, &span_maps);
+    let locate = |d: Diagnostic| flag_hint(locate(d, input.values, &origins, &span_maps));
 
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Loaded {
@@ -170,12 +220,25 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
     // Every schema violation at once; then repair the flagged values with their defaults so
     // that the semantic checks can still run on the rest.
     let violations = crate::schema::validate(&merged);
-    let mut flagged: Vec<String> = violations.iter().map(|v| v.path.clone()).collect();
+    let mut flagged: Vec<String> = Vec::new();
+    let mut misspelled: Vec<crate::schema::Misspelling> = Vec::new();
+    for (v, d) in null_violations {
+        if v.code != "unknown-key" && contains(&merged, &v.path) {
+            continue;
+        }
+        flagged.push(v.path);
+        misspelled.extend(v.meant);
+        diagnostics.push(d);
+    }
+    flagged.extend(violations.iter().map(|v| v.path.clone()));
+    misspelled.extend(violations.iter().filter_map(|v| v.meant.clone()));
     for v in violations {
         let mut d = Diagnostic::error(v.code, v.path, v.message);
         d.hint = v.hint;
         diagnostics.push(d);
     }
+    // Sections read under the key a misspelled one resembles: (known path, written path).
+    let mut renamed: Vec<(String, String)> = Vec::new();
     // Only a config with violations needs a repaired copy.
     let repaired = (!flagged.is_empty()).then(|| {
         let mut repaired = merged.clone();
@@ -185,6 +248,11 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
             repaired_paths.push(repair(&mut repaired, defaults, path));
         }
         flagged.extend(repaired_paths);
+        for m in &misspelled {
+            if let Some(meant) = respell(&mut repaired, &merged, m) {
+                renamed.push((meant, join(&m.parent, &m.written)));
+            }
+        }
         repaired
     });
     let config = match deserialize(repaired.as_ref().unwrap_or(&merged)) {
@@ -210,13 +278,89 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
                 .filter(|d| !under_flagged(&d.path)),
         );
     }
-    let diagnostics: Vec<Diagnostic> = diagnostics.into_iter().map(locate).collect();
+    let diagnostics: Vec<Diagnostic> = diagnostics
+        .into_iter()
+        .map(|d| locate_as_written(d, &renamed, &locate))
+        .collect();
     let config = config.filter(|_| !diagnostics.iter().any(Diagnostic::is_error));
     Loaded {
         config,
         diagnostics,
         merged,
     }
+}
+
+/// Locates a finding in a section read under the key it resembles where it was written: the
+/// path stays the known one, the position is the misspelled key's.
+fn locate_as_written(
+    mut d: Diagnostic,
+    renamed: &[(String, String)],
+    locate: &impl Fn(Diagnostic) -> Diagnostic,
+) -> Diagnostic {
+    let found = renamed.iter().find_map(|(meant, written)| {
+        let rest = d.path.strip_prefix(meant.as_str())?;
+        (rest.is_empty() || rest.starts_with(['.', '['])).then(|| format!("{written}{rest}"))
+    });
+    match found {
+        Some(written) if d.file.is_none() => {
+            let path = std::mem::replace(&mut d.path, written);
+            let mut d = locate(d);
+            d.path = path;
+            d
+        }
+        _ => locate(d),
+    }
+}
+
+/// Reads a misspelled section as the section it resembles: the value written under the
+/// unknown key is merged over the known key's, so that the semantic checks see what was
+/// meant rather than the defaults of a section that seems to be missing (`registraton:`
+/// alone is one error, not also the reCAPTCHA keys that the default registration settings
+/// would ask for); what the checks find in it is located at the misspelled key. Kept only
+/// when the result is valid by schema, so that the guess cannot bring new errors; returns
+/// the known key's path when it was used.
+fn respell(repaired: &mut Value, merged: &Value, m: &crate::schema::Misspelling) -> Option<String> {
+    fn map_at<'a>(root: &'a mut Value, parent: &str) -> Option<&'a mut Map<String, Value>> {
+        if parent.contains('[') {
+            return None;
+        }
+        let mut node = root;
+        if !parent.is_empty() {
+            for key in parent.split('.') {
+                node = node.as_object_mut()?.get_mut(key)?;
+            }
+        }
+        node.as_object_mut()
+    }
+    let written = {
+        let mut node = merged;
+        if !m.parent.is_empty() {
+            for key in m.parent.split('.') {
+                node = node.get(key)?;
+            }
+        }
+        node.get(&m.written)?.clone()
+    };
+    let mut candidate = repaired.clone();
+    let map = map_at(&mut candidate, &m.parent)?;
+    match map.get_mut(&m.meant) {
+        Some(existing) => merge::coalesce(existing, written),
+        None => {
+            let mut fresh = Value::Object(Map::new());
+            merge::coalesce(&mut fresh, written);
+            map.insert(m.meant.clone(), fresh);
+        }
+    }
+    let meant = join(&m.parent, &m.meant);
+    let clean = crate::schema::validate(&candidate).iter().all(|v| {
+        !(v.path == meant
+            || v.path.starts_with(&format!("{meant}."))
+            || v.path.starts_with(&format!("{meant}[")))
+    });
+    clean.then(|| {
+        *repaired = candidate;
+        meant
+    })
 }
 
 /// Puts the default back at `path` (or removes the value when there is none), so that a
@@ -284,6 +428,15 @@ impl Origins {
         while !probe.is_empty() {
             if let Some(origin) = self.at(probe, span_maps) {
                 return Some(origin);
+            }
+            // A key that neither a layer nor the defaults have, but that a flag created by
+            // setting something beneath it (`--set bogus.x=1`), is the flag's.
+            let beneath = |p: &String| {
+                p.strip_prefix(probe)
+                    .is_some_and(|rest| rest.starts_with('.'))
+            };
+            if let Some((_, origin)) = self.flags.iter().rev().find(|(p, _)| beneath(p)) {
+                return Some(origin.clone());
             }
             probe = probe.rfind('.').map_or("", |dot| &probe[..dot]);
         }
@@ -365,6 +518,25 @@ fn locate(
             }
             Some(Origin::Defaults) | None => {}
         }
+    }
+    d
+}
+
+/// A type error in a value from `--set` or `--set-string` is fixed by the other flag, not by
+/// quoting: the flags decide the type.
+fn flag_hint(mut d: Diagnostic) -> Diagnostic {
+    if d.code != "invalid-type" {
+        return d;
+    }
+    let flag = d.file.as_deref().and_then(|f| f.split(' ').next());
+    if flag == Some("--set") && d.message.starts_with("expected a string") {
+        d.hint = Some(
+            "pass it with `--set-string`: `--set` reads `true`, `false`, `null` and numbers as \
+             such"
+                .to_owned(),
+        );
+    } else if flag == Some("--set-string") && d.message.ends_with("found a string") {
+        d.hint = Some("pass it with `--set`: `--set-string` makes every value a string".to_owned());
     }
     d
 }
@@ -568,10 +740,97 @@ mod tests {
         let missing: Vec<(&str, &str, Option<u32>)> = loaded
             .diagnostics
             .iter()
-            .filter(|d| d.is_error())
+            .filter(|d| d.is_error() && d.path.starts_with("synapse.image"))
             .map(|d| (d.code.as_str(), d.path.as_str(), d.line))
             .collect();
-        assert_eq!(missing, [("missing-key", "synapse.image", Some(8))]);
+        // The schema wants a map there: the `null` is the error, at its own line.
+        assert_eq!(missing, [("invalid-type", "synapse.image", Some(8))]);
+    }
+
+    fn errors_of(texts: &[&str]) -> Vec<(String, String, Option<u32>)> {
+        let values: Vec<NamedText> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| NamedText {
+                name: format!("{i}.yaml"),
+                text: (*text).to_owned(),
+            })
+            .collect();
+        load(LoadInput {
+            values: &values,
+            set: &[],
+            set_string: &[],
+        })
+        .diagnostics
+        .into_iter()
+        .filter(Diagnostic::is_error)
+        .map(|d| (d.code, d.path, d.line))
+        .collect()
+    }
+
+    const BASE: &str = "global: {domain: matrix.example.org, elementDomain: element.example.org}\n\
+                        coturn: {realm: turn.example.org, turn_url: turn.example.org, turn_shared_secret: t}\n\
+                        synapse: {registration_shared_secret: r, registration: {captchaEnabled: false, requiresToken: true}}\n";
+
+    #[test]
+    fn a_null_is_an_error_unless_a_later_layer_sets_the_key_again() {
+        // Helm's idiom: empty a map, then fill it afresh.
+        assert_eq!(
+            errors_of(&[
+                BASE,
+                "element:\n  features: null\n",
+                "element:\n  features: {}\n"
+            ]),
+            []
+        );
+        // Left removed, the setting is missing: reported at the `null`, as the schema says.
+        assert_eq!(
+            errors_of(&[BASE, "global:\n  serverName:\n"]),
+            [(
+                "invalid-type".to_owned(),
+                "global.serverName".to_owned(),
+                Some(2)
+            )]
+        );
+        // Unknown keys are unknown whatever their value; free-form entries may be removed.
+        assert_eq!(
+            errors_of(&[
+                BASE,
+                "synapse:\n  bogus: ~\ningress:\n  annotations: {a: ~}\n"
+            ]),
+            [(
+                "unknown-key".to_owned(),
+                "synapse.bogus".to_owned(),
+                Some(2)
+            )]
+        );
+    }
+
+    #[test]
+    fn a_misspelled_section_is_checked_as_the_one_it_resembles() {
+        // Read as `registration`, the section turns the captcha off: no reCAPTCHA keys asked.
+        let typo = "synapse:\n  registraton: {captchaEnabled: false, requiresToken: true}\n";
+        let base = BASE.replace(
+            "registration: {captchaEnabled: false, requiresToken: true}",
+            "registration: {}",
+        );
+        assert_eq!(
+            errors_of(&[&base, typo]),
+            [(
+                "unknown-key".to_owned(),
+                "synapse.registraton".to_owned(),
+                Some(2)
+            )]
+        );
+        // A guess that the schema would refuse is not made: the defaults apply as before.
+        let bad = "synapse:\n  registraton: {captchaEnabled: maybe}\n";
+        let found = errors_of(&[&base, bad]);
+        assert_eq!(found[0].1, "synapse.registraton");
+        assert!(
+            found
+                .iter()
+                .any(|(_, path, _)| path == "synapse.recaptcha.siteKey")
+        );
     }
 
     #[test]

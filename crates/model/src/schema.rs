@@ -262,6 +262,19 @@ pub struct Violation {
     pub message: String,
     /// Hint.
     pub hint: Option<String>,
+    /// For an unknown key that resembles a known one: the key it was probably meant to be.
+    pub meant: Option<Misspelling>,
+}
+
+/// An unknown key and the known key of the same map it resembles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Misspelling {
+    /// Path of the map that holds both (`""` for the top level).
+    pub parent: String,
+    /// The key as written.
+    pub written: String,
+    /// The known key.
+    pub meant: String,
 }
 
 /// One node of the file schema, as crates/model/build.rs compiles it from the committed JSON:
@@ -282,6 +295,12 @@ pub(crate) struct Node {
     maximum: Option<i64>,
     /// `format: int32`.
     int32: bool,
+    /// `pattern`: one of the naming rules, which build.rs found by its expression.
+    pattern: Option<&'static crate::names::Rule>,
+    /// `maxLength`, in characters.
+    max_length: Option<usize>,
+    /// `propertyNames`: the schema every key of a map must satisfy.
+    property_names: Option<&'static Node>,
     /// `properties`, in schema order.
     properties: &'static [(&'static str, Node)],
     additional: Additional,
@@ -301,6 +320,9 @@ impl Node {
         minimum: None,
         maximum: None,
         int32: false,
+        pattern: None,
+        max_length: None,
+        property_names: None,
         properties: &[],
         additional: Additional::Any,
         required: &[],
@@ -441,11 +463,17 @@ fn walk(value: &Value, schema: &Node, path: &mut String, out: &mut Vec<Violation
             ));
         }
     }
+    if let Some(text) = value.as_str() {
+        check_string(text, schema, path, out);
+    }
     let restore = path.len();
     match value {
         Value::Object(map) => {
             for (key, v) in map {
                 push_key(path, key);
+                if let Some(names) = schema.property_names {
+                    walk(&Value::String(key.clone()), names, path, out);
+                }
                 if let Some(prop) = schema.property(key) {
                     walk(v, prop, path, out);
                 } else {
@@ -487,6 +515,54 @@ fn walk(value: &Value, schema: &Node, path: &mut String, out: &mut Vec<Violation
             }
         }
         _ => {}
+    }
+}
+
+/// `maxLength` and `pattern` of a string: messages name the value unless it may be a secret.
+fn check_string(text: &str, schema: &Node, path: &str, out: &mut Vec<Violation>) {
+    let secret = crate::config::SECRET_PATHS.contains(&path);
+    let shown = |text: &str| {
+        if secret {
+            "the value".to_owned()
+        } else {
+            // Control characters (a line break in a name) shown escaped.
+            let escaped: String = text
+                .chars()
+                .map(|c| {
+                    if c.is_control() {
+                        c.escape_default().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect();
+            format!("`{escaped}`")
+        }
+    };
+    if let Some(max) = schema.max_length {
+        let len = text.chars().count();
+        if len > max {
+            out.push(violation(
+                path,
+                "invalid-value",
+                format!(
+                    "{} has {len} characters; at most {max} are allowed",
+                    shown(text)
+                ),
+                Some("shorten it".to_owned()),
+            ));
+            return;
+        }
+    }
+    if let Some(rule) = schema.pattern
+        && !(rule.matches)(text)
+    {
+        out.push(violation(
+            path,
+            "invalid-value",
+            format!("{} is not {}", shown(text), rule.what),
+            Some(rule.hint.to_owned()),
+        ));
     }
 }
 
@@ -586,17 +662,24 @@ fn unknown_key(full: &str, parent: &str, key: &str, known: &[&str]) -> Violation
     } else {
         format!("`{parent}`")
     };
-    let hint = match suggest::closest(key, known) {
+    let best = suggest::closest(key, known);
+    let hint = match best {
         Some(best) => format!("did you mean `{best}`?"),
         None if known.is_empty() => "remove it".to_owned(),
         None => format!("known keys here: {}", known.join(", ")),
     };
-    violation(
+    let mut v = violation(
         full,
         "unknown-key",
         format!("unknown key `{key}` in {parent_text}"),
         Some(hint),
-    )
+    );
+    v.meant = best.map(|best| Misspelling {
+        parent: parent.to_owned(),
+        written: key.to_owned(),
+        meant: best.to_owned(),
+    });
+    v
 }
 
 /// `expected a string or a map, found an integer`, with a hint for the value's type.
@@ -623,11 +706,22 @@ fn type_hint(value: &Value, types: &[&str]) -> String {
         (Value::String(_), Some("integer" | "number")) => {
             "write the number without quotes".to_owned()
         }
-        (Value::String(_), Some("boolean")) => "write true or false without quotes".to_owned(),
+        (Value::String(text), Some("boolean")) => {
+            let lower = text.to_ascii_lowercase();
+            if matches!(lower.as_str(), "true" | "false") {
+                "write true or false without quotes".to_owned()
+            } else if matches!(lower.as_str(), "yes" | "no" | "on" | "off" | "y" | "n") {
+                format!("YAML 1.2 reads `{text}` as text, quoted or not: write `true` or `false`")
+            } else {
+                "write `true` or `false`".to_owned()
+            }
+        }
         (Value::Number(_) | Value::Bool(_), Some("string")) => {
             "quote the value to make it a string".to_owned()
         }
-        (Value::Null, _) => "give a value, or remove the key to keep the default".to_owned(),
+        (Value::Null, _) => "`null` (or a key with nothing after it) removes the setting: give \
+                             a value, or delete the line to keep the default"
+            .to_owned(),
         (_, Some("object")) => "write a map of `key: value` lines here".to_owned(),
         (_, Some("array")) => "write a list here (`- item` lines or `[a, b]`)".to_owned(),
         _ => "check the type against the schema".to_owned(),
@@ -640,6 +734,48 @@ fn violation(path: &str, code: &'static str, message: String, hint: Option<Strin
         code,
         message,
         hint,
+        meant: None,
+    }
+}
+
+/// The `null` entries of one values document that the schema refuses: an unknown key, or a
+/// setting whose value may not be null. Merging drops every `null` entry (Helm's way of
+/// removing a key), so the walk over the merged values never sees them; without this pass
+/// `bogus: ~`, or a map whose only entry is commented out, would pass unreported. An entry
+/// of a free-form map (an annotation, a label) may always be removed.
+#[must_use]
+pub fn null_entries(document: &Value) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let mut path = String::new();
+    nulls(document, &TREE, &mut path, &mut out);
+    out
+}
+
+fn nulls(value: &Value, schema: &Node, path: &mut String, out: &mut Vec<Violation>) {
+    let Value::Object(map) = value else { return };
+    let restore = path.len();
+    for (key, v) in map {
+        push_key(path, key);
+        let node = match (schema.property(key), &schema.additional) {
+            (Some(prop), _) => Some(prop),
+            (None, Additional::Schema(_)) if v.is_null() => None,
+            (None, Additional::Schema(node)) => Some(*node),
+            (None, Additional::Deny) if v.is_null() => {
+                let known: Vec<&str> = schema.properties.iter().map(|(name, _)| *name).collect();
+                out.push(unknown_key(path, &path[..restore], key, &known));
+                None
+            }
+            // An unknown key with a value is the merged walk's to report.
+            (None, _) => None,
+        };
+        if let Some(node) = node {
+            if v.is_null() {
+                walk(v, node, path, out);
+            } else {
+                nulls(v, node, path, out);
+            }
+        }
+        path.truncate(restore);
     }
 }
 
@@ -770,6 +906,23 @@ mod tests {
                 get("maximum").and_then(Value::as_i64),
                 "{path}"
             );
+            assert_eq!(
+                node.pattern.map(|r| r.pattern),
+                get("pattern").and_then(Value::as_str),
+                "{path}: pattern"
+            );
+            assert_eq!(
+                node.max_length,
+                get("maxLength")
+                    .and_then(Value::as_u64)
+                    .and_then(|n| usize::try_from(n).ok()),
+                "{path}: maxLength"
+            );
+            match (node.property_names, get("propertyNames")) {
+                (Some(n), Some(j)) => same(n, j, &format!("{path}{{}}")),
+                (None, None) => {}
+                _ => panic!("{path}: propertyNames"),
+            }
             let required: Vec<&str> = get("required")
                 .and_then(Value::as_array)
                 .map(|r| r.iter().filter_map(Value::as_str).collect())

@@ -48,6 +48,19 @@ impl Assignment {
             .collect::<Vec<_>>()
             .join(".")
     }
+
+    /// The assignment as a values document (`a.b=null` is `{a: {b: null}}`), when its path
+    /// has no list index.
+    #[must_use]
+    pub fn as_document(&self) -> Option<Value> {
+        self.segments
+            .iter()
+            .rev()
+            .try_fold(self.value.clone(), |inner, seg| match seg {
+                Segment::Key(k) => Some(Value::Object(Map::from_iter([(k.clone(), inner)]))),
+                Segment::Index(_) => None,
+            })
+    }
 }
 
 fn render_path(segments: &[Segment]) -> String {
@@ -315,6 +328,14 @@ mod tests {
             v,
             json!({"x": {"y": {"z": 1}}, "l": ["a", "b", 3], "m": [null, {"name": "n"}], "k.dotted": "v,w", "empty": []})
         );
+    }
+
+    #[test]
+    fn an_assignment_reads_as_a_document_unless_it_indexes_a_list() {
+        let doc = |arg: &str| parse(arg, false).unwrap()[0].as_document();
+        assert_eq!(doc("a.b=null"), Some(json!({"a": {"b": null}})));
+        assert_eq!(doc("a=1"), Some(json!({"a": 1})));
+        assert_eq!(doc("a[0].b=null"), None);
     }
 
     #[test]

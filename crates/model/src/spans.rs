@@ -61,16 +61,21 @@ impl SpanMap {
         self.values.get(path).copied()
     }
 
-    /// The value's position, or the key's, or the nearest ancestor's.
+    /// The value's position, or the key's; for a path the document does not hold, the
+    /// nearest ancestor's key (a missing `coturn.realm` is at `coturn:`, not at the first
+    /// line of the map's value, which is another setting).
     #[must_use]
     pub fn find(&self, path: &str) -> Option<Span> {
+        if let Some(span) = self.value(path).or_else(|| self.key(path)) {
+            return Some(span);
+        }
         let mut probe = path.to_owned();
         loop {
-            if let Some(span) = self.value(&probe).or_else(|| self.key(&probe)) {
-                return Some(span);
-            }
             let cut = probe.rfind(['.', '['])?;
             probe.truncate(cut);
+            if let Some(span) = self.key(&probe).or_else(|| self.value(&probe)) {
+                return Some(span);
+            }
         }
     }
 }
@@ -88,6 +93,8 @@ mod tests {
         assert_eq!(m.value("a.list[0]"), Some(Span { line: 4, column: 7 }));
         assert_eq!(m.key("a.list[1].c"), Some(Span { line: 5, column: 7 }));
         assert_eq!(m.value("d[1]"), Some(Span { line: 6, column: 8 }));
+        // A list item has no key: its value stands for it.
         assert_eq!(m.find("a.list[1].missing"), m.value("a.list[1]"));
+        assert_eq!(m.find("a.missing"), m.key("a"));
     }
 }

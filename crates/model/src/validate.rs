@@ -74,6 +74,18 @@ fn required(out: &mut Vec<Diagnostic>, c: &Config) {
             &db.postgresql.user,
             "the PostgreSQL user",
         );
+        let host = &db.postgresql.host;
+        if host.contains(':') && host.parse::<IpAddr>().is_err() {
+            out.push(
+                Diagnostic::error(
+                    "invalid-host",
+                    "synapse.database.postgresql.host",
+                    format!("`{host}` is neither a host name nor an IPv6 address"),
+                )
+                .with_hint("give the port in `synapse.database.postgresql.port`, not in the host")
+                .related(&["synapse.database.postgresql.port"]),
+            );
+        }
         if db.postgresql.port == 0 {
             out.push(
                 Diagnostic::error(
@@ -196,8 +208,16 @@ fn hosts(out: &mut Vec<Diagnostic>, c: &Config) {
             "give the bare host name, without scheme or path (e.g. `matrix.example.org`)".to_owned()
         } else if name.contains(':') {
             "give the host name without a port".to_owned()
-        } else if name.chars().any(|ch| ch.is_ascii_uppercase()) {
+        } else if name.chars().any(|ch| ch.is_ascii_uppercase())
+            && is_dns_name(&name.to_ascii_lowercase())
+        {
+            // Only when lowercase is all it lacks.
             format!("write it in lowercase: `{}`", name.to_ascii_lowercase())
+        } else if !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        {
+            "use lowercase letters, digits, `-` and `.` only (no spaces)".to_owned()
         } else if !name.contains('.') {
             "give a fully qualified name such as `matrix.example.org`".to_owned()
         } else {
@@ -1152,11 +1172,23 @@ fn need_secret(out: &mut Vec<Diagnostic>, path: &str, value: &SecretValue, why: 
         return;
     }
     if !value.is_set() {
+        // reCAPTCHA keys are issued by Google for the site; every other secret is ours to
+        // generate.
+        let hint = if path.starts_with("synapse.recaptcha.") {
+            "register the site for reCAPTCHA v2 (\"I'm not a robot\") at \
+             https://www.google.com/recaptcha/admin, which issues the site key and the secret \
+             key; set them in .secrets.yaml, or use `existingSecret: {name, key}`"
+        } else {
+            "set it in .secrets.yaml (generate one with `openssl rand -hex 32`), or use \
+             `existingSecret: {name, key}`"
+        };
         out.push(
-            Diagnostic::error("missing-secret", path, format!("{why} needs `{path}`")).with_hint(
-                "set it in .secrets.yaml (generate one with `openssl rand -hex 32`), or use \
-                     `existingSecret: {name, key}`",
-            ),
+            Diagnostic::error(
+                "missing-secret",
+                path,
+                format!("{why} needs `{path}`, which is empty or not set"),
+            )
+            .with_hint(hint),
         );
     }
 }

@@ -210,6 +210,30 @@ fn unreadable_and_non_utf8_files_are_input_errors() {
 }
 
 #[test]
+fn a_binary_static_asset_is_named_binary_not_badly_encoded() {
+    let dir = scratch("binary-asset");
+    std::fs::write(dir.join("values.yaml"), VALID).unwrap();
+    let assets = dir.join("static/static-assets");
+    std::fs::create_dir_all(&assets).unwrap();
+    // The first bytes of a PNG: its signature, then the IHDR chunk's length (with NULs).
+    std::fs::write(
+        assets.join("logo.png"),
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x10",
+    )
+    .unwrap();
+    let out = bin()
+        .current_dir(&dir)
+        .args(["render", "-f", "values.yaml", "--static-dir", "static"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("logo.png"), "{err}");
+    assert!(err.contains("a binary file"), "{err}");
+    assert!(!err.contains("save the file as UTF-8"), "{err}");
+}
+
+#[test]
 fn usage_errors_exit_1_and_help_exits_0() {
     let out = bin().args(["render", "--no-such-flag"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
