@@ -12,6 +12,7 @@ pub mod config;
 pub mod diag;
 pub mod load;
 pub mod merge;
+pub mod net;
 pub mod schema;
 pub mod set;
 pub mod spans;

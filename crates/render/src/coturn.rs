@@ -14,6 +14,7 @@ use crate::objects::{
     secret_volume,
 };
 use crate::secrets::SecretSet;
+use matrix_render_model::net::{Cidr, NOT_PUBLIC_V4, NOT_PUBLIC_V6};
 
 pub const CONFIG_MAP: &str = "coturn-config";
 pub const SECRET: &str = "coturn-secret";
@@ -74,21 +75,42 @@ pub fn turnserver_conf(ctx: &Ctx<'_>) -> String {
         format!("pkey={TLS_DIR}/tls.key"),
         "pidfile=/tmp/turnserver.pid".to_owned(),
     ]);
-    // Never relay to the cluster's own private networks.
-    for range in [
-        "0.0.0.0-0.255.255.255",
-        "10.0.0.0-10.255.255.255",
-        "100.64.0.0-100.127.255.255",
-        "127.0.0.0-127.255.255.255",
-        "169.254.0.0-169.254.255.255",
-        "172.16.0.0-172.31.255.255",
-        "192.168.0.0-192.168.255.255",
-    ] {
-        lines.push(format!("denied-peer-ip={range}"));
+    if !t.tcp_relay {
+        // Calls relay UDP; a TCP relay would let a caller open connections (RFC 6062).
+        lines.push("no-tcp-relay".to_owned());
     }
+    lines.extend(
+        denied_peers(ctx.config)
+            .iter()
+            .map(|r| format!("denied-peer-ip={r}")),
+    );
     let mut text = lines.join("\n");
     text.push('\n');
     text
+}
+
+/// The peers coturn never relays to, as coturn ranges: every range that is not the public
+/// internet (IPv4 and IPv6, [`matrix_render_model::net`]), `networkPolicies.deniedRanges`, and the
+/// node's own addresses (`relay_ip`, `public_ip_static`) unless a range already holds them:
+/// through its own public address a relay would reach the node's ports (the API server,
+/// the kubelet, LiveKit). Two clients that both relay through this server then cannot
+/// reach each other's relayed address; they still meet through their own addresses.
+pub fn denied_peers(c: &Config) -> Vec<String> {
+    let mut ranges: Vec<Cidr> = NOT_PUBLIC_V4
+        .iter()
+        .chain(NOT_PUBLIC_V6)
+        .copied()
+        .chain(c.network_policies.denied_ranges.iter().map(String::as_str))
+        .filter_map(Cidr::parse)
+        .collect();
+    for own in [&c.coturn.relay_ip, &c.coturn.public_ip_static] {
+        if let Some(own) = Cidr::parse(own)
+            && !ranges.iter().any(|r| r.covers(&own))
+        {
+            ranges.push(own);
+        }
+    }
+    ranges.iter().map(Cidr::coturn_range).collect()
 }
 
 pub fn render(ctx: &mut Ctx<'_>) {
@@ -103,7 +125,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
     );
     let set = secret_set(ctx.config);
     let sec = set.object(ctx, &app);
-    let checksum = config_checksum(&[&cm], &sec.iter().collect::<Vec<_>>());
+    let checksum = config_checksum(ctx, &[&cm], &sec.iter().collect::<Vec<_>>());
 
     let mut turn = container("coturn", &t.image);
     turn.command = Some(vec!["turnserver".to_owned()]);
