@@ -104,4 +104,92 @@ mod tests {
         assert_ne!(hmac_sha256_hex(&key, parts), sha256_hex(parts));
         assert_eq!(hmac_sha256_hex(&key, parts).len(), 64);
     }
+
+    /// The rendered objects of a base config plus `extra`.
+    fn render(extra: &str) -> Vec<serde_json::Value> {
+        use matrix_render_model::NamedText;
+        use matrix_render_model::api::{Format, RenderOptions, RenderRequest};
+        let base = "global: {domain: matrix.example.com, elementDomain: element.example.com}\n\
+             synapse: {registration_shared_secret: reg-0123456789abcdef, registration: {enabled: false, captchaEnabled: false}}\n\
+             coturn: {realm: turn.example.com, turn_url: turn.example.com, turn_shared_secret: weak}\n\
+             matrixrtc: {enabled: true, host: rtc.example.com, livekit: {key: k, secret: 0123456789abcdef0123456789abcdef}}\n";
+        let doc = |name: &str, text: &str| NamedText {
+            name: name.to_owned(),
+            text: text.to_owned(),
+        };
+        let response = crate::render(&RenderRequest {
+            values: vec![doc("values.yaml", base), doc("extra.yaml", extra)],
+            options: RenderOptions {
+                format: Format::Json,
+                ..RenderOptions::default()
+            },
+            ..RenderRequest::default()
+        });
+        assert!(response.ok, "{:?}", response.diagnostics);
+        let list: serde_json::Value = serde_json::from_str(&response.output).unwrap();
+        list["items"].as_array().unwrap().clone()
+    }
+
+    fn annotation(items: &[serde_json::Value], deployment: &str) -> String {
+        let d = items
+            .iter()
+            .find(|i| i["kind"] == "Deployment" && i["metadata"]["name"] == deployment)
+            .unwrap();
+        d["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The plain hash someone who reads Deployments and ConfigMaps could compute for a
+    /// guess of coturn's secret.
+    fn guess(items: &[serde_json::Value], secret: Option<&str>) -> String {
+        let cm = items
+            .iter()
+            .find(|i| i["kind"] == "ConfigMap" && i["metadata"]["name"] == "coturn-config")
+            .unwrap();
+        let conf = cm["data"]["turnserver.conf"].as_str().unwrap();
+        let mut parts: Vec<&[u8]> = vec![
+            b"coturn-config".as_slice(),
+            b"turnserver.conf".as_slice(),
+            conf.as_bytes(),
+        ];
+        if let Some(secret) = secret {
+            parts.extend([
+                b"coturn-secret".as_slice(),
+                b"TURN_SHARED_SECRET".as_slice(),
+                secret.as_bytes(),
+            ]);
+        }
+        sha256_hex(parts)
+    }
+
+    #[test]
+    fn a_weak_secret_cannot_be_checked_against_the_annotation() {
+        let a = render("");
+        // A right guess of the weak TURN secret does not reproduce the annotation.
+        assert_ne!(annotation(&a, "coturn"), guess(&a, Some("weak")));
+        // The key takes every secret: one coturn does not mount changes its annotation, so
+        // a guess would have to cover the registration and LiveKit secrets as well.
+        let b = render("synapse: {registration_shared_secret: reg-other-0123456789}\n");
+        assert_ne!(annotation(&a, "coturn"), annotation(&b, "coturn"));
+        // It changes with the pod's own secret, and stays put for pods without secrets.
+        let c = render("coturn: {turn_shared_secret: weak2}\n");
+        assert_ne!(annotation(&a, "coturn"), annotation(&c, "coturn"));
+        assert_ne!(annotation(&a, "synapse"), annotation(&c, "synapse"));
+        assert_eq!(annotation(&a, "element"), annotation(&c, "element"));
+        // Same input, same bytes.
+        assert_eq!(annotation(&a, "coturn"), annotation(&render(""), "coturn"));
+    }
+
+    #[test]
+    fn without_secret_data_the_annotation_is_the_plain_hash_of_the_config() {
+        let d = render(
+            "synapse: {registration_shared_secret: {existingSecret: {name: s, key: r}}}\n\
+             coturn: {turn_shared_secret: {existingSecret: {name: s, key: t}}}\n\
+             matrixrtc: {livekit: {key: {existingSecret: {name: s, key: k}}, secret: {existingSecret: {name: s, key: x}}}}\n",
+        );
+        assert!(!d.iter().any(|i| i["kind"] == "Secret"));
+        assert_eq!(annotation(&d, "coturn"), guess(&d, None));
+    }
 }
