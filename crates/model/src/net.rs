@@ -242,6 +242,29 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
             }
         }
     }
+    for (path, ns) in [
+        ("networkPolicies.dns.namespace", &np.dns.namespace),
+        ("networkPolicies.database.namespace", &np.database.namespace),
+    ] {
+        let label = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        };
+        if !ns.is_empty() && !label(ns) {
+            out.push(
+                Diagnostic::error(
+                    "invalid-name",
+                    path,
+                    format!("`{ns}` is not a valid namespace name"),
+                )
+                .with_hint("use lowercase letters, digits and `-`, at most 63 characters"),
+            );
+        }
+    }
     for (i, d) in np.denied_ranges.iter().enumerate() {
         range(&mut out, &format!("networkPolicies.deniedRanges[{i}]"), d);
     }
