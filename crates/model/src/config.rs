@@ -114,8 +114,187 @@ pub struct NetworkPolicies {
     /// Render a default-deny policy plus one policy per workload with exactly its flows.
     /// Pods on the host network (coturn, LiveKit with `hostNetwork`) are not subject to them.
     pub enabled: bool,
-    /// Where the ingress controller or Gateway runs: only these pods may reach the web ports.
+    /// Where the ingress controller or Gateway runs: only these pods (or addresses) may
+    /// reach the web ports. lk-jwt-service may reach them too: it checks a caller's OpenID
+    /// token at the homeserver's public URL, which in the cluster leads to the controller.
     pub ingress_controller: PeerSelector,
+    /// The cluster DNS, the only place the stack's pods send name lookups to (UDP and TCP
+    /// port 53). Most distributions label CoreDNS `k8s-app: kube-dns` in `kube-system`; with
+    /// NodeLocal DNSCache add its link-local address (e.g. `169.254.20.10/32`) to `ipBlocks`.
+    /// The default's label merges with labels set here: write `k8s-app: null` to drop it.
+    pub dns: PeerSelector,
+    /// Where Synapse's PostgreSQL server runs, when `synapse.database.postgresql.host` does
+    /// not say it: all empty derives it from the host (an IP address: that address; a
+    /// Service name `NAME` or `NAME.NAMESPACE.svc[...]`: the pods of that namespace; any
+    /// other name: every pod and every private address, on the database port only).
+    pub database: PeerSelector,
+    /// Address ranges (CIDR) that the stack's public-internet rules (Synapse, LiveKit) and
+    /// coturn's relay leave out, on top of the built-in private, loopback, link-local,
+    /// shared, benchmark, documentation, multicast and reserved ranges: e.g. the nodes'
+    /// public addresses or a public API server endpoint.
+    pub denied_ranges: Vec<String>,
+    /// Let lk-jwt-service reach other homeservers (public addresses, any port) to check
+    /// the OpenID tokens of their users, so that users of other servers can join calls on
+    /// this SFU. Off: only this stack's own users are admitted.
+    pub jwt_federation: bool,
+    /// More allow rules per component, in NetworkPolicy's own shape, appended to that
+    /// component's policy (e.g. a Prometheus scrape, or an egress the stack cannot know).
+    pub extra_rules: ExtraRules,
+}
+
+/// Extra NetworkPolicy rules for each component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExtraRules {
+    /// Synapse.
+    pub synapse: ComponentRules,
+    /// Element Web.
+    pub element: ComponentRules,
+    /// The static pages (`element-static`).
+    pub static_pages: ComponentRules,
+    /// The `.well-known` delegation files (`matrix-wellknown`).
+    pub well_known: ComponentRules,
+    /// LiveKit (when it does not run on the host network).
+    pub livekit: ComponentRules,
+    /// lk-jwt-service.
+    pub jwt: ComponentRules,
+}
+
+/// A component's extra rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ComponentRules {
+    /// NetworkPolicy `ingress` rules (`from`, `ports`).
+    pub ingress: Vec<IngressRule>,
+    /// NetworkPolicy `egress` rules (`to`, `ports`).
+    pub egress: Vec<EgressRule>,
+}
+
+/// A NetworkPolicy ingress rule. As in Kubernetes, an empty or missing `from` allows every
+/// source and empty or missing `ports` every port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IngressRule {
+    /// Sources.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub from: Vec<NetworkPeer>,
+    /// Ports on the component's pods.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<NetworkPort>,
+}
+
+/// A NetworkPolicy egress rule. As in Kubernetes, an empty or missing `to` allows every
+/// destination and empty or missing `ports` every port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EgressRule {
+    /// Destinations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to: Vec<NetworkPeer>,
+    /// Destination ports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<NetworkPort>,
+}
+
+/// A NetworkPolicy peer: pods (by namespace and labels) or an address range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NetworkPeer {
+    /// Pods by label (in the policy's namespace unless `namespaceSelector` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_selector: Option<LabelSelector>,
+    /// Namespaces by label (`kubernetes.io/metadata.name` holds the name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_selector: Option<LabelSelector>,
+    /// An address range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_block: Option<IpBlock>,
+}
+
+/// A Kubernetes label selector; `{}` selects everything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LabelSelector {
+    /// Labels that must all match.
+    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
+    pub match_labels: StringMap,
+    /// Requirements that must all hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub match_expressions: Vec<LabelRequirement>,
+}
+
+/// A label selector requirement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LabelRequirement {
+    /// The label key.
+    pub key: String,
+    /// `In`, `NotIn`, `Exists` or `DoesNotExist`.
+    pub operator: LabelOperator,
+    /// Values for `In` and `NotIn`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+}
+
+/// A label selector operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum LabelOperator {
+    /// The label's value is one of `values`.
+    In,
+    /// The label's value is none of `values` (or the label is missing).
+    NotIn,
+    /// The label is set.
+    Exists,
+    /// The label is not set.
+    DoesNotExist,
+}
+
+/// An address range in CIDR notation, less some sub-ranges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IpBlock {
+    /// The range, e.g. `10.0.0.0/24` or `2001:db8::/64`.
+    pub cidr: String,
+    /// Sub-ranges of `cidr` left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub except: Vec<String>,
+}
+
+/// A NetworkPolicy port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NetworkPort {
+    /// `TCP` (the default), `UDP` or `SCTP`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<NetworkProtocol>,
+    /// A port number or a named container port; missing for every port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<PortRef>,
+    /// The last port of a range starting at the numeric `port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_port: Option<u16>,
+}
+
+/// A transport protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum NetworkProtocol {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// SCTP.
+    Sctp,
+}
+
+/// A port number or a container port's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PortRef {
+    /// A number.
+    Number(u16),
+    /// A named container port.
+    Name(String),
 }
 
 /// Namespaces and Pod Security.
@@ -216,13 +395,15 @@ impl PodSecurityLevel {
     }
 }
 
-/// Pods in one namespace, by label.
+/// Pods in one namespace, by label, and address ranges.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PeerSelector {
-    /// The namespace (k3s runs Traefik in `kube-system`; ingress-nginx uses `ingress-nginx`).
+    /// The pods' namespace (k3s runs Traefik in `kube-system`; ingress-nginx uses
+    /// `ingress-nginx`); empty for the stack's own namespace when `podLabels` are set, or
+    /// for no pods at all (only `ipBlocks`).
     pub namespace: String,
-    /// Labels of the controller's pods; empty for every pod in the namespace.
+    /// Labels of the pods; empty for every pod in the namespace.
     #[schemars(extend(
         "propertyNames" = {"pattern": crate::names::LABEL_KEY, "maxLength": 317},
         "additionalProperties" = {
@@ -230,6 +411,23 @@ pub struct PeerSelector {
         }
     ))]
     pub pod_labels: StringMap,
+    /// Address ranges, e.g. the nodes' addresses for an ingress controller on the host
+    /// network (its traffic comes from the node's address, which no pod selector matches).
+    pub ip_blocks: Vec<IpBlock>,
+}
+
+impl PeerSelector {
+    /// Whether it selects any pod.
+    #[must_use]
+    pub fn selects_pods(&self) -> bool {
+        !self.namespace.is_empty() || !self.pod_labels.is_empty()
+    }
+
+    /// Whether it selects nothing at all.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        !self.selects_pods() && self.ip_blocks.is_empty()
+    }
 }
 
 /// Ingress settings.
@@ -896,6 +1094,9 @@ pub struct Coturn {
     /// Public IP advertised to clients (`external-ip`); empty for none.
     #[serde(rename = "public_ip_static")]
     pub public_ip_static: String,
+    /// Relay TCP as well as UDP (RFC 6062, `no-tcp-relay` off). Calls need only UDP; a TCP
+    /// relay lets a caller open connections to services on public addresses.
+    pub tcp_relay: bool,
     /// TURN/STUN port, UDP and TCP.
     pub listening_port: u16,
     /// TURN over TLS port.

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod load;
 pub mod merge;
 pub mod names;
+pub mod net;
 pub mod reference;
 pub mod schema;
 pub mod set;

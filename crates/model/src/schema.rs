@@ -867,6 +867,8 @@ mod tests {
                 "ingress.hosts.matrixrtc.annotations",
                 "ingress.hosts.serverName.annotations",
                 "networkPolicies.ingressController.podLabels",
+                "networkPolicies.dns.podLabels",
+                "networkPolicies.database.podLabels",
                 "element.features",
                 "element.settingDefaults",
                 "element.extraConfig",

@@ -26,6 +26,7 @@ pub fn check(config: &Config) -> Vec<Diagnostic> {
     paths(&mut out, config);
     pod_security(&mut out, config);
     livekit_exposure(&mut out, config);
+    out.extend(crate::net::check(config));
     out.extend(crate::synapse_version::check(config));
     out
 }
@@ -285,12 +286,12 @@ fn hosts(out: &mut Vec<Diagnostic>, c: &Config) {
             );
         }
     }
-    if c.network_policies.enabled && c.network_policies.ingress_controller.namespace.is_empty() {
+    if c.network_policies.enabled && c.network_policies.ingress_controller.is_empty() {
         out.push(
             Diagnostic::error(
                 "missing-value",
                 "networkPolicies.ingressController.namespace",
-                "the NetworkPolicies need the namespace of the ingress controller or Gateway",
+                "the NetworkPolicies need the namespace of the ingress controller or Gateway (or its addresses in `ipBlocks`)",
             )
             .with_hint("k3s runs Traefik in `kube-system`; ingress-nginx runs in `ingress-nginx`"),
         );

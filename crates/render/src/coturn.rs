@@ -14,6 +14,7 @@ use crate::objects::{
     secret_volume,
 };
 use crate::secrets::SecretSet;
+use matrix_render_model::net::{Cidr, NOT_PUBLIC_V4, NOT_PUBLIC_V6};
 
 pub const CONFIG_MAP: &str = "coturn-config";
 pub const SECRET: &str = "coturn-secret";
@@ -74,21 +75,42 @@ pub fn turnserver_conf(ctx: &Ctx<'_>) -> String {
         format!("pkey={TLS_DIR}/tls.key"),
         "pidfile=/tmp/turnserver.pid".to_owned(),
     ]);
-    // Never relay to the cluster's own private networks.
-    for range in [
-        "0.0.0.0-0.255.255.255",
-        "10.0.0.0-10.255.255.255",
-        "100.64.0.0-100.127.255.255",
-        "127.0.0.0-127.255.255.255",
-        "169.254.0.0-169.254.255.255",
-        "172.16.0.0-172.31.255.255",
-        "192.168.0.0-192.168.255.255",
-    ] {
-        lines.push(format!("denied-peer-ip={range}"));
+    if !t.tcp_relay {
+        // Calls relay UDP; a TCP relay would let a caller open connections (RFC 6062).
+        lines.push("no-tcp-relay".to_owned());
     }
+    lines.extend(
+        denied_peers(ctx.config)
+            .iter()
+            .map(|r| format!("denied-peer-ip={r}")),
+    );
     let mut text = lines.join("\n");
     text.push('\n');
     text
+}
+
+/// The peers coturn never relays to, as coturn ranges: every range that is not the public
+/// internet (IPv4 and IPv6, [`matrix_render_model::net`]), `networkPolicies.deniedRanges`, and the
+/// node's own addresses (`relay_ip`, `public_ip_static`) unless a range already holds them:
+/// through its own public address a relay would reach the node's ports (the API server,
+/// the kubelet, LiveKit). Two clients that both relay through this server then cannot
+/// reach each other's relayed address; they still meet through their own addresses.
+pub fn denied_peers(c: &Config) -> Vec<String> {
+    let mut ranges: Vec<Cidr> = NOT_PUBLIC_V4
+        .iter()
+        .chain(NOT_PUBLIC_V6)
+        .copied()
+        .chain(c.network_policies.denied_ranges.iter().map(String::as_str))
+        .filter_map(Cidr::parse)
+        .collect();
+    for own in [&c.coturn.relay_ip, &c.coturn.public_ip_static] {
+        if let Some(own) = Cidr::parse(own)
+            && !ranges.iter().any(|r| r.covers(&own))
+        {
+            ranges.push(own);
+        }
+    }
+    ranges.iter().map(Cidr::coturn_range).collect()
 }
 
 pub fn render(ctx: &mut Ctx<'_>) {
@@ -103,7 +125,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
     );
     let set = secret_set(ctx.config);
     let sec = set.object(ctx, &app);
-    let checksum = config_checksum(&[&cm], &sec.iter().collect::<Vec<_>>());
+    let checksum = config_checksum(ctx, &[&cm], &sec.iter().collect::<Vec<_>>());
 
     let mut turn = container("coturn", &t.image);
     turn.command = Some(vec!["turnserver".to_owned()]);
@@ -203,5 +225,108 @@ pub fn render(ctx: &mut Ctx<'_>) {
                 },
             }),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use matrix_render_model::NamedText;
+    use matrix_render_model::api::{Format, RenderOptions, RenderRequest};
+
+    /// The rendered turnserver.conf of a valid base config with `extra` layered over it.
+    fn conf(extra: &str) -> Vec<String> {
+        let base = "global: {domain: matrix.example.com, elementDomain: element.example.com}\n\
+             synapse: {registration_shared_secret: s3cret, registration: {enabled: false, captchaEnabled: false}}\n\
+             coturn: {realm: turn.example.com, turn_url: turn.example.com, turn_shared_secret: t}\n";
+        let doc = |name: &str, text: &str| NamedText {
+            name: name.to_owned(),
+            text: text.to_owned(),
+        };
+        let response = crate::render(&RenderRequest {
+            values: vec![doc("values.yaml", base), doc("extra.yaml", extra)],
+            options: RenderOptions {
+                format: Format::Json,
+                ..RenderOptions::default()
+            },
+            ..RenderRequest::default()
+        });
+        assert!(response.ok, "{:?}", response.diagnostics);
+        let list: serde_json::Value = serde_json::from_str(&response.output).unwrap();
+        let cm = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["kind"] == "ConfigMap" && i["metadata"]["name"] == super::CONFIG_MAP)
+            .expect("coturn's ConfigMap");
+        cm["data"]["turnserver.conf"]
+            .as_str()
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn denied(lines: &[String]) -> Vec<&str> {
+        lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("denied-peer-ip="))
+            .collect()
+    }
+
+    #[test]
+    fn every_range_that_is_not_public_is_denied_in_both_families() {
+        let lines = conf("");
+        let denied = denied(&lines);
+        for range in [
+            "0.0.0.0-0.255.255.255",
+            "10.0.0.0-10.255.255.255",
+            "100.64.0.0-100.127.255.255",
+            "127.0.0.0-127.255.255.255",
+            "169.254.0.0-169.254.255.255",
+            "172.16.0.0-172.31.255.255",
+            "192.0.0.0-192.0.0.255",
+            "192.0.2.0-192.0.2.255",
+            "192.168.0.0-192.168.255.255",
+            "198.18.0.0-198.19.255.255",
+            "198.51.100.0-198.51.100.255",
+            "203.0.113.0-203.0.113.255",
+            "224.0.0.0-239.255.255.255",
+            "240.0.0.0-255.255.255.255",
+            "::-::ffff:ffff:ffff",
+            "2001:db8::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+            "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "ff00::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ] {
+            assert!(denied.contains(&range), "{range} missing from {denied:?}");
+        }
+        assert!(lines.iter().any(|l| l == "no-tcp-relay"));
+        assert!(lines.iter().any(|l| l == "no-multicast-peers"));
+        // Nothing allows a peer back in.
+        assert!(
+            !lines
+                .iter()
+                .any(|l| l.starts_with("allowed-peer-ip") || l.starts_with("allow-loopback-peers"))
+        );
+    }
+
+    #[test]
+    fn the_nodes_own_addresses_and_denied_ranges_are_denied_and_tcp_relay_is_a_setting() {
+        let lines = conf(
+            "coturn: {public_ip_static: 198.51.99.7, relay_ip: 10.0.0.5, tcpRelay: true}\n\
+             networkPolicies: {deniedRanges: [81.2.69.0/24, \"2a01:4f8::/32\"]}\n",
+        );
+        let ranges = denied(&lines);
+        // The public address alone; the private relay address is inside 10.0.0.0/8 already.
+        assert!(ranges.contains(&"198.51.99.7"), "{ranges:?}");
+        assert!(!ranges.contains(&"10.0.0.5"), "{ranges:?}");
+        assert!(ranges.contains(&"81.2.69.0-81.2.69.255"), "{ranges:?}");
+        assert!(
+            ranges.contains(&"2a01:4f8::-2a01:4f8:ffff:ffff:ffff:ffff:ffff:ffff"),
+            "{ranges:?}"
+        );
+        assert!(!lines.iter().any(|l| l == "no-tcp-relay"));
+        let lines = conf("coturn: {relay_ip: 81.2.70.9}\n");
+        assert!(denied(&lines).contains(&"81.2.70.9"));
     }
 }

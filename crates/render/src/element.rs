@@ -74,7 +74,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         &app,
         BTreeMap::from([("nginx.conf".to_owned(), nginx_conf())]),
     );
-    let checksum = config_checksum(&[&cm, &nginx_cm], &[]);
+    let checksum = config_checksum(ctx, &[&cm, &nginx_cm], &[]);
     // Our own nginx config instead of the image's entrypoint (which writes its config into
     // the image at start): the root filesystem stays read-only and any user works.
     let mut web = nginx::nginx_container(

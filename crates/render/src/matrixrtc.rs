@@ -224,7 +224,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             skips: livekit_skips(rtc.livekit.host_network),
             replicas: 1,
             recreate: rtc.livekit.host_network,
-            checksum: config_checksum(&[&lk_cm], &keys_secrets),
+            checksum: config_checksum(ctx, &[&lk_cm], &keys_secrets),
             pod: PodSpec {
                 host_network: rtc.livekit.host_network.then_some(true),
                 dns_policy: rtc
@@ -287,7 +287,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             skips: Vec::new(),
             replicas: rtc.jwt.replicas,
             recreate: false,
-            checksum: config_checksum(&[], &keys_secrets),
+            checksum: config_checksum(ctx, &[], &keys_secrets),
             pod: PodSpec {
                 enable_service_links: Some(false),
                 security_context: Some(pod_security(Some(NONROOT_UID))),

@@ -17,7 +17,7 @@ use matrix_render_model::{Config, Diagnostic, limits};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::checksum::sha256_hex;
+use crate::checksum::{hmac_sha256_hex, secrets_key, sha256_hex};
 use crate::tree::{Node, to_node};
 
 /// One rendered object.
@@ -519,8 +519,10 @@ pub fn secret(ctx: &Ctx<'_>, name: &str, app: &App, data: BTreeMap<String, Strin
     }
 }
 
-/// Checksum of the data of the ConfigMaps and Secrets a pod mounts.
-pub fn config_checksum(config_maps: &[&ConfigMap], secrets: &[&Secret]) -> String {
+/// Checksum of the data of the ConfigMaps and Secrets a pod mounts: a plain SHA-256 when
+/// the pod mounts no Secret data, otherwise an HMAC keyed by all of the stack's secrets, so
+/// that the annotation gives away nothing about any secret (see [`crate::checksum`]).
+pub fn config_checksum(ctx: &Ctx<'_>, config_maps: &[&ConfigMap], secrets: &[&Secret]) -> String {
     fn name(meta: &ObjectMeta) -> &[u8] {
         meta.name.as_deref().unwrap_or_default().as_bytes()
     }
@@ -532,6 +534,9 @@ pub fn config_checksum(config_maps: &[&ConfigMap], secrets: &[&Secret]) -> Strin
                 .flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()]),
         )
     });
+    let has_secret_data = secrets
+        .iter()
+        .any(|s| s.data.as_ref().is_some_and(|d| !d.is_empty()));
     let secrets = secrets.iter().flat_map(|s| {
         std::iter::once(name(&s.metadata)).chain(
             s.data
@@ -540,7 +545,12 @@ pub fn config_checksum(config_maps: &[&ConfigMap], secrets: &[&Secret]) -> Strin
                 .flat_map(|(k, v)| [k.as_bytes(), v.0.as_slice()]),
         )
     });
-    sha256_hex(maps.chain(secrets))
+    if has_secret_data {
+        let key = secrets_key(crate::secrets::stack_inline_values(ctx.config));
+        hmac_sha256_hex(&key, maps.chain(secrets))
+    } else {
+        sha256_hex(maps.chain(secrets))
+    }
 }
 
 pub struct ServicePortSpec {

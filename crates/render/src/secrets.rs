@@ -79,6 +79,13 @@ impl<'a> SecretSet<'a> {
             .collect()
     }
 
+    /// The inline values, as (config path, value), in the set's order.
+    pub fn inline_values(&self) -> impl Iterator<Item = (&'static str, &'a str)> + '_ {
+        self.entries
+            .iter()
+            .filter_map(|&(_, path, v)| v.inline().map(|s| (path, s)))
+    }
+
     /// Whether the value stored under `file` is set.
     pub fn has(&self, file: &str) -> bool {
         self.set().any(|(f, _)| f == file)
@@ -157,4 +164,18 @@ pub fn projected_volume(name: &str, sources: Vec<VolumeProjection>) -> Option<Vo
         }),
         ..Volume::default()
     })
+}
+
+/// Every inline secret value of the stack, as (config path, value), in a fixed order
+/// (Synapse's, coturn's, MatrixRTC's), whether or not its component is on: the key of the
+/// pod-template checksums (see [`crate::checksum`]).
+pub fn stack_inline_values(c: &matrix_render_model::Config) -> Vec<(&'static str, &str)> {
+    [
+        crate::synapse::secret_set(c),
+        crate::coturn::secret_set(c),
+        crate::matrixrtc::secret_set(c),
+    ]
+    .iter()
+    .flat_map(|set| set.inline_values().collect::<Vec<_>>())
+    .collect()
 }

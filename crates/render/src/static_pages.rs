@@ -149,7 +149,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             nginx_conf(&sp.path_prefix, &sp.assets_path_prefix),
         )]),
     );
-    let checksum = config_checksum(&[&pages_cm, &assets_cm, &nginx_cm], &[]);
+    let checksum = config_checksum(ctx, &[&pages_cm, &assets_cm, &nginx_cm], &[]);
 
     let web = nginx::nginx_container(
         "nginx",

@@ -124,7 +124,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         .as_ref()
         .and_then(|t| t.object(ctx, &coturn::app()));
     let secrets: Vec<&Secret> = sec.iter().chain(turn_secret.iter()).collect();
-    let checksum = config_checksum(&[&cm], &secrets);
+    let checksum = config_checksum(ctx, &[&cm], &secrets);
 
     let pvc = PersistentVolumeClaim {
         metadata: ctx.meta(PVC, &app),

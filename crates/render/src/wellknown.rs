@@ -86,7 +86,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             ("server.json".to_owned(), pretty(&server(c))),
         ]),
     );
-    let checksum = config_checksum(&[&cm], &[]);
+    let checksum = config_checksum(ctx, &[&cm], &[]);
 
     let web = nginx::nginx_container(
         "nginx",

@@ -828,7 +828,10 @@ metadata:
   name: default-deny
   namespace: matrix
 spec:
-  podSelector: {}
+  podSelector:
+    matchLabels:
+      app.kubernetes.io/managed-by: matrix-render
+      app.kubernetes.io/part-of: matrix-stack
   policyTypes:
   - Ingress
   - Egress
@@ -848,6 +851,9 @@ spec:
   podSelector:
     matchLabels:
       app: element
+  policyTypes:
+  - Ingress
+  - Egress
   ingress:
   - from:
     - namespaceSelector:
@@ -856,8 +862,7 @@ spec:
     ports:
     - protocol: TCP
       port: http
-  policyTypes:
-  - Ingress
+  egress: []
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -874,6 +879,9 @@ spec:
   podSelector:
     matchLabels:
       app: element-static
+  policyTypes:
+  - Ingress
+  - Egress
   ingress:
   - from:
     - namespaceSelector:
@@ -882,8 +890,7 @@ spec:
     ports:
     - protocol: TCP
       port: http
-  policyTypes:
-  - Ingress
+  egress: []
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -900,6 +907,9 @@ spec:
   podSelector:
     matchLabels:
       app: matrixrtc-jwt
+  policyTypes:
+  - Ingress
+  - Egress
   ingress:
   - from:
     - namespaceSelector:
@@ -909,10 +919,22 @@ spec:
     - protocol: TCP
       port: http
   egress:
-  - {}
-  policyTypes:
-  - Ingress
-  - Egress
+  - to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: kube-system
+      podSelector:
+        matchLabels:
+          k8s-app: kube-dns
+    ports:
+    - protocol: UDP
+      port: 53
+    - protocol: TCP
+      port: 53
+  - to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: kube-system
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -928,6 +950,9 @@ spec:
   podSelector:
     matchLabels:
       app.kubernetes.io/name: synapse
+  policyTypes:
+  - Ingress
+  - Egress
   ingress:
   - from:
     - namespaceSelector:
@@ -937,10 +962,52 @@ spec:
     - protocol: TCP
       port: http
   egress:
-  - {}
-  policyTypes:
-  - Ingress
-  - Egress
+  - to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: kube-system
+      podSelector:
+        matchLabels:
+          k8s-app: kube-dns
+    ports:
+    - protocol: UDP
+      port: 53
+    - protocol: TCP
+      port: 53
+  - to:
+    - ipBlock:
+        cidr: "0.0.0.0/0"
+        except:
+        - "0.0.0.0/8"
+        - "10.0.0.0/8"
+        - "100.64.0.0/10"
+        - "127.0.0.0/8"
+        - "169.254.0.0/16"
+        - "172.16.0.0/12"
+        - "192.0.0.0/24"
+        - "192.0.2.0/24"
+        - "192.88.99.0/24"
+        - "192.168.0.0/16"
+        - "198.18.0.0/15"
+        - "198.51.100.0/24"
+        - "203.0.113.0/24"
+        - "224.0.0.0/4"
+        - "240.0.0.0/4"
+    - ipBlock:
+        cidr: "::/0"
+        except:
+        - "::/80"
+        - "64:ff9b:1::/48"
+        - "100::/64"
+        - "2001::/23"
+        - "2001:db8::/32"
+        - "2002::/16"
+        - "3fff::/20"
+        - "5f00::/16"
+        - "fc00::/7"
+        - "fe80::/10"
+        - "fec0::/10"
+        - "ff00::/8"
 ---
 apiVersion: v1
 kind: Secret
@@ -1015,13 +1082,34 @@ data:
     cert=/etc/coturn/tls/tls.crt
     pkey=/etc/coturn/tls/tls.key
     pidfile=/tmp/turnserver.pid
+    no-tcp-relay
     denied-peer-ip=0.0.0.0-0.255.255.255
     denied-peer-ip=10.0.0.0-10.255.255.255
     denied-peer-ip=100.64.0.0-100.127.255.255
     denied-peer-ip=127.0.0.0-127.255.255.255
     denied-peer-ip=169.254.0.0-169.254.255.255
     denied-peer-ip=172.16.0.0-172.31.255.255
+    denied-peer-ip=192.0.0.0-192.0.0.255
+    denied-peer-ip=192.0.2.0-192.0.2.255
+    denied-peer-ip=192.88.99.0-192.88.99.255
     denied-peer-ip=192.168.0.0-192.168.255.255
+    denied-peer-ip=198.18.0.0-198.19.255.255
+    denied-peer-ip=198.51.100.0-198.51.100.255
+    denied-peer-ip=203.0.113.0-203.0.113.255
+    denied-peer-ip=224.0.0.0-239.255.255.255
+    denied-peer-ip=240.0.0.0-255.255.255.255
+    denied-peer-ip=::-::ffff:ffff:ffff
+    denied-peer-ip=64:ff9b:1::-64:ff9b:1:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=100::-100::ffff:ffff:ffff:ffff
+    denied-peer-ip=2001::-2001:1ff:ffff:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=2001:db8::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=2002::-2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=3fff::-3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=5f00::-5f00:ffff:ffff:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=fec0::-feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=ff00::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff
 metadata:
   labels:
     app: coturn
@@ -1719,7 +1807,7 @@ spec:
   template:
     metadata:
       annotations:
-        checksum/config: "7108710ae5201aeb3bdc2e107b8f4674993a1ed1839481ab033f7b00df46be9d"
+        checksum/config: "4a4dacc6b369f562525099637fa31c22b0d01f4eb38988f4b02d5fe993eee065"
       labels:
         app: coturn
         app.kubernetes.io/component: turn
@@ -2035,7 +2123,7 @@ spec:
   template:
     metadata:
       annotations:
-        checksum/config: "068543f78236ae6193ca331782665c7d89b17b594825e6d3cd124d755a595ca3"
+        checksum/config: "1f88bf20aeea5978ca3b92e1af6e7941a251c8b1c615685313a3a76656394c41"
       labels:
         app: livekit
         app.kubernetes.io/component: sfu
@@ -2138,7 +2226,7 @@ spec:
   template:
     metadata:
       annotations:
-        checksum/config: "7f21439aff515b0f4de73d3da67eede5b9939b255f83678d527fbfc1eb82243d"
+        checksum/config: a15552e08c8a1c65425f26947e7936bce7e182d5ef30b850241741d617c56bfb
       labels:
         app: matrixrtc-jwt
         app.kubernetes.io/component: rtc-auth
@@ -2241,7 +2329,7 @@ spec:
   template:
     metadata:
       annotations:
-        checksum/config: "0222cf3dda4d422b3cd5dac67da03e4d4ee5e546eb074f951fd836377a6defdf"
+        checksum/config: "75d4f892c88df3d9610ea53f88a64ba8a541872fd884392576ee369664f062f2"
       labels:
         app.kubernetes.io/component: homeserver
         app.kubernetes.io/managed-by: matrix-render

@@ -623,7 +623,10 @@ metadata:
   name: default-deny
   namespace: matrix
 spec:
-  podSelector: {}
+  podSelector:
+    matchLabels:
+      app.kubernetes.io/managed-by: matrix-render
+      app.kubernetes.io/part-of: matrix-stack
   policyTypes:
   - Ingress
   - Egress
@@ -643,6 +646,9 @@ spec:
   podSelector:
     matchLabels:
       app: element
+  policyTypes:
+  - Ingress
+  - Egress
   ingress:
   - from:
     - namespaceSelector:
@@ -651,8 +657,7 @@ spec:
     ports:
     - protocol: TCP
       port: http
-  policyTypes:
-  - Ingress
+  egress: []
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -669,6 +674,9 @@ spec:
   podSelector:
     matchLabels:
       app: element-static
+  policyTypes:
+  - Ingress
+  - Egress
   ingress:
   - from:
     - namespaceSelector:
@@ -677,8 +685,7 @@ spec:
     ports:
     - protocol: TCP
       port: http
-  policyTypes:
-  - Ingress
+  egress: []
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -694,6 +701,9 @@ spec:
   podSelector:
     matchLabels:
       app.kubernetes.io/name: synapse
+  policyTypes:
+  - Ingress
+  - Egress
   ingress:
   - from:
     - namespaceSelector:
@@ -703,10 +713,52 @@ spec:
     - protocol: TCP
       port: http
   egress:
-  - {}
-  policyTypes:
-  - Ingress
-  - Egress
+  - to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: kube-system
+      podSelector:
+        matchLabels:
+          k8s-app: kube-dns
+    ports:
+    - protocol: UDP
+      port: 53
+    - protocol: TCP
+      port: 53
+  - to:
+    - ipBlock:
+        cidr: "0.0.0.0/0"
+        except:
+        - "0.0.0.0/8"
+        - "10.0.0.0/8"
+        - "100.64.0.0/10"
+        - "127.0.0.0/8"
+        - "169.254.0.0/16"
+        - "172.16.0.0/12"
+        - "192.0.0.0/24"
+        - "192.0.2.0/24"
+        - "192.88.99.0/24"
+        - "192.168.0.0/16"
+        - "198.18.0.0/15"
+        - "198.51.100.0/24"
+        - "203.0.113.0/24"
+        - "224.0.0.0/4"
+        - "240.0.0.0/4"
+    - ipBlock:
+        cidr: "::/0"
+        except:
+        - "::/80"
+        - "64:ff9b:1::/48"
+        - "100::/64"
+        - "2001::/23"
+        - "2001:db8::/32"
+        - "2002::/16"
+        - "3fff::/20"
+        - "5f00::/16"
+        - "fc00::/7"
+        - "fe80::/10"
+        - "fec0::/10"
+        - "ff00::/8"
 ---
 apiVersion: v1
 kind: Secret
@@ -765,13 +817,34 @@ data:
     cert=/etc/coturn/tls/tls.crt
     pkey=/etc/coturn/tls/tls.key
     pidfile=/tmp/turnserver.pid
+    no-tcp-relay
     denied-peer-ip=0.0.0.0-0.255.255.255
     denied-peer-ip=10.0.0.0-10.255.255.255
     denied-peer-ip=100.64.0.0-100.127.255.255
     denied-peer-ip=127.0.0.0-127.255.255.255
     denied-peer-ip=169.254.0.0-169.254.255.255
     denied-peer-ip=172.16.0.0-172.31.255.255
+    denied-peer-ip=192.0.0.0-192.0.0.255
+    denied-peer-ip=192.0.2.0-192.0.2.255
+    denied-peer-ip=192.88.99.0-192.88.99.255
     denied-peer-ip=192.168.0.0-192.168.255.255
+    denied-peer-ip=198.18.0.0-198.19.255.255
+    denied-peer-ip=198.51.100.0-198.51.100.255
+    denied-peer-ip=203.0.113.0-203.0.113.255
+    denied-peer-ip=224.0.0.0-239.255.255.255
+    denied-peer-ip=240.0.0.0-255.255.255.255
+    denied-peer-ip=::-::ffff:ffff:ffff
+    denied-peer-ip=64:ff9b:1::-64:ff9b:1:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=100::-100::ffff:ffff:ffff:ffff
+    denied-peer-ip=2001::-2001:1ff:ffff:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=2001:db8::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=2002::-2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=3fff::-3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=5f00::-5f00:ffff:ffff:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=fec0::-feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff
+    denied-peer-ip=ff00::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff
 metadata:
   labels:
     app: coturn
@@ -1399,7 +1472,7 @@ spec:
   template:
     metadata:
       annotations:
-        checksum/config: "7108710ae5201aeb3bdc2e107b8f4674993a1ed1839481ab033f7b00df46be9d"
+        checksum/config: "4a4dacc6b369f562525099637fa31c22b0d01f4eb38988f4b02d5fe993eee065"
       labels:
         app: coturn
         app.kubernetes.io/component: turn
@@ -1714,7 +1787,7 @@ spec:
   template:
     metadata:
       annotations:
-        checksum/config: "02efa15065876c1faa54ef187771463168ace2b8b877f213100bdbd144c16679"
+        checksum/config: a3402dcc787b4203135ba82a13dc5dbca36c3aae0335b121c211c2d0de7d18c2
       labels:
         app.kubernetes.io/component: homeserver
         app.kubernetes.io/managed-by: matrix-render
