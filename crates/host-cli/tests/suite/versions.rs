@@ -13,8 +13,7 @@ fn seed_rtc_files() -> Vec<NamedText> {
         .iter()
         .map(|name| NamedText {
             name: (*name).to_owned(),
-            text: std::fs::read_to_string(repo().join("tests/fixtures/seed").join(name))
-                .unwrap(),
+            text: std::fs::read_to_string(repo().join("tests/fixtures/seed").join(name)).unwrap(),
         })
         .collect()
 }
