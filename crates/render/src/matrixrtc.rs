@@ -269,7 +269,11 @@ pub fn render(ctx: &mut Ctx<'_>) {
             "LIVEKIT_SECRET_FROM_FILE",
             format!("{JWT_SECRETS_DIR}/LIVEKIT_SECRET"),
         ),
-        env("LIVEKIT_FULL_ACCESS_HOMESERVERS", c.global.domain.clone()),
+        // Users are on the Matrix server name (`@alice:example.org`), not Synapse's host.
+        env(
+            "LIVEKIT_FULL_ACCESS_HOMESERVERS",
+            c.global.server_name().to_owned(),
+        ),
     ]);
     auth.ports = Some(vec![container_port("http", JWT_CONTAINER_PORT, "TCP")]);
     let jwt_secrets = projected_volume("keys", keys.projections(&[]));
