@@ -1,6 +1,8 @@
 //! coturn: turnserver.conf (no secret in it), the shared secret, a host-network
 //! Deployment, and the cert-manager Certificate for TURN over TLS.
 
+use crate::components::{self, Component, Host, port};
+use matrix_render_model::api::{DnsTarget, PortRule, Protocol};
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, PodSpec, Probe, TCPSocketAction};
@@ -226,6 +228,60 @@ pub fn render(ctx: &mut Ctx<'_>) {
             }),
         );
     }
+}
+
+/// coturn in the registry: on with `coturn.enabled`, in the host-network namespace.
+pub const COMPONENT: Component = Component {
+    name: "coturn",
+    enabled: |c| c.coturn.enabled,
+    namespace: Config::coturn_namespace,
+    objects: render,
+    // On the host network no NetworkPolicy applies to the pod.
+    flows: components::no_flows,
+    hosts,
+    ports,
+    secrets: Some(secret_set),
+    images,
+};
+
+fn hosts(c: &Config) -> Vec<Host> {
+    vec![Host {
+        host: c.coturn.turn_url.clone(),
+        target: DnsTarget::Node,
+        serves: "coturn: STUN and TURN (host network)".to_owned(),
+        proxy: Some(
+            "TURN is not HTTP: an HTTP proxy cannot carry it, so the record must be DNS-only",
+        ),
+    }]
+}
+
+fn ports(c: &Config) -> Vec<PortRule> {
+    let t = &c.coturn;
+    let node = "the node that runs coturn (host network)";
+    let listen = (t.listening_port, t.listening_port);
+    let tls = (t.tls_listening_port, t.tls_listening_port);
+    vec![
+        port("coturn", Protocol::Udp, listen, node, "STUN and TURN"),
+        port(
+            "coturn",
+            Protocol::Tcp,
+            listen,
+            node,
+            "STUN and TURN over TCP",
+        ),
+        port("coturn", Protocol::Tcp, tls, node, "TURN over TLS"),
+        port(
+            "coturn",
+            Protocol::Udp,
+            (t.min_port, t.max_port),
+            node,
+            "TURN relay range",
+        ),
+    ]
+}
+
+fn images(c: &Config) -> Vec<(&'static str, &matrix_render_model::config::Image)> {
+    vec![("coturn.image", &c.coturn.image)]
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! Element Web: `config.json` (with `element.extraConfig` deep-merged last), Deployment,
 //! Service and Ingress (which also routes the static pages' paths).
 
+use crate::components::{self, Component, Host};
+use crate::policies::Flow;
+use matrix_render_model::api::DnsTarget;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{ConfigMapVolumeSource, KeyToPath, PodSpec, Volume, VolumeMount};
@@ -292,4 +295,34 @@ fn deep_merge(base: &mut Value, over: &Value) {
         }
         (base, over) => *base = over.clone(),
     }
+}
+
+/// Element Web in the registry: always on, in the stack's namespace.
+pub const COMPONENT: Component = Component {
+    name: "element",
+    enabled: components::always,
+    namespace: components::main_namespace,
+    objects: render,
+    flows,
+    hosts,
+    ports: components::no_ports,
+    secrets: None,
+    images,
+};
+
+fn flows(c: &Config) -> Vec<Flow<'_>> {
+    vec![Flow::web(c, app(), &c.network_policies.extra_rules.element)]
+}
+
+fn hosts(c: &Config) -> Vec<Host> {
+    vec![Host {
+        host: c.global.element_domain.clone(),
+        target: DnsTarget::Ingress,
+        serves: "element".to_owned(),
+        proxy: None,
+    }]
+}
+
+fn images(c: &Config) -> Vec<(&'static str, &matrix_render_model::config::Image)> {
+    vec![("element.image", &c.element.image)]
 }

@@ -13,6 +13,7 @@
 
 mod ascii8;
 mod checksum;
+pub mod components;
 mod coturn;
 mod element;
 mod ingress;

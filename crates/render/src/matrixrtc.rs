@@ -1,6 +1,9 @@
 //! MatrixRTC: the LiveKit SFU (config without keys; keys from the Secret through env) and
 //! lk-jwt-service, with their Services and the `matrix-rtc` Ingress.
 
+use crate::components::{Component, Host, port};
+use crate::policies::{Egress, Flow};
+use matrix_render_model::api::{DnsTarget, PortRule, Protocol};
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
@@ -333,4 +336,107 @@ pub fn render(ctx: &mut Ctx<'_>) {
     }
     ctx.push(&jwt, JWT, &jwt_dep);
     ctx.push(&jwt, JWT, &jwt_svc);
+}
+
+/// MatrixRTC (LiveKit and lk-jwt-service) in the registry: on with `matrixrtc.enabled`.
+pub const COMPONENT: Component = Component {
+    name: "matrixrtc",
+    enabled: |c| c.matrixrtc.enabled,
+    namespace: Config::matrixrtc_namespace,
+    objects: render,
+    flows,
+    hosts,
+    ports,
+    secrets: Some(secret_set),
+    images,
+};
+
+/// lk-jwt-service reaches the stack's public URLs (and with `jwtFederation` the internet);
+/// LiveKit off the host network takes media from anyone and sends to the internet (on the
+/// host network no NetworkPolicy applies to it).
+fn flows(c: &Config) -> Vec<Flow<'_>> {
+    let extra = &c.network_policies.extra_rules;
+    let namespace = c.matrixrtc_namespace().to_owned();
+    let mut jwt_egress = vec![Egress::Dns, Egress::PublicUrls];
+    if c.network_policies.jwt_federation {
+        jwt_egress.push(Egress::Internet);
+    }
+    let mut flows = vec![Flow {
+        namespace: namespace.clone(),
+        egress: jwt_egress,
+        ..Flow::web(c, jwt_app(), &extra.jwt)
+    }];
+    let lk = &c.matrixrtc.livekit;
+    if !lk.host_network {
+        let udp = if lk.rtc.udp_port == 0 {
+            ("UDP", lk.rtc.port_range_start, Some(lk.rtc.port_range_end))
+        } else {
+            ("UDP", lk.rtc.udp_port, None)
+        };
+        flows.push(Flow {
+            namespace,
+            public_ports: vec![("TCP", lk.rtc.tcp_port, None), udp],
+            egress: vec![Egress::Dns, Egress::Internet],
+            ..Flow::web(c, livekit_app(), &extra.livekit)
+        });
+    }
+    flows
+}
+
+fn hosts(c: &Config) -> Vec<Host> {
+    vec![Host {
+        host: c.matrixrtc.host.clone(),
+        target: DnsTarget::Ingress,
+        serves: "matrixrtc: LiveKit signalling (/livekit/sfu) and lk-jwt-service (/livekit/jwt)"
+            .to_owned(),
+        proxy: Some(
+            "DNS-only is best: LiveKit's WebSocket signalling and its media must reach the \
+             same address without a proxy's timeouts",
+        ),
+    }]
+}
+
+fn ports(c: &Config) -> Vec<PortRule> {
+    let lk = &c.matrixrtc.livekit;
+    let exposed = lk.rtc.udp_port != 0;
+    let node = match lk.rtc.service_type {
+        _ if lk.host_network => "the node that runs LiveKit (host network)",
+        RtcServiceType::LoadBalancer if exposed => "the livekit-rtc LoadBalancer Service's address",
+        RtcServiceType::NodePort if exposed => {
+            "the node that runs LiveKit (NodePort Service livekit-rtc)"
+        }
+        _ => {
+            "the LiveKit pod: matrixrtc.livekit.hostNetwork is off, so expose these yourself \
+             (a LoadBalancer or NodePort Service)"
+        }
+    };
+    let tcp = (lk.rtc.tcp_port, lk.rtc.tcp_port);
+    let mut out = vec![port(
+        "livekit",
+        Protocol::Tcp,
+        tcp,
+        node,
+        "WebRTC over TCP (ICE fallback)",
+    )];
+    out.push(if exposed {
+        let media = (lk.rtc.udp_port, lk.rtc.udp_port);
+        port(
+            "livekit",
+            Protocol::Udp,
+            media,
+            node,
+            "WebRTC media, every participant on one port",
+        )
+    } else {
+        let media = (lk.rtc.port_range_start, lk.rtc.port_range_end);
+        port("livekit", Protocol::Udp, media, node, "WebRTC media range")
+    });
+    out
+}
+
+fn images(c: &Config) -> Vec<(&'static str, &matrix_render_model::config::Image)> {
+    vec![
+        ("matrixrtc.livekit.image", &c.matrixrtc.livekit.image),
+        ("matrixrtc.jwt.image", &c.matrixrtc.jwt.image),
+    ]
 }

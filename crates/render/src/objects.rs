@@ -312,23 +312,11 @@ pub fn build(
         namespace: config.namespace.clone(),
         origins: Vec::new(),
     };
-    crate::synapse::render(&mut ctx);
-    crate::element::render(&mut ctx);
-    if config.element.static_pages.enabled {
-        crate::static_pages::render(&mut ctx);
-    }
-    if config.coturn.enabled {
-        ctx.set_namespace(config.coturn_namespace());
-        crate::coturn::render(&mut ctx);
-    }
-    if config.matrixrtc.enabled {
-        ctx.set_namespace(config.matrixrtc_namespace());
-        crate::matrixrtc::render(&mut ctx);
+    for component in crate::components::enabled(config) {
+        ctx.set_namespace((component.namespace)(config));
+        (component.objects)(&mut ctx);
     }
     ctx.set_namespace(&config.namespace);
-    if config.global.delegates() {
-        crate::wellknown::render(&mut ctx);
-    }
     crate::policies::render(&mut ctx);
     ctx.set_namespace(&config.namespace);
     crate::namespaces::render(&mut ctx);

@@ -8,7 +8,7 @@ use matrix_render_model::Config;
 use matrix_render_model::api::{DnsRecord, DnsTarget, Plan, PortRule, Protocol};
 use matrix_render_model::config::{DatabaseKind, RoutingMode, RtcServiceType};
 
-use crate::{coturn, matrixrtc, namespaces, synapse};
+use crate::{matrixrtc, namespaces};
 
 /// The plan for a valid config.
 #[must_use]
@@ -170,60 +170,8 @@ fn dns(c: &Config) -> Vec<DnsRecord> {
             });
         }
     };
-    let wellknown_here = if c.global.delegates() {
-        ""
-    } else {
-        " and /.well-known/matrix"
-    };
-    add(
-        &c.global.domain,
-        DnsTarget::Ingress,
-        &format!("synapse: client and federation API{wellknown_here}"),
-        None,
-    );
-    add(
-        &c.global.element_domain,
-        DnsTarget::Ingress,
-        "element",
-        None,
-    );
-    if c.element.static_pages.enabled {
-        add(
-            &c.global.element_domain,
-            DnsTarget::Ingress,
-            &format!(
-                "static pages under {} and {}",
-                c.element.static_pages.path_prefix, c.element.static_pages.assets_path_prefix
-            ),
-            None,
-        );
-    }
-    if c.global.delegates() {
-        add(
-            c.global.server_name(),
-            DnsTarget::Ingress,
-            "/.well-known/matrix delegation",
-            None,
-        );
-    }
-    if c.coturn.enabled {
-        add(
-            &c.coturn.turn_url,
-            DnsTarget::Node,
-            "coturn: STUN and TURN (host network)",
-            Some("TURN is not HTTP: an HTTP proxy cannot carry it, so the record must be DNS-only"),
-        );
-    }
-    if c.matrixrtc.enabled {
-        add(
-            &c.matrixrtc.host,
-            DnsTarget::Ingress,
-            "matrixrtc: LiveKit signalling (/livekit/sfu) and lk-jwt-service (/livekit/jwt)",
-            Some(
-                "DNS-only is best: LiveKit's WebSocket signalling and its media must reach the \
-                 same address without a proxy's timeouts",
-            ),
-        );
+    for host in crate::components::enabled(c).flat_map(|k| (k.hosts)(c)) {
+        add(&host.host, host.target, &host.serves, host.proxy);
     }
     records
 }
@@ -255,61 +203,7 @@ fn ports(c: &Config) -> Vec<PortRule> {
         "HTTP: cert-manager's HTTP-01 challenges and redirects to HTTPS",
     );
     rule(edge, Protocol::Tcp, (443, 443), edge_nodes, "HTTPS");
-    if c.coturn.enabled {
-        let t = &c.coturn;
-        let node = "the node that runs coturn (host network)";
-        let listen = (t.listening_port, t.listening_port);
-        rule("coturn", Protocol::Udp, listen, node, "STUN and TURN");
-        rule(
-            "coturn",
-            Protocol::Tcp,
-            listen,
-            node,
-            "STUN and TURN over TCP",
-        );
-        let tls = (t.tls_listening_port, t.tls_listening_port);
-        rule("coturn", Protocol::Tcp, tls, node, "TURN over TLS");
-        let relay = (t.min_port, t.max_port);
-        rule("coturn", Protocol::Udp, relay, node, "TURN relay range");
-    }
-    if c.matrixrtc.enabled {
-        let lk = &c.matrixrtc.livekit;
-        let exposed = lk.rtc.udp_port != 0;
-        let node = match lk.rtc.service_type {
-            _ if lk.host_network => "the node that runs LiveKit (host network)",
-            RtcServiceType::LoadBalancer if exposed => {
-                "the livekit-rtc LoadBalancer Service's address"
-            }
-            RtcServiceType::NodePort if exposed => {
-                "the node that runs LiveKit (NodePort Service livekit-rtc)"
-            }
-            _ => {
-                "the LiveKit pod: matrixrtc.livekit.hostNetwork is off, so expose these yourself \
-                 (a LoadBalancer or NodePort Service)"
-            }
-        };
-        let tcp = (lk.rtc.tcp_port, lk.rtc.tcp_port);
-        rule(
-            "livekit",
-            Protocol::Tcp,
-            tcp,
-            node,
-            "WebRTC over TCP (ICE fallback)",
-        );
-        if exposed {
-            let media = (lk.rtc.udp_port, lk.rtc.udp_port);
-            rule(
-                "livekit",
-                Protocol::Udp,
-                media,
-                node,
-                "WebRTC media, every participant on one port",
-            );
-        } else {
-            let media = (lk.rtc.port_range_start, lk.rtc.port_range_end);
-            rule("livekit", Protocol::Udp, media, node, "WebRTC media range");
-        }
-    }
+    out.extend(crate::components::enabled(c).flat_map(|k| (k.ports)(c)));
     out
 }
 
@@ -321,14 +215,10 @@ fn secrets(c: &Config) -> Vec<matrix_render_model::api::SecretItem> {
         "synapse.database.postgresql.password" => s.database.kind == DatabaseKind::Postgresql,
         _ => true,
     };
-    let mut out = synapse::secret_set(c).items(required);
-    if c.coturn.enabled {
-        out.extend(coturn::secret_set(c).items(required));
-    }
-    if c.matrixrtc.enabled {
-        out.extend(matrixrtc::secret_set(c).items(required));
-    }
-    out
+    crate::components::enabled(c)
+        .filter_map(|k| k.secrets)
+        .flat_map(|secret_set| secret_set(c).items(required))
+        .collect()
 }
 
 fn notes(c: &Config) -> Vec<String> {

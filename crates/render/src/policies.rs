@@ -37,13 +37,13 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use matrix_render_model::Config;
 use matrix_render_model::config::{
     ComponentRules, DatabaseKind, IpBlock, PeerSelector, RoutingMode,
 };
 
 use crate::objects::{App, Ctx};
 use crate::tree::Node;
-use crate::{element, matrixrtc, static_pages, synapse, wellknown};
 use matrix_render_model::net::{Cidr, NOT_PUBLIC_V4, NOT_PUBLIC_V6};
 
 const NETWORK_POLICY: &str = "networking.k8s.io/v1";
@@ -63,7 +63,7 @@ const PRIVATE_RANGES: [&str; 5] = [
 
 /// Where a workload sends traffic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Egress {
+pub enum Egress {
     /// The cluster DNS, UDP and TCP 53.
     Dns,
     /// The public internet, any port.
@@ -74,18 +74,35 @@ enum Egress {
     PublicUrls,
 }
 
-/// One workload's allowed flows.
-struct Flows<'c> {
-    app: App,
+/// One workload's allowed flows, which its component declares ([`crate::components`]).
+#[derive(Debug, Clone)]
+pub struct Flow<'c> {
+    pub app: App,
     /// The namespace it runs in.
-    namespace: String,
+    pub namespace: String,
     /// Named container ports the ingress controller may reach.
-    web_ports: Vec<&'static str>,
+    pub web_ports: Vec<&'static str>,
     /// Ports open to the whole internet (protocol, port, end port).
-    public_ports: Vec<(&'static str, u16, Option<u16>)>,
-    egress: Vec<Egress>,
+    pub public_ports: Vec<(&'static str, u16, Option<u16>)>,
+    pub egress: Vec<Egress>,
     /// `networkPolicies.extraRules.<component>`.
-    extra: &'c ComponentRules,
+    pub extra: &'c ComponentRules,
+}
+
+impl<'c> Flow<'c> {
+    /// A web workload in the stack's namespace: the ingress controller reaches its `http`
+    /// port, and it sends nothing.
+    #[must_use]
+    pub fn web(c: &Config, app: App, extra: &'c ComponentRules) -> Self {
+        Flow {
+            app,
+            namespace: c.namespace.clone(),
+            web_ports: vec!["http"],
+            public_ports: Vec::new(),
+            egress: Vec::new(),
+            extra,
+        }
+    }
 }
 
 pub fn render(ctx: &mut Ctx<'_>) {
@@ -256,56 +273,10 @@ fn egress_rules(ctx: &Ctx<'_>, wanted: &[Egress]) -> Vec<Value> {
 
 fn network_policies(ctx: &mut Ctx<'_>) {
     let c = ctx.config;
-    let extra = &c.network_policies.extra_rules;
     let main = c.namespace.clone();
-    let web = |app: App, extra| Flows {
-        app,
-        namespace: main.clone(),
-        web_ports: vec!["http"],
-        public_ports: Vec::new(),
-        egress: Vec::new(),
-        extra,
-    };
-    let mut flows = vec![
-        Flows {
-            egress: vec![Egress::Dns, Egress::Internet, Egress::Database],
-            ..web(synapse::app(), &extra.synapse)
-        },
-        web(element::app(), &extra.element),
-    ];
-    if c.element.static_pages.enabled {
-        flows.push(web(static_pages::app(), &extra.static_pages));
-    }
-    if c.global.delegates() {
-        flows.push(web(wellknown::app(), &extra.well_known));
-    }
-    if c.matrixrtc.enabled {
-        let rtc_ns = c.matrixrtc_namespace().to_owned();
-        let mut jwt_egress = vec![Egress::Dns, Egress::PublicUrls];
-        if c.network_policies.jwt_federation {
-            jwt_egress.push(Egress::Internet);
-        }
-        flows.push(Flows {
-            namespace: rtc_ns.clone(),
-            egress: jwt_egress,
-            ..web(matrixrtc::jwt_app(), &extra.jwt)
-        });
-        // On the host network the pod is not subject to NetworkPolicies.
-        let lk = &c.matrixrtc.livekit;
-        if !lk.host_network {
-            let udp = if lk.rtc.udp_port == 0 {
-                ("UDP", lk.rtc.port_range_start, Some(lk.rtc.port_range_end))
-            } else {
-                ("UDP", lk.rtc.udp_port, None)
-            };
-            flows.push(Flows {
-                namespace: rtc_ns,
-                public_ports: vec![("TCP", lk.rtc.tcp_port, None), udp],
-                egress: vec![Egress::Dns, Egress::Internet],
-                ..web(matrixrtc::livekit_app(), &extra.livekit)
-            });
-        }
-    }
+    let flows: Vec<Flow<'_>> = crate::components::enabled(c)
+        .flat_map(|k| (k.flows)(c))
+        .collect();
 
     let stack = App::new(
         "matrix-stack",

@@ -1,6 +1,10 @@
 //! The static pages: nginx serving the home, welcome and rules pages and their assets on
 //! the Element host. Built-in starter files unless the request brings its own.
 
+use crate::components::{self, Component, Host};
+use crate::policies::Flow;
+use matrix_render_model::Config;
+use matrix_render_model::api::DnsTarget;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::PodSpec;
@@ -188,4 +192,42 @@ pub fn render(ctx: &mut Ctx<'_>) {
     ctx.push(&app, NGINX, &nginx_cm);
     ctx.push(&app, NAME, &dep);
     ctx.push(&app, NAME, &svc);
+}
+
+/// The static pages in the registry: on with `element.staticPages.enabled`.
+pub const COMPONENT: Component = Component {
+    name: "static-pages",
+    enabled: |c| c.element.static_pages.enabled,
+    namespace: components::main_namespace,
+    objects: render,
+    flows,
+    hosts,
+    ports: components::no_ports,
+    secrets: None,
+    images,
+};
+
+fn flows(c: &Config) -> Vec<Flow<'_>> {
+    vec![Flow::web(
+        c,
+        app(),
+        &c.network_policies.extra_rules.static_pages,
+    )]
+}
+
+fn hosts(c: &Config) -> Vec<Host> {
+    let p = &c.element.static_pages;
+    vec![Host {
+        host: c.global.element_domain.clone(),
+        target: DnsTarget::Ingress,
+        serves: format!(
+            "static pages under {} and {}",
+            p.path_prefix, p.assets_path_prefix
+        ),
+        proxy: None,
+    }]
+}
+
+fn images(c: &Config) -> Vec<(&'static str, &matrix_render_model::config::Image)> {
+    vec![("element.staticPages.image", &c.element.static_pages.image)]
 }

@@ -2,6 +2,9 @@
 //! the secrets it reads through `*_path` options, the data volume, Deployment, Service and
 //! Ingress.
 
+use crate::components::{self, Component, Host};
+use crate::policies::{Egress, Flow};
+use matrix_render_model::api::DnsTarget;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
@@ -607,4 +610,45 @@ fn log_config(level: &str) -> Value {
         "root": {"level": level, "handlers": ["console"]},
         "disable_existing_loggers": false,
     })
+}
+
+/// Synapse in the registry: always on, in the stack's namespace.
+pub const COMPONENT: Component = Component {
+    name: "synapse",
+    enabled: components::always,
+    namespace: components::main_namespace,
+    objects: render,
+    flows,
+    hosts,
+    ports: components::no_ports,
+    secrets: Some(secret_set),
+    images,
+};
+
+/// DNS for the client and federation APIs, the public internet (federation and URL
+/// previews name any port; push gateways and identity servers are public HTTPS), the
+/// database.
+fn flows(c: &Config) -> Vec<Flow<'_>> {
+    vec![Flow {
+        egress: vec![Egress::Dns, Egress::Internet, Egress::Database],
+        ..Flow::web(c, app(), &c.network_policies.extra_rules.synapse)
+    }]
+}
+
+fn hosts(c: &Config) -> Vec<Host> {
+    let wellknown_here = if c.global.delegates() {
+        ""
+    } else {
+        " and /.well-known/matrix"
+    };
+    vec![Host {
+        host: c.global.domain.clone(),
+        target: DnsTarget::Ingress,
+        serves: format!("synapse: client and federation API{wellknown_here}"),
+        proxy: None,
+    }]
+}
+
+fn images(c: &Config) -> Vec<(&'static str, &matrix_render_model::config::Image)> {
+    vec![("synapse.image", &c.synapse.image)]
 }

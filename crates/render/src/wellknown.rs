@@ -3,6 +3,9 @@
 //! look up `https://<server name>/.well-known/matrix/{client,server}`. A small nginx serves
 //! those two files on the server-name host; nothing else of that host is touched.
 
+use crate::components::{self, Component, Host};
+use crate::policies::Flow;
+use matrix_render_model::api::DnsTarget;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::PodSpec;
@@ -127,4 +130,38 @@ pub fn render(ctx: &mut Ctx<'_>) {
     ctx.push(&app, NAME, &cm);
     ctx.push(&app, NAME, &dep);
     ctx.push(&app, NAME, &svc);
+}
+
+/// The delegation files in the registry: on when the server name is not Synapse's host.
+pub const COMPONENT: Component = Component {
+    name: "well-known",
+    enabled: |c| c.global.delegates(),
+    namespace: components::main_namespace,
+    objects: render,
+    flows,
+    hosts,
+    ports: components::no_ports,
+    secrets: None,
+    images,
+};
+
+fn flows(c: &Config) -> Vec<Flow<'_>> {
+    vec![Flow::web(
+        c,
+        app(),
+        &c.network_policies.extra_rules.well_known,
+    )]
+}
+
+fn hosts(c: &Config) -> Vec<Host> {
+    vec![Host {
+        host: c.global.server_name().to_owned(),
+        target: DnsTarget::Ingress,
+        serves: "/.well-known/matrix delegation".to_owned(),
+        proxy: None,
+    }]
+}
+
+fn images(c: &Config) -> Vec<(&'static str, &matrix_render_model::config::Image)> {
+    vec![("synapse.wellKnown.image", &c.synapse.well_known.image)]
 }

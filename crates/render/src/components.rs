@@ -1,0 +1,170 @@
+//! The component registry: everything the renderer knows about a component, declared once in
+//! the component's own module as a [`Component`], and the list of them, [`COMPONENTS`].
+//!
+//! The objects, the NetworkPolicies, the plan's DNS records, ports and secrets and the
+//! images all iterate this list, so a new component is its module plus one line here:
+//! nothing else learns its name. What stays outside is what belongs to the stack as a whole:
+//! the edge (Ingress or Gateway ports), the Namespaces, the default deny and the ACME
+//! solver's policy, the disruption budgets (derived from the Deployments), and the plan's
+//! prerequisites and proxy notes.
+
+use matrix_render_model::Config;
+use matrix_render_model::api::{DnsTarget, PortRule, Protocol};
+use matrix_render_model::config::Image;
+
+use crate::objects::Ctx;
+use crate::policies::Flow;
+use crate::secrets::SecretSet;
+
+/// A host name a component answers on: one entry of the plan's DNS records (entries of
+/// several components on one host are merged into one record).
+#[derive(Debug, Clone)]
+pub struct Host {
+    /// The host name.
+    pub host: String,
+    /// Where the record points.
+    pub target: DnsTarget,
+    /// What the component serves there.
+    pub serves: String,
+    /// Why the record cannot go through an HTTP proxy, if it cannot.
+    pub proxy: Option<&'static str>,
+}
+
+/// A public port a component needs opened or forwarded.
+#[must_use]
+pub fn port(
+    component: &str,
+    protocol: Protocol,
+    (port, end_port): (u16, u16),
+    nodes: &str,
+    purpose: &str,
+) -> PortRule {
+    PortRule {
+        component: component.to_owned(),
+        protocol,
+        port,
+        end_port,
+        nodes: nodes.to_owned(),
+        purpose: purpose.to_owned(),
+    }
+}
+
+/// One component of the stack, as one value: when it runs, where, its objects, its network
+/// flows, its plan entries and its images.
+#[derive(Debug, Clone, Copy)]
+pub struct Component {
+    /// Its name, as `app.kubernetes.io/component` and the settings call it.
+    pub name: &'static str,
+    /// Whether the config runs it.
+    pub enabled: fn(&Config) -> bool,
+    /// The namespace its objects go to.
+    pub namespace: for<'c> fn(&'c Config) -> &'c str,
+    /// Adds its objects to the render, in its namespace.
+    pub objects: fn(&mut Ctx<'_>),
+    /// Its workloads' network flows, from which their NetworkPolicies are derived.
+    pub flows: for<'c> fn(&'c Config) -> Vec<Flow<'c>>,
+    /// The host names it answers on.
+    pub hosts: fn(&Config) -> Vec<Host>,
+    /// The public ports it needs.
+    pub ports: fn(&Config) -> Vec<PortRule>,
+    /// Its secrets, when it has any.
+    pub secrets: Option<for<'c> fn(&'c Config) -> SecretSet<'c>>,
+    /// Its images, with the setting each comes from.
+    pub images: for<'c> fn(&'c Config) -> Vec<(&'static str, &'c Image)>,
+}
+
+/// Every component, in the order the plan lists them.
+pub const COMPONENTS: &[&Component] = &[
+    &crate::synapse::COMPONENT,
+    &crate::element::COMPONENT,
+    &crate::static_pages::COMPONENT,
+    &crate::wellknown::COMPONENT,
+    &crate::coturn::COMPONENT,
+    &crate::matrixrtc::COMPONENT,
+];
+
+/// The components the config runs, in registry order.
+pub fn enabled(c: &Config) -> impl Iterator<Item = &'static Component> + '_ {
+    COMPONENTS.iter().copied().filter(move |k| (k.enabled)(c))
+}
+
+/// A component's namespace when it is the stack's main one.
+#[must_use]
+pub fn main_namespace(c: &Config) -> &str {
+    &c.namespace
+}
+
+/// For components whose pods have no NetworkPolicy of their own (host network).
+#[must_use]
+pub fn no_flows(_: &Config) -> Vec<Flow<'_>> {
+    Vec::new()
+}
+
+/// For components with no host name of their own.
+#[must_use]
+pub fn no_hosts(_: &Config) -> Vec<Host> {
+    Vec::new()
+}
+
+/// For components that need no public port.
+#[must_use]
+pub fn no_ports(_: &Config) -> Vec<PortRule> {
+    Vec::new()
+}
+
+/// For components that always run.
+#[must_use]
+pub fn always(_: &Config) -> bool {
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use matrix_render_model::load::{LoadInput, NamedText, load};
+
+    fn config() -> Config {
+        let values = NamedText {
+            name: "values.yaml".to_owned(),
+            text: "global: {domain: matrix.example.org, elementDomain: element.example.org}\n\
+                   coturn: {realm: turn.example.org, turn_url: turn.example.org,\n\
+                   \x20 turn_shared_secret: t0123456789abcdefghijklmnopqrstuv}\n\
+                   synapse: {registration: {enabled: false},\n\
+                   \x20 registration_shared_secret: r0123456789abcdefghijklmnopqrstuv}\n"
+                .to_owned(),
+        };
+        let loaded = load(LoadInput {
+            values: std::slice::from_ref(&values),
+            set: &[],
+            set_string: &[],
+        });
+        let diagnostics = format!("{:#?}", loaded.diagnostics);
+        loaded.config.expect(&diagnostics)
+    }
+
+    /// The images the components declare are exactly the image settings of the defaults,
+    /// which `--version` and the CHANGELOG list: a component cannot add an image silently.
+    #[test]
+    fn the_components_declare_every_default_image() {
+        let c = config();
+        let mut declared: Vec<&str> = COMPONENTS
+            .iter()
+            .flat_map(|k| (k.images)(&c))
+            .map(|(setting, _)| setting)
+            .collect();
+        declared.sort_unstable();
+        let defaults = matrix_render_model::versions::default_images();
+        let mut listed: Vec<&str> = defaults.iter().map(|i| i.setting.as_str()).collect();
+        listed.sort_unstable();
+        assert_eq!(declared, listed);
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<&str> = COMPONENTS.iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "{names:?}");
+    }
+}
