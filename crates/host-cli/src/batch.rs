@@ -14,7 +14,6 @@
 //! byte for byte what `render` prints: a thirtieth of the files, which is most of the time of
 //! a large batch on a slow file system.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -174,12 +173,7 @@ fn render_one(
     let report = if response.diagnostics.is_empty() {
         String::new()
     } else {
-        let sources: BTreeMap<String, String> = request
-            .values
-            .iter()
-            .map(|v| (v.name.clone(), v.text.clone()))
-            .collect();
-        report::human(&response.diagnostics, &sources)
+        report::human(&response.diagnostics, &request)
     };
     if !response.ok {
         return Outcome::Invalid(format!(

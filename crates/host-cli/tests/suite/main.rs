@@ -14,6 +14,7 @@ mod errors;
 mod golden;
 mod init;
 mod krm;
+mod masking;
 mod migrate;
 mod namespaces;
 mod output_dir;
