@@ -32,7 +32,7 @@ pub const MASK: &str = "********";
 
 /// Values at least this many characters long are masked wherever they occur; shorter ones
 /// only where no letter or digit touches them.
-pub const MIN_ANYWHERE: usize = 4;
+pub const MIN_ANYWHERE: usize = 6;
 
 /// Words that make a key's value secret when its name contains one (case and `_`/`-`
 /// ignored).
@@ -163,19 +163,35 @@ fn touches(c: Option<char>) -> bool {
     c.is_some_and(char::is_alphanumeric)
 }
 
-/// Whether a file name says it holds secrets: its last component contains `secret`.
+/// Whether a file name says it holds secrets: without its extension, its last component is
+/// `secrets` (or `secret`), or starts or ends with `secrets` as a word: `secrets.yaml`,
+/// `.secrets.yaml`, `prod-secrets.yaml`, `secrets.prod.yml`.
 #[must_use]
 pub fn is_secrets_file(name: &str) -> bool {
-    name.rsplit(['/', '\\'])
+    let base = name
+        .rsplit(['/', '\\'])
         .next()
-        .is_some_and(|base| base.to_ascii_lowercase().contains("secret"))
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let stem = ["yaml", "yml", "json"]
+        .iter()
+        .find_map(|ext| base.strip_suffix(ext)?.strip_suffix('.'))
+        .unwrap_or(&base);
+    let word = |c: char| matches!(c, '.' | '-' | '_');
+    matches!(stem, "secrets" | "secret" | ".secrets" | ".secret")
+        || stem
+            .strip_suffix("secrets")
+            .is_some_and(|rest| rest.ends_with(word))
+        || stem
+            .strip_prefix("secrets")
+            .is_some_and(|rest| rest.starts_with(word))
 }
 
 /// Whether a key's value is secret by its name: a key of [`crate::config::SECRET_PATHS`],
 /// a name with a secret word in it, or one a typo away from one.
 #[must_use]
 pub fn is_secret_key(key: &str) -> bool {
-    if NOT_SECRET_KEYS.contains(&key) {
+    if NOT_SECRET_KEYS.contains(&key) || is_reference_key(key) {
         return false;
     }
     let normal: String = key
@@ -205,6 +221,12 @@ pub fn is_secret_key(key: &str) -> bool {
     words(key)
         .iter()
         .any(|w| SECRET_WORDS.iter().any(|target| close(w, target)))
+}
+
+/// `existingSecret`, or a typo of it: a reference to a Secret, whose name and key are no
+/// secrets.
+fn is_reference_key(key: &str) -> bool {
+    crate::suggest::distance(&key.to_ascii_lowercase(), "existingsecret") <= 2
 }
 
 /// The words of a key: split at `_`, `-`, `.` and lower-to-upper case changes, lowercased.
@@ -301,7 +323,7 @@ impl Context {
         if self.reference {
             return Self::default();
         }
-        if key == "existingSecret" {
+        if is_reference_key(key) {
             return Self {
                 secret: self.secret,
                 reference: true,
@@ -337,6 +359,8 @@ fn scan_document(text: &str, whole: bool, found: &mut Found) {
     // The scalars of the anchored collections still open: (anchor, scalars).
     let mut open: Vec<(usize, Vec<String>)> = Vec::new();
     let mut chars: Option<Vec<char>> = None;
+    // Values copied by aliases so far.
+    let mut copied = 0usize;
     let root = Context {
         secret: whole,
         reference: false,
@@ -414,7 +438,15 @@ fn scan_document(text: &str, whole: bool, found: &mut Found) {
             }
             Event::Alias(id) => {
                 let (context, is_key) = slot(&stack);
-                let scalars = anchors.get(id).cloned().unwrap_or_default();
+                // Each distinct value once, and no more copying than the parser's own alias
+                // limit allows: an alias bomb (refused anyway) stays cheap.
+                let mut scalars = anchors.get(id).cloned().unwrap_or_default();
+                scalars.sort_unstable();
+                scalars.dedup();
+                copied = copied.saturating_add(scalars.len() * (open.len() + 1));
+                if copied > crate::yaml::MAX_ALIAS_NODES {
+                    scalars.clear();
+                }
                 if context.secret && !is_key {
                     for s in &scalars {
                         found.add(s);
@@ -453,7 +485,9 @@ fn scan_document(text: &str, whole: bool, found: &mut Found) {
                 if anchor > 0
                     && let Some(position) = open.iter().rposition(|(a, _)| *a == anchor)
                 {
-                    let (_, scalars) = open.remove(position);
+                    let (_, mut scalars) = open.remove(position);
+                    scalars.sort_unstable();
+                    scalars.dedup();
                     remember(&mut anchors, anchor, scalars);
                 }
                 done(&mut stack, None);
@@ -559,6 +593,7 @@ mod tests {
             "tlsSecretName",
             "requiresToken",
             "existingSecret",
+            "existingSecrets",
             "enabled",
             "realm",
             "domain",
@@ -624,6 +659,17 @@ mod tests {
             ],
         );
         assert!(s.is_secret_document("tenant/secrets.yaml"));
+        for name in [
+            ".secrets.yaml",
+            "a/prod-secrets.yml",
+            "secrets.prod.yaml",
+            "secret.json",
+        ] {
+            assert!(is_secrets_file(name), "{name}");
+        }
+        for name in ["missing-turn-secret.yaml", "values.yaml", "secretary.yaml"] {
+            assert!(!is_secrets_file(name), "{name}");
+        }
         assert_eq!(
             s.mask("--set-string matrixrtc.livekit.secret=with\\,comma"),
             "--set-string matrixrtc.livekit.secret=********"

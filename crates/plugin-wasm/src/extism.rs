@@ -786,7 +786,7 @@ mod tests {
             // The unknown key is on line 15 of the stream (line 8 of the second document).
             assert!(
                 got.stderr.starts_with(
-                    "error[unknown-key]: unknown key `nope` in the top level\n --> stdin:15:1\n"
+                    "error[unknown-key]: unknown key `nope` in the top level\n  --> stdin:15:1\n   |\n15 | nope: 1\n   | ^^^^\n"
                 ),
                 "{}",
                 got.stderr
@@ -800,6 +800,47 @@ mod tests {
             assert_eq!(diagnostics[0]["code"], "unknown-key");
             assert_eq!(diagnostics[0]["line"], 15);
             assert_eq!(json.stderr, "");
+        }
+
+        #[test]
+        fn no_secret_reaches_stderr_or_the_json_diagnostics() {
+            // A misspelled secret key in a folded block, a flow map, a flag, and an alias
+            // whose value a message would show.
+            let stream = format!(
+                "{BASE}---\n{SECRETS}matrixrtc:\n  livekit: {{key: \"helmFlowKey\", \
+                 secret: \"helmFlowSecret\"}}\n  registration_shared_secert: >-\n    \
+                 helmFoldedA\n    helmFoldedB\n---\nsynapse:\n  recaptcha:\n    \
+                 secretKey: &s helmAnchoredSecret\ncoturn:\n  realm: *s\n"
+            );
+            for format in ["yaml", "json"] {
+                let got = helm(
+                    &[
+                        "validate",
+                        "--format",
+                        format,
+                        "--set-string",
+                        "matrixrtc.livekit.key=helmFlagKey,nope=1",
+                    ],
+                    &stream,
+                );
+                let all = format!("{}{}{:?}", got.stdout, got.stderr, got.error);
+                assert!(got.error.is_some(), "{all}");
+                for secret in [
+                    "helmFlowKey",
+                    "helmFlowSecret",
+                    "helmFoldedA",
+                    "helmFoldedB",
+                    "helmAnchoredSecret",
+                    "helmanchoredsecret",
+                    "helmFlagKey",
+                    "helm-test-turn-secret",
+                    "helm-test-registration-secret",
+                    "helm-test-recaptcha-secret",
+                ] {
+                    assert!(!all.contains(secret), "{secret} shown:\n{all}");
+                }
+                assert!(all.contains("realm"), "{all}");
+            }
         }
 
         #[test]
