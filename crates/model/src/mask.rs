@@ -56,6 +56,8 @@ const NOT_SECRET_KEYS: &[&str] = &["tlsSecretName", "requiresToken", "existingSe
 pub struct Secrets {
     /// Texts to mask, longest first.
     needles: Vec<String>,
+    /// The needles by their first byte (ASCII lowercase): indexes into `needles`.
+    by_first: Vec<Vec<usize>>,
     /// Names of the documents that are secret as a whole.
     documents: Vec<String>,
 }
@@ -90,7 +92,17 @@ impl Secrets {
         }
         needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         needles.dedup();
-        Self { needles, documents }
+        let mut by_first = vec![Vec::new(); 256];
+        for (i, needle) in needles.iter().enumerate() {
+            if let Some(b) = needle.bytes().next() {
+                by_first[usize::from(b.to_ascii_lowercase())].push(i);
+            }
+        }
+        Self {
+            needles,
+            by_first,
+            documents,
+        }
     }
 
     /// Whether no secret value was found.
@@ -115,7 +127,9 @@ impl Secrets {
         let mut rest = text;
         let mut previous: Option<char> = None;
         'scan: while let Some(c) = rest.chars().next() {
-            for needle in &self.needles {
+            let first = usize::from(rest.as_bytes()[0].to_ascii_lowercase());
+            let candidates = self.by_first.get(first).map_or(&[][..], Vec::as_slice);
+            for needle in candidates.iter().map(|&i| &self.needles[i]) {
                 // ASCII case aside: a hint may show a value in lowercase.
                 if rest
                     .as_bytes()

@@ -47,8 +47,11 @@ pub fn human(diagnostics: &[Diagnostic], sources: &[NamedText], secrets: &Secret
                     });
                     if let Some((source, text)) = text {
                         let whole = secrets.is_secret_document(&source.name);
-                        let masked = hide_secret_value(&secrets.mask(text), whole);
                         let col0 = (col as usize).saturating_sub(1);
+                        // Masked before the cut to the window, so that no cut leaves part
+                        // of a secret; far enough around the column for any secret to fit.
+                        let (text, col0) = around(text, col0, PRE_CUT_CHARS);
+                        let masked = hide_secret_value(&secrets.mask(&text), whole);
                         let (shown, col0) = window(&masked, col0);
                         let shown = shown_line(&shown);
                         let width = token_width(&shown, col0);
@@ -74,6 +77,23 @@ pub fn human(diagnostics: &[Diagnostic], sources: &[NamedText], secrets: &Secret
         out.push('\n');
     }
     out
+}
+
+/// How far around the column a long line is masked before it is cut to the window.
+const PRE_CUT_CHARS: usize = 8192;
+
+/// At most `radius` characters on each side of `col0`, and the column in them.
+fn around(line: &str, col0: usize, radius: usize) -> (String, usize) {
+    let start = col0.saturating_sub(radius);
+    if start == 0 && line.len() <= radius * 2 {
+        return (line.to_owned(), col0);
+    }
+    let shown: String = line.chars().skip(start).take(radius * 2).collect();
+    let prefix = if start > 0 { "…" } else { "" };
+    (
+        format!("{prefix}{shown}"),
+        col0 - start + usize::from(start > 0),
+    )
 }
 
 /// A message, hint, path or file name as shown: control characters (but line feeds) as
