@@ -9,7 +9,10 @@
 //! * when `ok`, the same request as JSON (with `split`) renders `ok` too, with the same
 //!   diagnostics and objects, its `output` parses as a `List` whose `items` match the
 //!   objects one for one, and every split document is the matching item;
-//! * the YAML output, read back by serde_yaml, equals the JSON items document by document.
+//! * the YAML output, read back by serde_yaml, equals the JSON items document by document;
+//! * no secret value (a string of six or more characters at a path of `SECRET_PATHS` in a
+//!   values document, or set there by a flag) appears in any diagnostic's message, hint,
+//!   path or file, nor in the report for people with its snippets.
 
 use matrix_render_model::Severity;
 use matrix_render_renderer::{Format, RenderRequest, RenderResponse};
@@ -75,6 +78,7 @@ pub fn check(request: &RenderRequest) -> RenderResponse {
         "nondeterministic response for the same request"
     );
     check_shape(&first);
+    check_no_secret(request, &first);
 
     if first.ok {
         let mut json_request = request.clone();
@@ -161,6 +165,81 @@ fn check_yaml_matches(yaml: &str, items: &[Value]) {
             doc, item,
             "a YAML document reads back differently from its JSON item"
         );
+    }
+}
+
+/// The secret values of a request, found independently of the masking: strings at the
+/// paths of `SECRET_PATHS` in each document and in each flag, at least as long as the
+/// masking's "anywhere" minimum (shorter ones are masked only where they stand alone), and
+/// with no `*` (the mask itself).
+fn secret_values(request: &RenderRequest) -> Vec<String> {
+    use matrix_render_model::config::SECRET_PATHS;
+    let mut out = Vec::new();
+    let mut keep = |value: &str| {
+        let value = value.trim();
+        if value.chars().count() >= matrix_render_model::mask::MIN_ANYWHERE && !value.contains('*')
+        {
+            out.push(value.to_ascii_lowercase());
+        }
+    };
+    for doc in &request.values {
+        let Ok(Some(root)) = matrix_render_model::yaml::parse(&doc.text).0 else {
+            continue;
+        };
+        for path in SECRET_PATHS {
+            let found = path.split('.').try_fold(&root, |v, k| v.get(k));
+            if let Some(Value::String(value)) = found {
+                keep(value);
+            }
+        }
+    }
+    for (args, as_string) in [(&request.set, false), (&request.set_string, true)] {
+        for arg in args {
+            for a in matrix_render_model::set::parse(arg, as_string).unwrap_or_default() {
+                if SECRET_PATHS.contains(&a.key_path().as_str())
+                    && let Value::String(value) = a.value()
+                {
+                    keep(value);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// No secret value of the request in any diagnostic, nor in the report with its snippets.
+pub fn check_no_secret(request: &RenderRequest, response: &RenderResponse) {
+    if response.diagnostics.is_empty() {
+        return;
+    }
+    let secrets = secret_values(request);
+    if secrets.is_empty() {
+        return;
+    }
+    let report = matrix_render_model::report::human(
+        &response.diagnostics,
+        &request.values,
+        &matrix_render_model::mask::Secrets::of_request(request),
+    );
+    let mut texts = vec![report];
+    for d in &response.diagnostics {
+        texts.extend([d.message.clone(), d.path.clone()]);
+        texts.extend(d.hint.clone());
+        texts.extend(d.file.clone());
+    }
+    for text in texts {
+        // A file's own name is shown as it is, whatever a value in it says.
+        let text = request
+            .values
+            .iter()
+            .fold(text, |text, doc| text.replace(&doc.name, ""))
+            .to_ascii_lowercase();
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "a secret value ({secret:?}) appears in a diagnostic:\n{text}"
+            );
+        }
     }
 }
 

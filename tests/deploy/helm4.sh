@@ -77,6 +77,7 @@ if [ "$rc" -ne 0 ]; then pass; else fail "bad config: exit 0"; fi
 if [ ! -s "$T/bad.out" ]; then pass; else fail "bad config: wrote to stdout"; fi
 if grep -q '^error\[unknown-key\]: unknown key `nope` in the top level$' "$T/bad.err" &&
   grep -q '^ --> stdin:3:1$' "$T/bad.err" &&
+  grep -q '^3 | nope: 1$' "$T/bad.err" &&
   grep -Eq '^Error: plugin error: matrix-render: [0-9]+ errors, 0 warnings; nothing was written$' "$T/bad.err"; then
   pass
 else
@@ -87,7 +88,7 @@ rc=0
 stream "$REPO/tests/fixtures/seed/values.yaml" "$T/bad.yaml" |
   H matrix-render validate >/dev/null 2>"$T/bad2.err" || rc=$?
 line=$(($(wc -l <"$REPO/tests/fixtures/seed/values.yaml") + 2 + 3))
-if [ "$rc" -ne 0 ] && grep -q "^ --> stdin:$line:1\$" "$T/bad2.err"; then
+if [ "$rc" -ne 0 ] && grep -q "^ *--> stdin:$line:1\$" "$T/bad2.err"; then
   pass
 else
   fail "second document: rc $rc, wanted stdin:$line:1 in: $(head -c 400 "$T/bad2.err")"

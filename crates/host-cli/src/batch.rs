@@ -20,7 +20,6 @@
 //! not rendered, their previous output untouched. The batch never reads its own output: the
 //! output directory, and any directory holding a list of written files, is no tenant.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -231,12 +230,7 @@ fn render_one(
     let report = if response.diagnostics.is_empty() {
         String::new()
     } else {
-        let sources: BTreeMap<String, String> = request
-            .values
-            .iter()
-            .map(|v| (v.name.clone(), v.text.clone()))
-            .collect();
-        report::human(&response.diagnostics, &sources)
+        report::human(&response.diagnostics, &request)
     };
     if !response.ok {
         return Outcome::Invalid(format!(

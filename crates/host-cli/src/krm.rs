@@ -4,8 +4,6 @@
 //! This module only builds the request and decides what goes to stdout, stderr and the exit
 //! code.
 
-use std::collections::BTreeMap;
-
 use matrix_render_model::api::{Format, RenderOptions, RenderRequest, RenderResponse};
 use matrix_render_model::{Diagnostic, NamedText, api};
 
@@ -54,8 +52,11 @@ pub fn outcome(response: &RenderResponse, input: &str) -> Outcome {
             code: 0,
         };
     }
-    let sources = BTreeMap::from([(INPUT_NAME.to_owned(), input.to_owned())]);
-    let mut stderr = report::human(&response.diagnostics, &sources);
+    let sources = [NamedText {
+        name: INPUT_NAME.to_owned(),
+        text: input.to_owned(),
+    }];
+    let mut stderr = report::human_of(&response.diagnostics, &sources, &[], &[]);
     stderr.push_str(&format!(
         "matrix-render: {}; nothing was generated\n",
         report::summary(&response.diagnostics)

@@ -4,7 +4,6 @@
 //! output that could not be written (no space, no permission: the cause and the path),
 //! 2 internal failure (the core trapped: a bug), 128 + N when signal N stopped a batch.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -319,7 +318,6 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let sources = sources(&request);
     let response = match respond(&request) {
         Ok(r) => r,
         Err(code) => return code,
@@ -335,7 +333,7 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
         if matches!(args.format, OutputFormat::Json) {
             eprint(&report::json(&response.diagnostics));
         } else {
-            eprint(&report::human(&response.diagnostics, &sources));
+            eprint(&report::human(&response.diagnostics, &request));
         }
     }
     if !response.ok {
@@ -593,13 +591,12 @@ fn run_migrate(args: &MigrateArgs) -> ExitCode {
         namespace: args.namespace.clone(),
     });
     // Snippets only from the values files: the chart's manifest holds its secrets in clear.
-    let sources = sources(&request);
     let response = match respond(&request) {
         Ok(r) => r,
         Err(code) => return code,
     };
     if !response.diagnostics.is_empty() {
-        eprint(&report::human(&response.diagnostics, &sources));
+        eprint(&report::human(&response.diagnostics, &request));
     }
     let Some(migration) = response.migration.filter(|_| response.ok) else {
         eprint(&format!(
@@ -683,15 +680,6 @@ fn parse_timeout(text: &str) -> Option<std::time::Duration> {
         _ => return None,
     };
     Some(std::time::Duration::from_millis(millis))
-}
-
-/// The values files by name, for the snippets of diagnostics.
-fn sources(request: &matrix_render_model::api::RenderRequest) -> BTreeMap<String, String> {
-    request
-        .values
-        .iter()
-        .map(|v| (v.name.clone(), v.text.clone()))
-        .collect()
 }
 
 /// The core's response, or the exit code of a limit or an internal failure (reported).

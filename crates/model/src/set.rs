@@ -27,6 +27,8 @@ enum Segment {
 pub struct Assignment {
     segments: Vec<Segment>,
     value: Value,
+    /// Where the value is written in the argument: a range of chars.
+    raw: (usize, usize),
 }
 
 impl Assignment {
@@ -60,6 +62,29 @@ impl Assignment {
                 Segment::Key(k) => Some(Value::Object(Map::from_iter([(k.clone(), inner)]))),
                 Segment::Index(_) => None,
             })
+    }
+
+    /// The keys of the path, in order (list indexes left out).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().filter_map(|s| match s {
+            Segment::Key(k) => Some(k.as_str()),
+            Segment::Index(_) => None,
+        })
+    }
+
+    /// The value.
+    #[must_use]
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// The value as written in `arg`, the argument it was parsed from (escapes included).
+    #[must_use]
+    pub fn raw_value(&self, arg: &str) -> String {
+        arg.chars()
+            .skip(self.raw.0)
+            .take(self.raw.1.saturating_sub(self.raw.0))
+            .collect()
     }
 }
 
@@ -96,13 +121,18 @@ pub fn parse(arg: &str, as_string: bool) -> Result<Vec<Assignment>, String> {
         pos = next;
         // parse_key stops on '='.
         pos += 1;
+        let start = pos;
         let (value, next) = if chars.get(pos) == Some(&'{') {
             parse_list(&chars, pos + 1, as_string)?
         } else {
             let (raw, next) = read_until(&chars, pos, &[',']);
             (typed(&raw, as_string), next)
         };
-        out.push(Assignment { segments, value });
+        out.push(Assignment {
+            segments,
+            value,
+            raw: (start, next),
+        });
         pos = next;
         match chars.get(pos) {
             None => {}

@@ -80,7 +80,7 @@ pub mod helm {
     use std::io::Read;
 
     use matrix_render_renderer::model::diag::summary;
-    use matrix_render_renderer::model::{Diagnostic, NamedText, Severity};
+    use matrix_render_renderer::model::{Diagnostic, NamedText};
     use matrix_render_renderer::{Format, RenderOptions, RenderRequest, RenderResponse};
 
     /// The file diagnostics name for the values read on stdin; their lines count from the
@@ -344,34 +344,16 @@ Helm keeps -n/--namespace, --kube-context and --debug for itself; set the namesp
         }
     }
 
-    /// The diagnostics for people: `error[code]: message`, where, the config path and the
-    /// hint, as the CLI prints them but without the source line (secrets stay off the screen).
+    /// The diagnostics for people, as the CLI prints them: with the lines of the stream they
+    /// point at, every secret value of the request masked.
     #[must_use]
-    pub fn human(diagnostics: &[Diagnostic]) -> String {
-        let mut out = String::new();
-        for d in diagnostics {
-            let level = match d.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-            };
-            out.push_str(&format!("{level}[{}]: {}\n", d.code, d.message));
-            if let Some(file) = &d.file {
-                let at = match (d.line, d.column) {
-                    (Some(line), Some(column)) => format!("{file}:{line}:{column}"),
-                    (Some(line), None) => format!("{file}:{line}"),
-                    _ => file.clone(),
-                };
-                out.push_str(&format!(" --> {at}\n"));
-            }
-            if !d.path.is_empty() {
-                out.push_str(&format!("  = path: {}\n", d.path));
-            }
-            if let Some(hint) = &d.hint {
-                out.push_str(&format!("  = hint: {hint}\n"));
-            }
-            out.push('\n');
-        }
-        out
+    pub fn human(diagnostics: &[Diagnostic], stream: &str, request: &RenderRequest) -> String {
+        let sources = [NamedText {
+            name: STDIN_NAME.to_owned(),
+            text: stream.to_owned(),
+        }];
+        let secrets = matrix_render_renderer::model::mask::Secrets::of_request(request);
+        matrix_render_renderer::model::report::human(diagnostics, &sources, &secrets)
     }
 
     fn json_diagnostics(diagnostics: &[Diagnostic]) -> String {
@@ -458,7 +440,8 @@ Helm keeps -n/--namespace, --kube-context and --debug for itself; set the namesp
         };
         let json = flags.json;
         let docs = documents(&stream);
-        let mut response: RenderResponse = matrix_render_renderer::render(&request(&docs, flags));
+        let request = request(&docs, flags);
+        let mut response: RenderResponse = matrix_render_renderer::render(&request);
         locate(&mut response.diagnostics, &docs);
         let mut run = Run::default();
         let diagnostics = &response.diagnostics;
@@ -468,7 +451,7 @@ Helm keeps -n/--namespace, --kube-context and --debug for itself; set the namesp
             run.stderr = if json {
                 json_diagnostics(diagnostics)
             } else {
-                human(diagnostics)
+                human(diagnostics, &stream, &request)
             };
         }
         if !response.ok {
@@ -803,7 +786,7 @@ mod tests {
             // The unknown key is on line 15 of the stream (line 8 of the second document).
             assert!(
                 got.stderr.starts_with(
-                    "error[unknown-key]: unknown key `nope` in the top level\n --> stdin:15:1\n"
+                    "error[unknown-key]: unknown key `nope` in the top level\n  --> stdin:15:1\n   |\n15 | nope: 1\n   | ^^^^\n"
                 ),
                 "{}",
                 got.stderr
@@ -817,6 +800,47 @@ mod tests {
             assert_eq!(diagnostics[0]["code"], "unknown-key");
             assert_eq!(diagnostics[0]["line"], 15);
             assert_eq!(json.stderr, "");
+        }
+
+        #[test]
+        fn no_secret_reaches_stderr_or_the_json_diagnostics() {
+            // A misspelled secret key in a folded block, a flow map, a flag, and an alias
+            // whose value a message would show.
+            let stream = format!(
+                "{BASE}---\n{SECRETS}matrixrtc:\n  livekit: {{key: \"helmFlowKey\", \
+                 secret: \"helmFlowSecret\"}}\n  registration_shared_secert: >-\n    \
+                 helmFoldedA\n    helmFoldedB\n---\nsynapse:\n  recaptcha:\n    \
+                 secretKey: &s helmAnchoredSecret\ncoturn:\n  realm: *s\n"
+            );
+            for format in ["yaml", "json"] {
+                let got = helm(
+                    &[
+                        "validate",
+                        "--format",
+                        format,
+                        "--set-string",
+                        "matrixrtc.livekit.key=helmFlagKey,nope=1",
+                    ],
+                    &stream,
+                );
+                let all = format!("{}{}{:?}", got.stdout, got.stderr, got.error);
+                assert!(got.error.is_some(), "{all}");
+                for secret in [
+                    "helmFlowKey",
+                    "helmFlowSecret",
+                    "helmFoldedA",
+                    "helmFoldedB",
+                    "helmAnchoredSecret",
+                    "helmanchoredsecret",
+                    "helmFlagKey",
+                    "helm-test-turn-secret",
+                    "helm-test-registration-secret",
+                    "helm-test-recaptcha-secret",
+                ] {
+                    assert!(!all.contains(secret), "{secret} shown:\n{all}");
+                }
+                assert!(all.contains("realm"), "{all}");
+            }
         }
 
         #[test]

@@ -38,9 +38,29 @@ pub use model::api::{Format, ObjectInfo, RenderOptions, RenderRequest, RenderRes
 use model::{Diagnostic, NamedText};
 pub use objects::{KINDS, Kind, Prune, kind_of};
 
-/// Renders a request. Never panics on any input; problems come back as diagnostics.
+/// Renders a request. Never panics on any input; problems come back as diagnostics, and no
+/// diagnostic (nor a KRM result) holds a secret value of the request: see
+/// [`model::mask`].
 #[must_use]
 pub fn render(request: &RenderRequest) -> RenderResponse {
+    let mut response = render_unmasked(request);
+    mask(request, &mut response.diagnostics);
+    response
+}
+
+/// Masks the secret values of `request` in `diagnostics`; the values are only looked for
+/// when there is a diagnostic to mask.
+fn mask(request: &RenderRequest, diagnostics: &mut [Diagnostic]) {
+    if diagnostics.is_empty() {
+        return;
+    }
+    let secrets = model::mask::Secrets::of_request(request);
+    for d in diagnostics {
+        secrets.mask_diagnostic(d, &request.values);
+    }
+}
+
+fn render_unmasked(request: &RenderRequest) -> RenderResponse {
     // MatrixStack and ResourceList documents contribute their `spec` in their place.
     let mut inputs = Vec::new();
     let mut errors = Vec::new();
@@ -149,7 +169,12 @@ pub fn render(request: &RenderRequest) -> RenderResponse {
         Format::Yaml => yaml::stream(objects.iter().map(|o| &o.value)),
         Format::Json => json_list(objects.iter().map(|o| &o.value).collect()),
         Format::Krm => match list {
-            Some(list) => list.output(&kept, &objects, &diagnostics),
+            Some(list) => {
+                // The warnings travel as the ResourceList's results.
+                let mut results = diagnostics.clone();
+                mask(request, &mut results);
+                list.output(&kept, &objects, &results)
+            }
             None => String::new(),
         },
     };

@@ -15,6 +15,7 @@ mod golden;
 mod init;
 mod krm;
 mod limits;
+mod masking;
 mod migrate;
 mod namespaces;
 mod output_dir;
