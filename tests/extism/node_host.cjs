@@ -257,6 +257,24 @@ async function main() {
     );
   }
 
+  // No secret in a response: a too-short LiveKit secret given by --set (its diagnostic's
+  // `file` names the flag) and a misspelled secret key in flow style appear nowhere in it.
+  const seed = path.join(REPO, 'tests/fixtures/seed');
+  const leaky = request(seed, ['-f', 'values.yaml', '-f', 'secrets.yaml'], 'yaml');
+  const short = 'Sh0rtSecretValue9';
+  const typo = 'Typ0dSecretValue_1234567890abcdef';
+  leaky.set = ['matrixrtc.enabled=true', `matrixrtc.livekit.secret=${short}`];
+  leaky.values.push({ name: 'extra.yaml', text: `synapse: {registration_shared_secert: "${typo}"}\n` });
+  for (const fn of ['render', 'validate']) {
+    const raw = await call(plugin, fn, JSON.stringify(leaky));
+    const codes = new Set(JSON.parse(raw).diagnostics.map((d) => d.code));
+    check(
+      `${fn}: no secret value in the response`,
+      codes.has('weak-secret') && codes.has('unknown-key') && !raw.includes(short) && !raw.includes(typo),
+      `codes ${[...codes].sort().join(', ')}`,
+    );
+  }
+
   // Errors: only a request that is not RenderRequest JSON fails the call.
   const badBodies = [
     ['not JSON', Buffer.from('{values: nope')],

@@ -235,6 +235,26 @@ def main() -> int:
             and (rendered["ok"] or rendered["output"] == ""),
         )
 
+    # No secret in a response: a too-short LiveKit secret given by --set is an error whose
+    # `file` names the flag, and a misspelled secret key in flow style is an unknown key; the
+    # values appear nowhere in the response bytes.
+    seed = REPO / "tests/fixtures/seed"
+    leaky = render_request.request(seed, ["-f", "values.yaml", "-f", "secrets.yaml"], "yaml")
+    short, typo = "Sh0rtSecretValue9", "Typ0dSecretValue_1234567890abcdef"
+    leaky["set"] = ["matrixrtc.enabled=true", f"matrixrtc.livekit.secret={short}"]
+    leaky["values"].append(
+        {"name": "extra.yaml", "text": f'synapse: {{registration_shared_secert: "{typo}"}}\n'}
+    )
+    for function in ("render", "validate"):
+        raw = plugin.call(function, json.dumps(leaky).encode())
+        codes = {d["code"] for d in json.loads(raw)["diagnostics"]}
+        checks.check(
+            f"{function}: no secret value in the response",
+            {"weak-secret", "unknown-key"} <= codes and short.encode() not in raw
+            and typo.encode() not in raw,
+            f"codes {sorted(codes)}",
+        )
+
     # Errors: only a request that is not RenderRequest JSON fails the call.
     for label, body in [
         ("not JSON", b"{values: nope"),
