@@ -389,6 +389,7 @@ pub fn request_with(
             plan: inputs.plan,
             migrate: None,
         },
+        problems: Vec::new(),
     })
 }
 

@@ -1,11 +1,11 @@
 //! `matrix-render krm`: a KRM function (kpt, kustomize). The ResourceList read on stdin goes
 //! to the core as the one values document of a `format: krm` request; the core returns the
-//! ResourceList to write.
+//! ResourceList to write, the stack added or, when it failed, the problems as results.
 //! This module only builds the request and decides what goes to stdout, stderr and the exit
 //! code.
 
 use matrix_render_model::api::{Format, RenderOptions, RenderRequest, RenderResponse};
-use matrix_render_model::{Diagnostic, NamedText, api};
+use matrix_render_model::{Diagnostic, NamedText};
 
 use crate::report;
 
@@ -40,9 +40,9 @@ pub struct Outcome {
 }
 
 /// Turns the core's response into the function's output. Warnings travel only as
-/// `results` (kpt shows those, and would show stderr a second time); a failure writes a
-/// ResourceList with the problems as `results`, as the KRM function specification asks, and
-/// explains them on stderr with the lines of the input.
+/// `results` (kpt shows those, and would show stderr a second time); on a failure the core's
+/// output is a ResourceList with the problems as `results`, as the KRM function specification
+/// asks, and stderr explains them with the lines of the input.
 #[must_use]
 pub fn outcome(response: &RenderResponse, input: &str) -> Outcome {
     if response.ok {
@@ -62,20 +62,18 @@ pub fn outcome(response: &RenderResponse, input: &str) -> Outcome {
         report::summary(&response.diagnostics)
     ));
     Outcome {
-        stdout: api::krm_failure_output(&response.diagnostics, INPUT_NAME),
+        stdout: response.output.clone(),
         stderr,
         code: 1,
     }
 }
 
-/// The outcome when stdin could not be read at all (`code`: `unreadable-input`,
-/// `input-too-large`, `invalid-environment`).
+/// The request when stdin could not be read at all (`code`: `unreadable-input`,
+/// `input-too-large`, `not-a-file`): the core reports the problem as a failed ResourceList.
 #[must_use]
-pub fn unreadable(code: &'static str, message: &str) -> Outcome {
-    let d = Diagnostic::error(code, "", message.to_owned()).at(INPUT_NAME, None, None);
-    Outcome {
-        stdout: api::krm_failure_output(std::slice::from_ref(&d), INPUT_NAME),
-        stderr: format!("error[{code}]: {message}\n"),
-        code: 1,
+pub fn unreadable(code: &str, message: &str) -> RenderRequest {
+    RenderRequest {
+        problems: vec![Diagnostic::error(code, "", message.to_owned()).at(INPUT_NAME, None, None)],
+        ..request(String::new())
     }
 }

@@ -612,14 +612,16 @@ fn run_migrate(args: &MigrateArgs) -> ExitCode {
 /// `krm`: stdin to the core as a ResourceList, the core's ResourceList to stdout. Exit 1
 /// with the problems as `results` when the input is invalid, 2 when the core failed.
 fn run_krm() -> ExitCode {
-    let outcome = match input::ReadLimits::from_env().and_then(|l| input::read_text("-", l)) {
-        Ok(text) => match render(&krm::request(text.clone())) {
-            Ok(response) => krm::outcome(&response, &text),
-            Err(RenderError::Limit(e)) => return limit_reached(&e),
-            Err(RenderError::Environment(message)) => return bad_environment(&message),
-            Err(RenderError::Internal(message)) => return internal(&message),
-        },
-        Err(e) => krm::unreadable(e.code, &e.message),
+    let (request, text) = match input::ReadLimits::from_env().and_then(|l| input::read_text("-", l))
+    {
+        Ok(text) => (krm::request(text.clone()), text),
+        Err(e) => (krm::unreadable(e.code, &e.message), String::new()),
+    };
+    let outcome = match render(&request) {
+        Ok(response) => krm::outcome(&response, &text),
+        Err(RenderError::Limit(e)) => return limit_reached(&e),
+        Err(RenderError::Environment(message)) => return bad_environment(&message),
+        Err(RenderError::Internal(message)) => return internal(&message),
     };
     eprint(&outcome.stderr);
     match write_stdout(&outcome.stdout) {

@@ -19,17 +19,137 @@
 use std::cell::OnceCell;
 use std::collections::BTreeSet;
 
-use matrix_render_model::api::{
-    KRM_FUNCTION_CONFIG_API_VERSION, KRM_FUNCTION_CONFIG_DEPRECATED_API_VERSIONS,
-    KRM_FUNCTION_CONFIG_KIND, KRM_GENERATED_PATH, KUSTOMIZE_GENERATOR_FIELDS, krm_parse_input,
-    krm_results,
-};
+use std::collections::BTreeMap;
+
+use matrix_render_model::Severity;
 use matrix_render_model::spans::{Span, SpanMap};
 use matrix_render_model::{Diagnostic, NamedText, limits};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::objects::Object;
 use crate::yaml;
+
+/// The `apiVersion` of matrix-render's KRM function config (a group under the project's
+/// GitHub organisation's domain, which it owns).
+pub const KRM_FUNCTION_CONFIG_API_VERSION: &str = "matrix-render.github.io/v1alpha1";
+/// Earlier `apiVersion`s of the `MatrixStack`, still read, with a `deprecated-api-version`
+/// warning that names [`KRM_FUNCTION_CONFIG_API_VERSION`].
+pub const KRM_FUNCTION_CONFIG_DEPRECATED_API_VERSIONS: &[&str] = &["matrix-render.dev/v1alpha1"];
+/// The fields of the kustomize generator's earlier config shape (file names and flags instead
+/// of the values under `spec`), which only that generator reads.
+pub const KUSTOMIZE_GENERATOR_FIELDS: &[&str] = &["valuesFiles", "set", "setString", "staticDir"];
+/// The `kind` of matrix-render's KRM function config.
+pub const KRM_FUNCTION_CONFIG_KIND: &str = "MatrixStack";
+/// The `apiVersion` of a ResourceList that matrix-render writes when the input had none.
+pub const KRM_RESOURCE_LIST_API_VERSION: &str = "config.kubernetes.io/v1";
+/// The name a KRM function's input gets in diagnostics when the request names none: stdin.
+pub const STDIN: &str = "<stdin>";
+/// The package file, relative to the package root, that kpt writes the generated objects to.
+pub const KRM_GENERATED_PATH: &str = "matrix-stack.yaml";
+
+/// One entry of a ResourceList's `results`, as the KRM function specification defines it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KrmResult {
+    /// What is wrong, with the hint when there is one.
+    pub message: String,
+    /// `error` or `warning`.
+    pub severity: Severity,
+    /// The field of the function config: `spec.<config path>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<KrmField>,
+    /// The package file the problem is in, when the input named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<KrmFile>,
+    /// `code`: the diagnostic's stable code, e.g. `unknown-key`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// `results[].field`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KrmField {
+    /// Dotted path in the function config, e.g. `spec.synapse.registration.enabled`.
+    pub path: String,
+}
+
+/// `results[].file`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KrmFile {
+    /// Package-relative path.
+    pub path: String,
+}
+
+/// Diagnostics as KRM `results`. A diagnostic's config path becomes `spec.<path>` (the
+/// values sit under the function config's `spec`); its file is kept unless it is
+/// `input_name`, the name the ResourceList itself was given (stdin is no package file).
+#[must_use]
+pub fn results(diagnostics: &[Diagnostic], input_name: &str) -> Vec<KrmResult> {
+    diagnostics
+        .iter()
+        .map(|d| KrmResult {
+            message: match &d.hint {
+                Some(hint) => format!("{} (hint: {hint})", d.message),
+                None => d.message.clone(),
+            },
+            severity: d.severity,
+            field: (!d.path.is_empty()).then(|| KrmField {
+                path: format!("spec.{}", d.path),
+            }),
+            file: d
+                .file
+                .as_ref()
+                .filter(|f| f.as_str() != input_name)
+                .map(|f| KrmFile { path: f.clone() }),
+            tags: BTreeMap::from([("code".to_owned(), d.code.clone())]),
+        })
+        .collect()
+}
+
+/// What a KRM function writes to stdout when the render failed (`ok` false), before it
+/// exits non-zero: a ResourceList with no items and every diagnostic as a result. Orchestrators
+/// discard the items of a failed function and show the results. JSON, which every YAML
+/// reader reads.
+#[must_use]
+pub fn failure_output(diagnostics: &[Diagnostic], input_name: &str) -> String {
+    let list = serde_json::json!({
+        "apiVersion": KRM_RESOURCE_LIST_API_VERSION,
+        "kind": "ResourceList",
+        "items": [],
+        "results": results(diagnostics, input_name),
+    });
+    let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Reads the YAML (or JSON) document a KRM function receives on stdin into JSON values.
+/// The core does the rest (see [`RenderRequest::values`]); this only parses.
+///
+/// # Errors
+/// An `invalid-resource-list` diagnostic at the line and column of the syntax error.
+pub fn parse_input(source: &NamedText) -> Result<serde_json::Value, Box<Diagnostic>> {
+    let not_yaml = |message: String, line: Option<u32>, column: Option<u32>| {
+        Box::new(
+            Diagnostic::error(
+                "invalid-resource-list",
+                "",
+                format!("the input is not a YAML ResourceList: {message}"),
+            )
+            .with_hint("a KRM function reads one YAML (or JSON) ResourceList document on stdin")
+            .at(&source.name, line, column),
+        )
+    };
+    match matrix_render_model::yaml::parse(&source.text).0 {
+        Ok(value) => Ok(value.unwrap_or(serde_json::Value::Null)),
+        Err(e) => Err(not_yaml(
+            e.message,
+            e.span.map(|s| s.line),
+            e.span.map(|s| s.column),
+        )),
+    }
+}
 
 /// ResourceList versions of the KRM function specification.
 const RESOURCE_LIST_VERSIONS: &[&str] =
@@ -89,7 +209,7 @@ impl<'a> Input<'a> {
         if !source.text.contains("apiVersion") {
             return Ok(None);
         }
-        let Ok(value) = krm_parse_input(source) else {
+        let Ok(value) = parse_input(source) else {
             return Ok(None);
         };
         let Some(document) = value.as_object() else {
@@ -293,7 +413,7 @@ impl<'a> Input<'a> {
         list.insert("kind".to_owned(), Value::from("ResourceList"));
         list.insert("items".to_owned(), Value::Array(items));
         list.insert("functionConfig".to_owned(), self.function_config.clone());
-        let results = krm_results(diagnostics, &self.source.name);
+        let results = results(diagnostics, &self.source.name);
         if !results.is_empty() {
             list.insert(
                 "results".to_owned(),
@@ -403,7 +523,7 @@ pub fn list_required(lists: usize, last: Option<&NamedText>) -> Diagnostic {
             format!("the input has {lists} ResourceLists; a KRM function reads one"),
         );
     }
-    if let Some(Err(d)) = last.map(krm_parse_input) {
+    if let Some(Err(d)) = last.map(parse_input) {
         return *d;
     }
     let d = Diagnostic::error(
@@ -612,6 +732,44 @@ impl Identity {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn results_carry_the_spec_path_code_and_hint() {
+        let diagnostics = [
+            Diagnostic::error("unknown-key", "synapse.enabeld", "unknown key `enabeld`")
+                .with_hint("did you mean `enabled`?")
+                .at("<stdin>", Some(9), Some(5)),
+            Diagnostic::warning("latest-tag", "synapse.image.tag", "`latest` moves").at(
+                "stack.yaml",
+                None,
+                None,
+            ),
+            Diagnostic::error("invalid-resource-list", "", "not a ResourceList"),
+        ];
+        let results = results(&diagnostics, "<stdin>");
+        assert_eq!(
+            results[0].message,
+            "unknown key `enabeld` (hint: did you mean `enabled`?)"
+        );
+        assert_eq!(
+            results[0].field.as_ref().map(|f| f.path.as_str()),
+            Some("spec.synapse.enabeld")
+        );
+        assert_eq!(results[0].file, None);
+        assert_eq!(results[0].tags["code"], "unknown-key");
+        assert_eq!(
+            results[1].file.as_ref().map(|f| f.path.as_str()),
+            Some("stack.yaml")
+        );
+        assert_eq!(results[1].severity, Severity::Warning);
+        assert_eq!(results[2].field, None);
+        let list: serde_json::Value =
+            serde_json::from_str(&failure_output(&diagnostics, "<stdin>")).unwrap();
+        assert_eq!(list["kind"], "ResourceList");
+        assert_eq!(list["items"], serde_json::json!([]));
+        assert_eq!(list["results"][0]["severity"], "error");
+        assert_eq!(list["results"][1]["severity"], "warning");
+    }
+
     use super::*;
 
     fn named(text: &str) -> NamedText {
@@ -866,8 +1024,15 @@ functionConfig:
         ] {
             let response = render(&request(&bad, Format::Krm));
             assert!(!response.ok);
-            assert!(response.output.is_empty() && response.objects.is_empty());
+            assert!(response.objects.is_empty());
             assert!(response.diagnostics.iter().any(Diagnostic::is_error));
+            // A failed function still writes a ResourceList: no items, the problems as results.
+            let list: Value = serde_json::from_str(&response.output).expect("a JSON ResourceList");
+            assert_eq!(list["kind"], "ResourceList");
+            assert_eq!(list["items"], serde_json::json!([]));
+            let results = list["results"].as_array().expect("results");
+            assert_eq!(results.len(), response.diagnostics.len());
+            assert!(results.iter().any(|r| r["severity"] == "error"));
         }
     }
 }

@@ -43,8 +43,21 @@ pub use objects::{KINDS, Kind, Prune, kind_of};
 /// [`model::mask`].
 #[must_use]
 pub fn render(request: &RenderRequest) -> RenderResponse {
-    let mut response = render_unmasked(request);
+    let mut response = if request.problems.is_empty() {
+        render_unmasked(request)
+    } else {
+        failed(request.problems.clone())
+    };
     mask(request, &mut response.diagnostics);
+    // A KRM function that fails still writes a ResourceList: no items, the problems as its
+    // results, which orchestrators show.
+    if request.options.format == Format::Krm && !response.ok {
+        let input = request
+            .values
+            .last()
+            .map_or(krm::STDIN, |v| v.name.as_str());
+        response.output = krm::failure_output(&response.diagnostics, input);
+    }
     response
 }
 
