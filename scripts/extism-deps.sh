@@ -24,7 +24,7 @@ VENV="${MR_EXTISM_VENV:-$REPO/dist/extism-venv}"
 NPM_BUILD=(binaryen@132.0.0)
 NPM_HOSTS=(@extism/extism@2.0.0-rc13)
 # extism is the Python SDK; extism-sys is the runtime it loads (libextism, wasmtime inside).
-PIP_PACKAGES=(extism==1.1.1 extism-sys==1.41.0 cffi==2.1.1 pycparser==3.12)
+PIP_PACKAGES=(extism==1.1.1 extism-sys==1.41.0 cffi==2.1.1 pycparser==3.12 jsonschema==4.26.0)
 
 only_build=0
 case "${1:-}" in

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import extism
+import jsonschema
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import render_request  # noqa: E402  (tests/extism/render_request.py)
@@ -143,8 +144,25 @@ def cli(args: argparse.Namespace, argv: list[str], cwd: Path) -> subprocess.Comp
     )
 
 
+CONTRACT = json.loads((REPO / "schema/render-contract.schema.json").read_text())
+CONTRACT_CHECKED = {"RenderRequest": 0, "RenderResponse": 0}
+CONTRACT_ERRORS: list[str] = []
+
+
+def conforms(definition: str, document: dict) -> None:
+    """Validates `document` against the published contract's `definition`, counting it."""
+    schema = dict(CONTRACT, **{"$ref": f"#/$defs/{definition}"})
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(document))
+    CONTRACT_CHECKED[definition] += 1
+    for e in errors[:3]:
+        CONTRACT_ERRORS.append(f"{definition} {'/'.join(map(str, e.absolute_path))}: {e.message[:200]}")
+
+
 def call_json(plugin: extism.Plugin, function: str, request: dict) -> dict:
-    return json.loads(plugin.call(function, json.dumps(request).encode()))
+    conforms("RenderRequest", request)
+    response = json.loads(plugin.call(function, json.dumps(request).encode()))
+    conforms("RenderResponse", response)
+    return response
 
 
 def main() -> int:
@@ -189,6 +207,8 @@ def main() -> int:
             body = json.dumps(request).encode()
             first = json.loads(plugin.call("render", body))
             second = json.loads(plugin.call("render", body))
+            conforms("RenderRequest", request)
+            conforms("RenderResponse", first)
             ok = checks.check(
                 f"{name} ({fmt}) renders",
                 first["ok"],
@@ -254,6 +274,14 @@ def main() -> int:
             and typo.encode() not in raw,
             f"codes {sorted(codes)}",
         )
+
+    # The published contract: every request sent and response received so far conforms.
+    checks.check(
+        f"schema/render-contract.schema.json: {CONTRACT_CHECKED['RenderRequest']} requests and "
+        f"{CONTRACT_CHECKED['RenderResponse']} responses conform",
+        not CONTRACT_ERRORS and min(CONTRACT_CHECKED.values()) >= 50,
+        "\n  ".join(CONTRACT_ERRORS[:10]),
+    )
 
     # Errors: only a request that is not RenderRequest JSON fails the call.
     for label, body in [

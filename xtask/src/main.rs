@@ -1,7 +1,7 @@
 //! `cargo xtask`: the project's own commands.
 //!
 //! - `cargo xtask regen` regenerates every artefact the tests compare byte for byte: the
-//!   values schema (`schema/`, and its copy the core embeds), the golden outputs
+//!   values schema (`schema/`, and its copy the core embeds), the contract schema, the golden outputs
 //!   (`tests/golden/`), the bad-input snapshots (`tests/bad/`), the migration goldens and the
 //!   README's settings table. Each is written by its own freshness test when `UPDATE_GOLDEN`
 //!   is set; the second pass sees the schema the first one wrote (the CLI embeds it), and a

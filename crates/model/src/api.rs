@@ -9,7 +9,7 @@ use crate::diag::Diagnostic;
 use crate::load::NamedText;
 
 /// Everything a render needs; front-ends read files and flags into this.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RenderRequest {
     /// Values documents, merged in order over the defaults. A document may also be a
@@ -40,7 +40,7 @@ pub struct RenderRequest {
 }
 
 /// Output options.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RenderOptions {
     /// Output format.
@@ -59,7 +59,7 @@ pub struct RenderOptions {
 }
 
 /// The Helm release a migration starts from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MigrateFrom {
     /// What `helm get manifest RELEASE -n NAMESPACE` printed for the chart's release.
@@ -75,7 +75,7 @@ pub struct MigrateFrom {
 }
 
 /// How to switch a live chart install to the rendered stack.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Migration {
     /// The Helm release.
@@ -93,7 +93,7 @@ pub struct Migration {
 }
 
 /// One object's fate in a migration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MigrationObject {
     /// `kind`.
@@ -114,7 +114,7 @@ pub struct MigrationObject {
 }
 
 /// What happens to an object in a migration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MigrationStatus {
     /// The chart's object, already exactly as rendered.
@@ -131,7 +131,7 @@ pub enum MigrationStatus {
 }
 
 /// Output format.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// A multi-document YAML stream.
@@ -149,7 +149,7 @@ pub enum Format {
 
 /// The result of a render. `ok` is false exactly when a diagnostic is an error; then
 /// `output` is empty.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RenderResponse {
     /// Whether rendering succeeded.
@@ -172,7 +172,7 @@ pub struct RenderResponse {
 
 /// What an operator sets up outside Kubernetes for this config: DNS records, open and
 /// forwarded ports, the secrets to provide, and notes for proxies such as Cloudflare.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
     /// One record per public host name, in a stable order.
@@ -193,7 +193,7 @@ pub struct Plan {
 }
 
 /// A namespace of the stack and the Pod Security level it needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NamespacePlan {
     /// The namespace's name.
@@ -210,7 +210,7 @@ pub struct NamespacePlan {
 }
 
 /// A Pod Security Standards level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PodSecurityLevel {
     /// Heavily restricted, following current pod hardening practice.
@@ -234,7 +234,7 @@ impl PodSecurityLevel {
 }
 
 /// A DNS record to create.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DnsRecord {
     /// The host name.
@@ -253,7 +253,7 @@ pub struct DnsRecord {
 }
 
 /// What a host name must point at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DnsTarget {
     /// The ingress controller's (or Gateway's) public address.
@@ -263,7 +263,7 @@ pub enum DnsTarget {
 }
 
 /// A public inbound port or port range to open and forward.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PortRule {
     /// The component that listens: `ingress`, `coturn`, `livekit`.
@@ -281,7 +281,7 @@ pub struct PortRule {
 }
 
 /// A transport protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Protocol {
     /// TCP.
     #[serde(rename = "TCP")]
@@ -292,7 +292,7 @@ pub enum Protocol {
 }
 
 /// A secret setting and where its value comes from. Never carries the value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretItem {
     /// The config path, e.g. `synapse.registration_shared_secret`.
@@ -309,7 +309,7 @@ pub struct SecretItem {
 }
 
 /// Where a secret's value comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum SecretSource {
     /// A value in the config.
@@ -321,7 +321,7 @@ pub enum SecretSource {
 }
 
 /// What was rendered, object by object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectInfo {
     /// `apiVersion`.
@@ -342,4 +342,40 @@ pub struct ObjectInfo {
     /// The object alone, in the requested format, when `options.split` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document: Option<String>,
+}
+
+/// The machine-readable contract every front-end speaks: JSON Schemas (draft 2020-12) of the
+/// request and the response, as `schema/render-contract.schema.json` publishes them (a test
+/// keeps that file equal to this).
+#[must_use]
+pub fn contract_schema() -> serde_json::Value {
+    use serde_json::{Map, Value};
+    // Each type's schema keeps its own definitions under `$defs`, referenced from the root
+    // (`#/$defs/Name`): they are lifted into one `$defs` with the two roots beside them.
+    let mut defs = Map::new();
+    for (name, schema) in [
+        ("RenderRequest", schemars::schema_for!(RenderRequest)),
+        ("RenderResponse", schemars::schema_for!(RenderResponse)),
+    ] {
+        let mut root = match serde_json::to_value(schema) {
+            Ok(Value::Object(root)) => root,
+            _ => Map::new(),
+        };
+        root.remove("$schema");
+        if let Some(Value::Object(inner)) = root.remove("$defs") {
+            defs.extend(inner);
+        }
+        defs.insert(name.to_owned(), Value::Object(root));
+    }
+    serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": concat!(
+            "https://raw.githubusercontent.com/matrix-render/matrix-render/v",
+            env!("CARGO_PKG_VERSION"),
+            "/schema/render-contract.schema.json"
+        ),
+        "title": "matrix-render render contract",
+        "description": "What a front-end sends the core (RenderRequest, as JSON) and what it gets back (RenderResponse). The Extism plugin's render and validate functions, the browser module and the CLI's wasm core all speak it.",
+        "$defs": defs,
+    })
 }

@@ -40,3 +40,12 @@ fn readme_settings_table_is_fresh() {
     });
     check_golden(&path, &fresh);
 }
+
+/// The published request/response contract is what the model's types say.
+#[test]
+fn the_contract_schema_is_fresh() {
+    let mut text =
+        serde_json::to_string_pretty(&matrix_render_model::api::contract_schema()).unwrap();
+    text.push('\n');
+    check_golden(&repo().join("schema/render-contract.schema.json"), &text);
+}
