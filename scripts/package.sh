@@ -69,4 +69,11 @@ mv "$core/matrix_render_core.wasm.tmp" "$core/matrix_render_core.wasm"
 
 args=(--workspace --locked)
 [ -z "$allow_dirty" ] && args+=(--allow-dirty)
+# `cargo package --workspace` verifies each crate against the others through a temporary
+# local registry, and cargo extracts registry crates once per version into
+# $CARGO_HOME/registry/src: a second packaging of the same version on this machine would
+# build against the first one's sources. Our crates are not on crates.io, so every
+# extraction of them there is such a leftover.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/matrix-render-* \
+  "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/matrix-render-*
 cargo package "${args[@]}" "$@"
