@@ -155,6 +155,15 @@ const VALUES_FILE: &str =
 /// it is opened (a FIFO without a writer would block forever), and checked again on the
 /// opened file, in case it changed in between.
 fn read_bytes(path: &str, allowance: Allowance) -> Result<Vec<u8>, InputError> {
+    if is_url(path) {
+        return Err(InputError::new(
+            "url-not-read",
+            path,
+            "matrix-render reads files, not URLs (it makes no network call): download it \
+             first, e.g. `curl -fsSL URL -o values.yaml`, and pass the file"
+                .to_owned(),
+        ));
+    }
     let most = allowance.most();
     let unreadable =
         |e: std::io::Error| InputError::new("unreadable-input", path, format!("cannot read: {e}"));
@@ -291,6 +300,16 @@ fn looks_binary(bytes: &[u8]) -> bool {
         || bytes.starts_with(b"\xff\xd8\xff")
 }
 
+/// Whether a file argument is a URL (`https://...`, `oci://...`), which Helm would fetch.
+fn is_url(path: &str) -> bool {
+    path.split_once("://").is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
+}
+
 /// Everything the render and validate commands take.
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
@@ -302,6 +321,8 @@ pub struct Inputs {
     pub split: bool,
     /// Ask the core for the plan (`matrix-render plan`).
     pub plan: bool,
+    /// `-n`: the `namespace` setting, over the values and every `--set`.
+    pub namespace: Option<String>,
 }
 
 /// Reads a text file (or stdin for `-`) as UTF-8, up to the whole of [`ReadLimits::total`]
@@ -381,7 +402,14 @@ pub fn request_with(
     Ok(RenderRequest {
         values,
         set: inputs.set.clone(),
-        set_string: inputs.set_string.clone(),
+        set_string: {
+            // `-n` wins over the values and every `--set`, as the last `--set-string`.
+            let mut set_string = inputs.set_string.clone();
+            if let Some(namespace) = &inputs.namespace {
+                set_string.push(format!("namespace={namespace}"));
+            }
+            set_string
+        },
         files: files.files.clone(),
         options: RenderOptions {
             format: inputs.format,

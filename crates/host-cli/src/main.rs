@@ -71,10 +71,21 @@ struct InputArgs {
     static_dir: Option<String>,
 }
 
+/// Helm's `-n`: the namespace, over the values' `namespace` setting.
+#[derive(Debug, Clone, Args)]
+struct Scope {
+    /// The namespace of the stack's objects: overrides the `namespace` setting, as Helm's
+    /// `-n` sets the release's namespace.
+    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+    namespace: Option<String>,
+}
+
 #[derive(Debug, Args)]
 struct ValuesArgs {
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    scope: Scope,
     /// Output format of the manifests.
     #[arg(long, value_enum, default_value_t = OutputFormat::Yaml)]
     format: OutputFormat,
@@ -93,7 +104,7 @@ struct MigrateArgs {
     release: Option<String>,
     /// The release's namespace, for objects the manifest gives none (default: the namespace
     /// the other objects name, else the values' `namespace`).
-    #[arg(long, value_name = "NAMESPACE")]
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
     namespace: Option<String>,
 }
 
@@ -101,6 +112,8 @@ struct MigrateArgs {
 struct ValidateArgs {
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    scope: Scope,
     /// Output format of the diagnostics: readable text on stderr, or a JSON array on stdout.
     #[arg(long, value_enum, default_value_t = DiagnosticsFormat::Text)]
     format: DiagnosticsFormat,
@@ -118,6 +131,8 @@ enum DiagnosticsFormat {
 struct PlanArgs {
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    scope: Scope,
     /// Output format: a readable text, or the core's plan as JSON.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     format: PlanFormat,
@@ -140,6 +155,16 @@ struct RenderArgs {
     /// was.
     #[arg(long = "output-dir", value_name = "DIR")]
     output_dir: Option<PathBuf>,
+    /// Print only these objects, as Helm's `--show-only`: `Kind/name` (`Deployment/synapse`,
+    /// the kind in any case) or an --output-dir file name (`20-deployment-synapse.yaml`);
+    /// repeat for several. One that matches nothing is an error.
+    #[arg(
+        short = 's',
+        long = "show-only",
+        value_name = "KIND/NAME",
+        conflicts_with_all = ["output_dir", "batch"]
+    )]
+    show_only: Vec<String>,
     /// Render every tenant in DIR into OUT/<tenant>/ (needs --output-dir OUT). A tenant is
     /// a subdirectory DIR/<tenant>/ with values.yaml and, optionally, secrets.yaml or
     /// .secrets.yaml; --set, --set-string, --static-dir and --format apply to every tenant.
@@ -203,6 +228,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => run(
             &ValuesArgs {
                 input: args.input,
+                scope: args.scope,
                 format: match args.format {
                     DiagnosticsFormat::Text => OutputFormat::Yaml,
                     DiagnosticsFormat::Json => OutputFormat::Json,
@@ -213,6 +239,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => run(
             &ValuesArgs {
                 input: args.input,
+                scope: args.scope,
                 // The manifests are not printed; diagnostics go to stderr for people.
                 format: OutputFormat::Yaml,
             },
@@ -223,6 +250,7 @@ fn main() -> ExitCode {
             output_dir: Some(out),
             batch: Some(dir),
             batch_layout,
+            ..
         }) => run_batch(
             &values,
             &dir,
@@ -232,7 +260,7 @@ fn main() -> ExitCode {
                 BatchLayout::Stream => batch::Layout::Stream,
             },
         ),
-        Command::Render(args) => run(&args.values, Mode::Render(args.output_dir)),
+        Command::Render(args) => run(&args.values, Mode::Render(args.output_dir, args.show_only)),
         Command::Krm => run_krm(),
         Command::Migrate(args) => run_migrate(&args),
         Command::Init(args) => match init::run(&args) {
@@ -285,8 +313,9 @@ fn limit_reached(error: &CoreError) -> ExitCode {
 
 /// What `run` does with a response.
 enum Mode {
-    /// Write the manifests to stdout, or one file per object into the folder.
-    Render(Option<PathBuf>),
+    /// Write the manifests to stdout (only the `--show-only` ones, when given), or one file
+    /// per object into the folder.
+    Render(Option<PathBuf>, Vec<String>),
     /// Report only.
     Validate,
     /// Write the plan.
@@ -305,8 +334,9 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
         set_string: input.set_string.clone(),
         static_dir: input.static_dir.clone(),
         format,
-        split: matches!(mode, Mode::Render(Some(_))),
+        split: matches!(&mode, Mode::Render(dir, only) if dir.is_some() || !only.is_empty()),
         plan: matches!(mode, Mode::Plan(_)),
+        namespace: args.scope.namespace.clone(),
     };
     let validate_only = matches!(mode, Mode::Validate);
     // The plan's JSON goes to stdout; its diagnostics are for people, as with render.
@@ -339,7 +369,7 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
     if !response.ok {
         if !json_diagnostics {
             let what = match mode {
-                Mode::Render(_) => "; nothing was written",
+                Mode::Render(..) => "; nothing was written",
                 Mode::Validate | Mode::Plan(_) => "",
             };
             eprint(&format!(
@@ -359,8 +389,8 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let output_dir = match mode {
-        Mode::Render(dir) => dir,
+    let (output_dir, show_only) = match mode {
+        Mode::Render(dir, only) => (dir, only),
         Mode::Validate => return ExitCode::SUCCESS,
         Mode::Plan(_) => {
             let Some(plan) = &response.plan else {
@@ -393,7 +423,14 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
             }
             Err(output::Failure::Internal(e)) => internal(&e),
         },
-        None => write_stdout(&response.output),
+        None if show_only.is_empty() => write_stdout(&response.output),
+        None => match output::show_only(&response.objects, &show_only, format) {
+            Ok(text) => write_stdout(&text),
+            Err(e) => {
+                eprint(&format!("error[no-such-object]: {e}\n"));
+                ExitCode::from(1)
+            }
+        },
     }
 }
 
@@ -410,6 +447,13 @@ fn run_batch(
     layout: batch::Layout,
 ) -> ExitCode {
     let started = std::time::Instant::now();
+    if args.scope.namespace.is_some() {
+        eprint(
+            "error[bad-flag]: -n/--namespace does not apply to --batch: each tenant's values set \
+             its own `namespace`\n",
+        );
+        return ExitCode::from(1);
+    }
     if std::fs::canonicalize(dir).is_ok_and(|d| std::fs::canonicalize(out).is_ok_and(|o| o == d)) {
         eprint(&format!(
             "error[bad-flag]: --output-dir {} is the --batch directory; write the output \
@@ -436,6 +480,7 @@ fn run_batch(
         },
         split: true,
         plan: false,
+        namespace: None,
     };
     let limits = match limits() {
         Ok(l) => l,
@@ -565,6 +610,7 @@ fn run_migrate(args: &MigrateArgs) -> ExitCode {
         format: Format::Yaml,
         split: false,
         plan: false,
+        namespace: None,
     };
     let read = input::request(&inputs).and_then(|request| {
         input::ReadLimits::from_env()

@@ -12,6 +12,7 @@ mod common;
 mod corpus;
 mod errors;
 mod golden;
+mod helm_habits;
 mod init;
 mod krm;
 mod limits;

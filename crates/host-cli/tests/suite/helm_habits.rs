@@ -1,0 +1,153 @@
+//! Helm's habits: `-n/--namespace`, `--show-only/-s`, and a URL given as `-f` (refused: the
+//! tool reads no network), each against what the same input renders otherwise.
+
+use std::process::{Command, Output};
+
+use crate::common::repo;
+
+fn render(extra: &[&str]) -> Output {
+    let seed = repo().join("tests/fixtures/seed");
+    Command::new(env!("CARGO_BIN_EXE_matrix-render"))
+        .arg("render")
+        .arg("-f")
+        .arg(seed.join("values.yaml"))
+        .arg("-f")
+        .arg(seed.join("secrets.yaml"))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn dash_n_sets_the_namespace_over_the_values() {
+    let short = render(&["-n", "chat"]);
+    assert_eq!(short.status.code(), Some(0), "{}", stderr(&short));
+    let long = render(&["--namespace", "chat"]);
+    let set = render(&["--set", "namespace=other", "--set-string", "namespace=chat"]);
+    assert_eq!(stdout(&short), stdout(&long));
+    assert_eq!(stdout(&short), stdout(&set));
+    // It wins over a --set too, as Helm's -n wins over the chart's values.
+    let over = render(&["--set", "namespace=other", "-n", "chat"]);
+    assert_eq!(stdout(&over), stdout(&short));
+    assert!(stdout(&short).contains("\n  namespace: chat\n"));
+    assert!(!stdout(&short).contains("namespace: matrix\n"));
+
+    let bad = render(&["-n", "Not A Namespace"]);
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+    assert!(stdout(&bad).is_empty());
+}
+
+#[test]
+fn show_only_prints_the_named_objects_as_the_render_does() {
+    let full = stdout(&render(&[]));
+    let documents: Vec<String> = full
+        .split("---\n")
+        .filter(|d| !d.is_empty())
+        .map(|d| format!("---\n{d}"))
+        .collect();
+    let find = |kind: &str, name: &str| {
+        documents
+            .iter()
+            .find(|d| {
+                d.contains(&format!("kind: {kind}\n")) && d.contains(&format!("\n  name: {name}\n"))
+            })
+            .unwrap_or_else(|| panic!("{kind}/{name} in the render"))
+            .clone()
+    };
+    let one = render(&["-s", "Deployment/synapse"]);
+    assert_eq!(one.status.code(), Some(0), "{}", stderr(&one));
+    assert_eq!(stdout(&one), find("Deployment", "synapse"));
+
+    // A file name of --output-dir, a kind in lower case; the render's order, not the flags'.
+    let two = render(&[
+        "--show-only",
+        "deployment/synapse",
+        "-s",
+        "07-configmap-element-config.yaml",
+    ]);
+    assert_eq!(two.status.code(), Some(0), "{}", stderr(&two));
+    assert_eq!(
+        stdout(&two),
+        format!(
+            "{}{}",
+            find("ConfigMap", "element-config"),
+            find("Deployment", "synapse")
+        )
+    );
+
+    let json_full: serde_json::Value =
+        serde_json::from_str(&stdout(&render(&["--format", "json"]))).unwrap();
+    let json_one: serde_json::Value = serde_json::from_str(&stdout(&render(&[
+        "--format",
+        "json",
+        "-s",
+        "Deployment/synapse",
+    ])))
+    .unwrap();
+    let item = json_full["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "Deployment" && i["metadata"]["name"] == "synapse")
+        .unwrap();
+    assert_eq!(json_one["kind"], "List");
+    assert_eq!(json_one["items"], serde_json::json!([item]));
+
+    let none = render(&["-s", "Deployment/synapse", "-s", "Deployment/nope"]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(stdout(&none).is_empty());
+    let err = stderr(&none);
+    assert!(
+        err.contains("error[no-such-object]") && err.contains("Deployment/nope"),
+        "{err}"
+    );
+    assert!(!err.contains("matches Deployment/synapse"), "{err}");
+}
+
+#[test]
+fn a_url_as_values_file_is_refused_with_the_download_step() {
+    for url in [
+        "https://example.org/values.yaml",
+        "oci://registry.example.org/values",
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_matrix-render"))
+            .args(["validate", "-f", url])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{url}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("url-not-read") && err.contains("curl -fsSL"),
+            "{err}"
+        );
+        assert!(err.contains(url), "{err}");
+    }
+}
+
+#[test]
+fn dash_n_does_not_apply_to_a_batch() {
+    let dir = std::env::temp_dir().join(format!("mr-habits-batch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("in")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_matrix-render"))
+        .arg("render")
+        .arg("--batch")
+        .arg(dir.join("in"))
+        .arg("--output-dir")
+        .arg(dir.join("out"))
+        .args(["-n", "chat"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("-n/--namespace does not apply to --batch"));
+    assert!(!dir.join("out").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
