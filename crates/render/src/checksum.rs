@@ -105,29 +105,9 @@ mod tests {
         assert_eq!(hmac_sha256_hex(&key, parts).len(), 64);
     }
 
-    /// The rendered objects of a base config plus `extra`.
+    /// The rendered objects of a base config (MatrixRTC on) plus `extra`.
     fn render(extra: &str) -> Vec<serde_json::Value> {
-        use matrix_render_model::NamedText;
-        use matrix_render_model::api::{Format, RenderOptions, RenderRequest};
-        let base = "global: {domain: matrix.example.com, elementDomain: element.example.com}\n\
-             synapse: {registration_shared_secret: reg-0123456789abcdef, registration: {enabled: false, captchaEnabled: false}}\n\
-             coturn: {realm: turn.example.com, turn_url: turn.example.com, turn_shared_secret: weak}\n\
-             matrixrtc: {enabled: true, host: rtc.example.com, livekit: {key: k, secret: 0123456789abcdef0123456789abcdef}}\n";
-        let doc = |name: &str, text: &str| NamedText {
-            name: name.to_owned(),
-            text: text.to_owned(),
-        };
-        let response = crate::render(&RenderRequest {
-            values: vec![doc("values.yaml", base), doc("extra.yaml", extra)],
-            options: RenderOptions {
-                format: Format::Json,
-                ..RenderOptions::default()
-            },
-            ..RenderRequest::default()
-        });
-        assert!(response.ok, "{:?}", response.diagnostics);
-        let list: serde_json::Value = serde_json::from_str(&response.output).unwrap();
-        list["items"].as_array().unwrap().clone()
+        crate::testing::render_items(crate::testing::BASE_RTC, extra)
     }
 
     fn annotation(items: &[serde_json::Value], deployment: &str) -> String {

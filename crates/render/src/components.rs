@@ -121,25 +121,8 @@ pub fn always(_: &Config) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use matrix_render_model::load::{LoadInput, NamedText, load};
-
     fn config() -> Config {
-        let values = NamedText {
-            name: "values.yaml".to_owned(),
-            text: "global: {domain: matrix.example.org, elementDomain: element.example.org}\n\
-                   coturn: {realm: turn.example.org, turn_url: turn.example.org,\n\
-                   \x20 turn_shared_secret: t0123456789abcdefghijklmnopqrstuv}\n\
-                   synapse: {registration: {enabled: false},\n\
-                   \x20 registration_shared_secret: r0123456789abcdefghijklmnopqrstuv}\n"
-                .to_owned(),
-        };
-        let loaded = load(LoadInput {
-            values: std::slice::from_ref(&values),
-            set: &[],
-            set_string: &[],
-        });
-        let diagnostics = format!("{:#?}", loaded.diagnostics);
-        loaded.config.expect(&diagnostics)
+        crate::testing::config(crate::testing::BASE, "")
     }
 
     /// The images the components declare are exactly the image settings of the defaults,

@@ -286,31 +286,10 @@ fn images(c: &Config) -> Vec<(&'static str, &matrix_render_model::config::Image)
 
 #[cfg(test)]
 mod tests {
-    use matrix_render_model::NamedText;
-    use matrix_render_model::api::{Format, RenderOptions, RenderRequest};
-
     /// The rendered turnserver.conf of a valid base config with `extra` layered over it.
     fn conf(extra: &str) -> Vec<String> {
-        let base = "global: {domain: matrix.example.com, elementDomain: element.example.com}\n\
-             synapse: {registration_shared_secret: s3cret, registration: {enabled: false, captchaEnabled: false}}\n\
-             coturn: {realm: turn.example.com, turn_url: turn.example.com, turn_shared_secret: t}\n";
-        let doc = |name: &str, text: &str| NamedText {
-            name: name.to_owned(),
-            text: text.to_owned(),
-        };
-        let response = crate::render(&RenderRequest {
-            values: vec![doc("values.yaml", base), doc("extra.yaml", extra)],
-            options: RenderOptions {
-                format: Format::Json,
-                ..RenderOptions::default()
-            },
-            ..RenderRequest::default()
-        });
-        assert!(response.ok, "{:?}", response.diagnostics);
-        let list: serde_json::Value = serde_json::from_str(&response.output).unwrap();
-        let cm = list["items"]
-            .as_array()
-            .unwrap()
+        let items = crate::testing::render_items(crate::testing::BASE, extra);
+        let cm = items
             .iter()
             .find(|i| i["kind"] == "ConfigMap" && i["metadata"]["name"] == super::CONFIG_MAP)
             .expect("coturn's ConfigMap");

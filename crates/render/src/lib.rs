@@ -29,6 +29,8 @@ mod policies;
 mod secrets;
 mod static_pages;
 mod synapse;
+#[cfg(test)]
+mod testing;
 pub mod tree;
 mod wellknown;
 pub mod yaml;

@@ -820,27 +820,11 @@ pub fn container_port(name: &str, port: u16, protocol: &str) -> ContainerPort {
 
 #[cfg(test)]
 mod tests {
-    use matrix_render_model::{LoadInput, NamedText, load};
-
     use super::*;
 
     #[test]
     fn an_object_of_an_unlisted_kind_fails_the_render() {
-        let values = [NamedText {
-            name: "values.yaml".to_owned(),
-            text: "global: {domain: matrix.example.com, elementDomain: element.example.com}\n\
-                   synapse: {registration_shared_secret: s3cret, registration: {enabled: false, \
-                   captchaEnabled: false}}\n\
-                   coturn: {realm: turn.example.com, turn_url: turn.example.com, \
-                   turn_shared_secret: t}\n"
-                .to_owned(),
-        }];
-        let loaded = load(LoadInput {
-            values: &values,
-            set: &[],
-            set_string: &[],
-        });
-        let config = loaded.config.expect("a valid config");
+        let config = small_config();
         let files = BTreeMap::new();
         let mut ctx = Ctx {
             config: &config,
@@ -862,22 +846,7 @@ mod tests {
     }
 
     fn small_config() -> Config {
-        let values = [NamedText {
-            name: "values.yaml".to_owned(),
-            text: "global: {domain: matrix.example.com, elementDomain: element.example.com}\n\
-                   synapse: {registration_shared_secret: s3cret, registration: {enabled: false, \
-                   captchaEnabled: false}}\n\
-                   coturn: {realm: turn.example.com, turn_url: turn.example.com, \
-                   turn_shared_secret: t}\n"
-                .to_owned(),
-        }];
-        load(LoadInput {
-            values: &values,
-            set: &[],
-            set_string: &[],
-        })
-        .config
-        .expect("a valid config")
+        crate::testing::config(crate::testing::BASE, "")
     }
 
     /// The API server's rule: the values' bytes (a Secret's decoded) up to 1 MiB, keys not
