@@ -70,10 +70,15 @@ mv "$core/matrix_render_core.wasm.tmp" "$core/matrix_render_core.wasm"
 args=(--workspace --locked)
 [ -z "$allow_dirty" ] && args+=(--allow-dirty)
 # `cargo package --workspace` verifies each crate against the others through a temporary
-# local registry, and cargo extracts registry crates once per version into
-# $CARGO_HOME/registry/src: a second packaging of the same version on this machine would
-# build against the first one's sources. Our crates are not on crates.io, so every
-# extraction of them there is such a leftover.
+# local registry. Cargo takes a registry crate's version as its content: it extracts it once
+# into $CARGO_HOME/registry/src and never rebuilds it in a target dir that built that
+# version before. A second packaging of the same version would verify against the first
+# one's sources and build. Our crates are not on crates.io, so every extraction of them
+# there, and every build of them in the target dir, is such a leftover (the workspace's own
+# builds of them are redone once).
 rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/matrix-render-* \
-  "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/matrix-render-*
+  "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/matrix-render-* \
+  "${CARGO_TARGET_DIR:-$root/target}"/*/.fingerprint/matrix-render-* \
+  "${CARGO_TARGET_DIR:-$root/target}"/*/deps/libmatrix_render* \
+  "${CARGO_TARGET_DIR:-$root/target}"/*/deps/matrix_render*
 cargo package "${args[@]}" "$@"
