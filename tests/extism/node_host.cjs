@@ -200,7 +200,8 @@ async function main() {
     'schema is `matrix-render schema`',
     schema.status === 0 && (await call(plugin, 'schema', '')) === schema.stdout.toString('utf8'),
   );
-  const cliVersion = cli(args, ['--version'], REPO).stdout.toString().trim().split(/\s+/).pop();
+  // The first line, `matrix-render X.Y.Z`; the default images follow it.
+  const cliVersion = cli(args, ['--version'], REPO).stdout.toString().split('\n')[0].trim().split(/\s+/).pop();
   const version = await call(plugin, 'version', '');
   check('version is `matrix-render --version`', version === cliVersion, `${version} vs ${cliVersion}`);
 

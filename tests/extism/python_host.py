@@ -193,7 +193,8 @@ def main() -> int:
         "schema is `matrix-render schema`",
         schema.returncode == 0 and plugin.call("schema", b"") == schema.stdout,
     )
-    version = cli(args, ["--version"], REPO).stdout.decode().split()
+    # The first line, `matrix-render X.Y.Z`; the default images follow it.
+    version = cli(args, ["--version"], REPO).stdout.decode().splitlines()[0].split()
     got = plugin.call("version", b"").decode()
     checks.check("version is `matrix-render --version`", version[-1:] == [got], f"{got} vs {version}")
 

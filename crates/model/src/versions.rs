@@ -67,6 +67,17 @@ pub fn version_lines() -> String {
     text
 }
 
+/// What `matrix-render --version` prints (and the Helm plugin's `version`): the tool's
+/// version, then [`version_lines`].
+#[must_use]
+pub fn version_text() -> String {
+    format!(
+        "matrix-render {}\n{}",
+        env!("CARGO_PKG_VERSION"),
+        version_lines()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

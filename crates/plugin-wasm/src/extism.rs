@@ -417,7 +417,7 @@ Helm keeps -n/--namespace, --kube-context and --debug for itself; set the namesp
             }
             Command::Version => {
                 return Run {
-                    stdout: format!("matrix-render {}\n", super::version()),
+                    stdout: matrix_render_renderer::model::versions::version_text(),
                     ..Run::default()
                 };
             }
@@ -863,7 +863,12 @@ mod tests {
             let version = run(&words(&["version"]), &mut NoStdin);
             assert_eq!(
                 version.stdout,
-                format!("matrix-render {}\n", super::super::version())
+                matrix_render_renderer::model::versions::version_text()
+            );
+            assert!(
+                version
+                    .stdout
+                    .starts_with(&format!("matrix-render {}\n", super::super::version()))
             );
             assert_eq!(run(&words(&["--version"]), &mut NoStdin), version);
             for help in [&["--help"][..], &["-h"], &["help"], &["render", "--help"]] {

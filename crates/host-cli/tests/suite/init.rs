@@ -411,6 +411,8 @@ fn the_changelog_lists_the_default_images_version_prints() {
     let out = bin().arg("--version").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let version = String::from_utf8_lossy(&out.stdout);
+    // The same text as the Helm plugin's `version` (both come from the model).
+    assert_eq!(version, matrix_render_model::versions::version_text());
     let printed: Vec<(String, String)> = version
         .lines()
         .skip_while(|line| !line.starts_with("default images"))
