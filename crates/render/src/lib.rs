@@ -75,8 +75,62 @@ fn mask(request: &RenderRequest, diagnostics: &mut [Diagnostic]) {
     }
 }
 
+/// The pipeline: load (the values, from plain documents or Kubernetes-style ones), build
+/// (the objects, and the migration when asked), emit (the requested format).
 fn render_unmasked(request: &RenderRequest) -> RenderResponse {
-    // MatrixStack and ResourceList documents contribute their `spec` in their place.
+    let loaded = match load(request) {
+        Ok(loaded) => loaded,
+        Err(errors) => return failed(errors),
+    };
+    match build(request, &loaded) {
+        Ok(built) => emit(request, &loaded, built),
+        Err(errors) => failed(errors),
+    }
+}
+
+/// What [`load`] read: the config, the KRM documents among the values, and the diagnostics
+/// so far (located in the documents the user wrote).
+struct Loaded<'r> {
+    config: model::Config,
+    /// The `MatrixStack` and ResourceList documents among the values.
+    inputs: Vec<krm::Input<'r>>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded<'_> {
+    /// The ResourceList among the values, if there is one.
+    fn list(&self) -> Option<&krm::Input<'_>> {
+        self.inputs.iter().find(|i| i.is_list())
+    }
+
+    /// Findings in a document's `spec` point into the document; unattributed ones at the
+    /// ResourceList's function config.
+    fn relocate(&self, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+        relocate(&self.inputs, diagnostics)
+    }
+}
+
+fn relocate(inputs: &[krm::Input<'_>], diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    if inputs.is_empty() {
+        return diagnostics;
+    }
+    let list = inputs.iter().find(|i| i.is_list());
+    diagnostics
+        .into_iter()
+        .map(|d| match inputs.iter().find(|i| i.owns(&d)) {
+            Some(input) => input.relocate(d),
+            None if d.file.is_none() => match list {
+                Some(list) => list.relocate(d),
+                None => d,
+            },
+            None => d,
+        })
+        .collect()
+}
+
+/// Reads the values: MatrixStack and ResourceList documents contribute their `spec` in
+/// their place; then the model merges and validates.
+fn load(request: &RenderRequest) -> Result<Loaded<'_>, Vec<Diagnostic>> {
     let mut inputs = Vec::new();
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
@@ -96,7 +150,7 @@ fn render_unmasked(request: &RenderRequest) -> RenderResponse {
     }
     if !errors.is_empty() {
         errors.extend(warnings);
-        return failed(errors);
+        return Err(errors);
     }
     let documents: Vec<NamedText>;
     let values = if inputs.is_empty() {
@@ -119,57 +173,62 @@ fn render_unmasked(request: &RenderRequest) -> RenderResponse {
         set: &request.set,
         set_string: &request.set_string,
     });
-    let list = inputs.iter().find(|i| i.is_list());
-    // Findings in a document's `spec` point into the document; unattributed ones at the
-    // ResourceList's function config.
-    let relocate = |diagnostics: Vec<Diagnostic>| -> Vec<Diagnostic> {
-        if inputs.is_empty() {
-            return diagnostics;
-        }
-        diagnostics
-            .into_iter()
-            .map(|d| match inputs.iter().find(|i| i.owns(&d)) {
-                Some(input) => input.relocate(d),
-                None if d.file.is_none() => match list {
-                    Some(list) => list.relocate(d),
-                    None => d,
-                },
-                None => d,
-            })
-            .collect()
-    };
     // The documents' own warnings are located already; `relocate` leaves them.
     let mut diagnostics = warnings;
     diagnostics.extend(loaded.diagnostics);
-    let Some(config) = loaded.config else {
-        return failed(relocate(diagnostics));
-    };
-    let objects = match objects::build(&config, &request.files) {
+    match loaded.config {
+        Some(config) => Ok(Loaded {
+            config,
+            inputs,
+            diagnostics,
+        }),
+        None => Err(relocate(&inputs, diagnostics)),
+    }
+}
+
+/// What [`build`] made: the objects, the migration when asked, the ResourceList items a KRM
+/// run keeps, and every diagnostic so far.
+struct Built<'l> {
+    objects: Vec<objects::Object>,
+    migration: Option<model::api::Migration>,
+    kept: Vec<&'l serde_json::Value>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Builds every component's objects, then the migration from a chart when asked, then (as a
+/// KRM function) which items of the ResourceList stay.
+fn build<'l>(
+    request: &RenderRequest,
+    loaded: &'l Loaded<'_>,
+) -> Result<Built<'l>, Vec<Diagnostic>> {
+    let config = &loaded.config;
+    let mut diagnostics = loaded.diagnostics.clone();
+    let objects = match objects::build(config, &request.files) {
         Ok((objects, warnings)) => {
             diagnostics.extend(warnings);
             objects
         }
         Err(errors) => {
             diagnostics.extend(errors);
-            return failed(relocate(diagnostics));
+            return Err(loaded.relocate(diagnostics));
         }
     };
-    let mut diagnostics = relocate(diagnostics);
+    let mut diagnostics = loaded.relocate(diagnostics);
     let migration = match &request.options.migrate {
-        Some(from) => match migrate::build(&config, &objects, from, request) {
+        Some(from) => match migrate::build(config, &objects, from, request) {
             Ok((migration, warnings)) => {
                 diagnostics.extend(warnings);
                 Some(migration)
             }
             Err(errors) => {
                 diagnostics.extend(errors);
-                return failed(diagnostics);
+                return Err(diagnostics);
             }
         },
         None => None,
     };
     let mut kept = Vec::new();
-    if let (Format::Krm, Some(list)) = (request.options.format, list) {
+    if let (Format::Krm, Some(list)) = (request.options.format, loaded.list()) {
         let conflicts;
         (kept, conflicts) = list.keep(
             &objects,
@@ -177,13 +236,30 @@ fn render_unmasked(request: &RenderRequest) -> RenderResponse {
         );
         if !conflicts.is_empty() {
             diagnostics.extend(conflicts);
-            return failed(diagnostics);
+            return Err(diagnostics);
         }
     }
+    Ok(Built {
+        objects,
+        migration,
+        kept,
+        diagnostics,
+    })
+}
+
+/// Writes the objects in the requested format, with their list and, when asked, the plan.
+fn emit(request: &RenderRequest, loaded: &Loaded<'_>, built: Built<'_>) -> RenderResponse {
+    let Built {
+        objects,
+        migration,
+        kept,
+        diagnostics,
+    } = built;
+    let config = &loaded.config;
     let output = match request.options.format {
         Format::Yaml => yaml::stream(objects.iter().map(|o| &o.value)),
         Format::Json => json_list(objects.iter().map(|o| &o.value).collect()),
-        Format::Krm => match list {
+        Format::Krm => match loaded.list() {
             Some(list) => {
                 // The warnings travel as the ResourceList's results.
                 let mut results = diagnostics.clone();
@@ -220,7 +296,7 @@ fn render_unmasked(request: &RenderRequest) -> RenderResponse {
         output,
         diagnostics,
         objects: infos,
-        plan: request.options.plan.then(|| plan::build(&config)),
+        plan: request.options.plan.then(|| plan::build(config)),
         migration,
     }
 }
