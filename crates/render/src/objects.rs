@@ -826,15 +826,7 @@ mod tests {
     fn an_object_of_an_unlisted_kind_fails_the_render() {
         let config = small_config();
         let files = BTreeMap::new();
-        let mut ctx = Ctx {
-            config: &config,
-            files: &files,
-            objects: Vec::new(),
-            errors: Vec::new(),
-            warnings: Vec::new(),
-            namespace: config.namespace.clone(),
-            origins: Vec::new(),
-        };
+        let mut ctx = empty_ctx(&config, &files);
         let app = App::new("synapse", "homeserver", "synapse", ("app", "synapse"));
         ctx.push_value(&app, "v1", "ConfigMap", "listed", Value::Null);
         ctx.push_value(&app, "batch/v1", "CronJob", "unlisted", Value::Null);
@@ -849,21 +841,26 @@ mod tests {
         crate::testing::config(crate::testing::BASE, "")
     }
 
+    /// A render context with nothing rendered yet.
+    fn empty_ctx<'c>(config: &'c Config, files: &'c BTreeMap<String, String>) -> Ctx<'c> {
+        Ctx {
+            config,
+            files,
+            objects: Vec::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            namespace: config.namespace.clone(),
+            origins: Vec::new(),
+        }
+    }
+
     /// The API server's rule: the values' bytes (a Secret's decoded) up to 1 MiB, keys not
     /// counted; one byte more is refused, for every ConfigMap and Secret.
     #[test]
     fn config_maps_and_secrets_over_1_mib_fail_the_render() {
         let config = small_config();
         let files = BTreeMap::new();
-        let mut ctx = Ctx {
-            config: &config,
-            files: &files,
-            objects: Vec::new(),
-            errors: Vec::new(),
-            warnings: Vec::new(),
-            namespace: config.namespace.clone(),
-            origins: Vec::new(),
-        };
+        let mut ctx = empty_ctx(&config, &files);
         let app = App::new("synapse", "homeserver", "synapse", ("app", "synapse"));
         let half = limits::MAX_OBJECT_DATA_BYTES / 2;
         let fits = BTreeMap::from([
