@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::Path;
 
 use matrix_render_model::NamedText;
-use matrix_render_model::api::{Format, RenderOptions, RenderRequest};
+use matrix_render_model::api::{Format, RenderOptions, RenderRequest, SetFile};
 use matrix_render_model::limits;
 
 /// The variable that sets [`ReadLimits::total`], in MiB.
@@ -316,6 +316,10 @@ pub struct Inputs {
     pub values: Vec<String>,
     pub set: Vec<String>,
     pub set_string: Vec<String>,
+    /// `--set-json PATH=JSON`.
+    pub set_json: Vec<String>,
+    /// `--set-file PATH=FILE`: the file is read here.
+    pub set_file: Vec<String>,
     pub static_dir: Option<String>,
     pub format: Format,
     pub split: bool,
@@ -399,6 +403,30 @@ pub fn request_with(
             text: utf8(path, bytes)?,
         });
     }
+    let mut set_file = Vec::new();
+    for arg in &inputs.set_file {
+        let Some((key, path)) = arg.split_once('=') else {
+            return Err(InputError::new(
+                "invalid-set",
+                "",
+                format!("--set-file {arg}: write `path.to.key=FILE`"),
+            ));
+        };
+        let bytes = read_bytes(
+            path,
+            Allowance {
+                own: Some((limits::MAX_DOCUMENT_BYTES as u64, VALUES_FILE)),
+                left: limits.total.saturating_sub(used),
+                total: limits.total,
+            },
+        )?;
+        used += bytes.len() as u64;
+        set_file.push(SetFile {
+            key: key.to_owned(),
+            file: path.to_owned(),
+            text: utf8(path, bytes)?,
+        });
+    }
     Ok(RenderRequest {
         values,
         set: inputs.set.clone(),
@@ -417,6 +445,8 @@ pub fn request_with(
             plan: inputs.plan,
             migrate: None,
         },
+        set_json: inputs.set_json.clone(),
+        set_file,
         problems: Vec::new(),
     })
 }

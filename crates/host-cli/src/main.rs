@@ -66,6 +66,13 @@ struct InputArgs {
     /// Set a value as a string, whatever it looks like.
     #[arg(long = "set-string", value_name = "PATH=VALUE")]
     set_string: Vec<String>,
+    /// Set a value from JSON: `path.to.key='{"a": 1}'` (applied before every --set, as Helm
+    /// does).
+    #[arg(long = "set-json", value_name = "PATH=JSON")]
+    set_json: Vec<String>,
+    /// Set a value to a file's text: `path.to.key=FILE` (applied last, as Helm does).
+    #[arg(long = "set-file", value_name = "PATH=FILE")]
+    set_file: Vec<String>,
     /// Folder with pages/ and static-assets/ that replace the built-in static pages.
     #[arg(long = "static-dir", value_name = "DIR")]
     static_dir: Option<String>,
@@ -332,6 +339,8 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
         values: input.values.clone(),
         set: input.set.clone(),
         set_string: input.set_string.clone(),
+        set_json: input.set_json.clone(),
+        set_file: input.set_file.clone(),
         static_dir: input.static_dir.clone(),
         format,
         split: matches!(&mode, Mode::Render(dir, only) if dir.is_some() || !only.is_empty()),
@@ -473,6 +482,8 @@ fn run_batch(
         values: Vec::new(),
         set: args.input.set.clone(),
         set_string: args.input.set_string.clone(),
+        set_json: args.input.set_json.clone(),
+        set_file: args.input.set_file.clone(),
         static_dir: args.input.static_dir.clone(),
         format: match args.format {
             OutputFormat::Yaml => Format::Yaml,
@@ -606,6 +617,8 @@ fn run_migrate(args: &MigrateArgs) -> ExitCode {
         values: input.values.clone(),
         set: input.set.clone(),
         set_string: input.set_string.clone(),
+        set_json: input.set_json.clone(),
+        set_file: input.set_file.clone(),
         static_dir: input.static_dir.clone(),
         format: Format::Yaml,
         split: false,

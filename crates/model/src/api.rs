@@ -25,6 +25,13 @@ pub struct RenderRequest {
     /// `--set-string` arguments, applied after every `--set`.
     #[serde(default)]
     pub set_string: Vec<String>,
+    /// `--set-json` arguments (`path=JSON`), applied after the values documents and before
+    /// every `--set`, as Helm does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set_json: Vec<String>,
+    /// `--set-file` arguments with the files' text, applied last, as Helm does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set_file: Vec<SetFile>,
     /// Extra input files by relative path: `pages/<name>` and `static-assets/<name>` replace
     /// the built-in static pages.
     #[serde(default)]
@@ -37,6 +44,18 @@ pub struct RenderRequest {
     /// function's failed ResourceList included), and renders nothing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<Diagnostic>,
+}
+
+/// One `--set-file path.to.key=FILE`: the file's text becomes the string at the path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetFile {
+    /// The config path, in `--set` syntax (`synapse.extraConfig.x`).
+    pub key: String,
+    /// The file as the user named it (diagnostics name it, never its text).
+    pub file: String,
+    /// The file's text.
+    pub text: String,
 }
 
 /// Output options.

@@ -32,6 +32,7 @@ mod tests {
             values: &values,
             set: &[],
             set_string: &[],
+            ..Default::default()
         })
         .diagnostics
         .into_iter()

@@ -33,14 +33,18 @@ pub struct NamedText {
 }
 
 /// What [`load`] reads.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct LoadInput<'a> {
     /// Values documents, merged in order.
     pub values: &'a [NamedText],
-    /// `--set` arguments, applied in order after all values documents.
+    /// `--set` arguments, applied in order after all values documents and `--set-json`.
     pub set: &'a [String],
     /// `--set-string` arguments, applied after every `--set`.
     pub set_string: &'a [String],
+    /// `--set-json` arguments, applied after the values documents, before `--set`.
+    pub set_json: &'a [String],
+    /// `--set-file` arguments with their files' text, applied last.
+    pub set_file: &'a [crate::api::SetFile],
 }
 
 /// Where a value came from.
@@ -146,16 +150,39 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
         }
     }
 
-    for (flag, args, as_string) in [
-        ("--set", input.set, false),
-        ("--set-string", input.set_string, true),
-    ] {
-        for arg in args {
+    // Helm's order: --set-json, --set, --set-string, --set-file. Each flag is shown as
+    // written (a --set-file by its file's name, never its text).
+    let flags = input
+        .set_json
+        .iter()
+        .map(|arg| ("--set-json", arg.clone(), set::parse_json(arg)))
+        .chain(
+            input
+                .set
+                .iter()
+                .map(|arg| ("--set", arg.clone(), set::parse(arg, false))),
+        )
+        .chain(
+            input
+                .set_string
+                .iter()
+                .map(|arg| ("--set-string", arg.clone(), set::parse(arg, true))),
+        )
+        .chain(input.set_file.iter().map(|f| {
+            (
+                "--set-file",
+                format!("{}={}", f.key, f.file),
+                set::file(&f.key, &f.text).map(|a| vec![a]),
+            )
+        }));
+    for (flag, arg, parsed) in flags {
+        let arg = &arg;
+        {
             let origin = Origin::Flag {
                 flag,
                 arg: arg.clone(),
             };
-            match set::parse(arg, as_string) {
+            match parsed {
                 Ok(assignments) => {
                     for a in assignments {
                         // `--set key=null` removes the key as a `null` in a file does.
@@ -182,7 +209,19 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
                             d.hint.clone_from(&v.hint);
                             null_violations.push((v, d));
                         }
-                        if let Err(message) = set::apply(&mut merged, &a) {
+                        // A JSON object merges into what is there, as Helm's defaults
+                        // would fill in around it; anything else replaces.
+                        let merge = (flag == "--set-json" && a.value().is_object())
+                            .then(|| a.as_document())
+                            .flatten();
+                        let applied = match merge {
+                            Some(doc) => {
+                                merge::coalesce(&mut merged, doc);
+                                Ok(())
+                            }
+                            None => set::apply(&mut merged, &a),
+                        };
+                        if let Err(message) = applied {
                             diagnostics.push(
                                 Diagnostic::error("invalid-set", a.path(), message).at(
                                     format!("{flag} {arg}"),
@@ -192,6 +231,14 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
                             );
                         }
                         origins.flags.push((a.key_path(), origin.clone()));
+                        // Every setting a JSON object sets came from the flag too.
+                        if flag == "--set-json" {
+                            let mut leaves = Vec::new();
+                            key_paths(a.value(), &a.key_path(), &mut leaves);
+                            origins
+                                .flags
+                                .extend(leaves.into_iter().map(|p| (p, origin.clone())));
+                        }
                     }
                 }
                 Err(message) => diagnostics.push(
@@ -201,7 +248,12 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
                         format!("cannot parse `{flag}`: {message}"),
                     )
                     .at(format!("{flag} {arg}"), None, None)
-                    .with_hint("write `path.to.key=value`; escape `,` and `.` with `\\`"),
+                    .with_hint(if flag == "--set-json" {
+                        "write `path.to.key=JSON`: a string in double quotes (`a.b=\"text\"`), \
+                         an object as `{\"key\": 1}`"
+                    } else {
+                        "write `path.to.key=value`; escape `,` and `.` with `\\`"
+                    }),
                 ),
             }
         }
@@ -709,6 +761,17 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// The dotted paths of every key inside `value`, under `prefix`.
+fn key_paths(value: &Value, prefix: &str, out: &mut Vec<String>) {
+    if let Value::Object(map) = value {
+        for (key, child) in map {
+            let path = format!("{prefix}.{key}");
+            key_paths(child, &path, out);
+            out.push(path);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -736,6 +799,7 @@ mod tests {
             values: &values,
             set: &[],
             set_string: &[],
+            ..Default::default()
         });
         let missing: Vec<(&str, &str, Option<u32>)> = loaded
             .diagnostics
@@ -760,6 +824,7 @@ mod tests {
             values: &values,
             set: &[],
             set_string: &[],
+            ..Default::default()
         })
         .diagnostics
         .into_iter()
@@ -856,6 +921,7 @@ mod tests {
             values: &values,
             set: &[],
             set_string: &[],
+            ..Default::default()
         });
         let found: Vec<(&str, Option<&str>)> = loaded
             .diagnostics

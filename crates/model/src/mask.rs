@@ -66,7 +66,63 @@ impl Secrets {
     /// The secrets of a request's values documents and flags.
     #[must_use]
     pub fn of_request(request: &RenderRequest) -> Self {
-        Self::collect(&request.values, &request.set, &request.set_string)
+        let mut secrets = Self::collect(&request.values, &request.set, &request.set_string);
+        if request.set_json.is_empty() && request.set_file.is_empty() {
+            return secrets;
+        }
+        let mut found = Found::default();
+        for arg in &request.set_json {
+            match crate::set::parse_json(arg) {
+                Ok(assignments) => {
+                    for a in assignments {
+                        let context = a
+                            .keys()
+                            .fold(Context::default(), |context, key| context.child(key, false));
+                        scan_value(context, a.value(), &mut found);
+                        if context.secret {
+                            found.add(&a.raw_value(arg));
+                        }
+                    }
+                }
+                Err(_) => {
+                    // Unparsable (a JSON text cut short may still hold a secret): all of it
+                    // after the first `=` counts, as for --set.
+                    if let Some((_, value)) = arg.split_once('=') {
+                        found.add(value);
+                    }
+                }
+            }
+        }
+        for file in &request.set_file {
+            let context = file
+                .key
+                .split('.')
+                .fold(Context::default(), |context, key| context.child(key, false));
+            if context.secret {
+                found.add(&file.text);
+                for line in file.text.lines() {
+                    found.add(line.trim());
+                }
+            }
+        }
+        secrets.extend(found);
+        secrets
+    }
+
+    /// Adds more values to look for.
+    fn extend(&mut self, found: Found) {
+        for value in found.values {
+            add_forms(&value, &mut self.needles);
+        }
+        self.needles
+            .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        self.needles.dedup();
+        self.by_first = vec![Vec::new(); 256];
+        for (i, needle) in self.needles.iter().enumerate() {
+            if let Some(b) = needle.bytes().next() {
+                self.by_first[usize::from(b.to_ascii_lowercase())].push(i);
+            }
+        }
     }
 
     /// The secrets of values documents, `--set` and `--set-string` arguments.
@@ -544,6 +600,24 @@ fn quoted_source(chars: &[char], start: usize) -> Option<String> {
 
 /// Records the value of a flag that sets a secret path, typed and as written. A flag that
 /// does not parse has everything after its first `=` recorded.
+/// The secrets of a JSON value at `context`: all of it when the context is secret, else those
+/// under the secret keys within it.
+fn scan_value(context: Context, value: &Value, found: &mut Found) {
+    if context.secret {
+        found.add_json(value);
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                scan_value(context.child(key, false), child, found);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| scan_value(context, v, found)),
+        _ => {}
+    }
+}
+
 fn scan_flag(arg: &str, as_string: bool, found: &mut Found) {
     match crate::set::parse(arg, as_string) {
         Ok(assignments) => {

@@ -108,6 +108,42 @@ fn render_path(segments: &[Segment]) -> String {
     out
 }
 
+/// Parses one `--set-json` argument: `path=JSON`, the value any JSON text (an object, a
+/// list, a string, a number, `true`, `null`).
+///
+/// # Errors
+/// A malformed path, or a value that is not JSON.
+pub fn parse_json(arg: &str) -> Result<Vec<Assignment>, String> {
+    let chars: Vec<char> = arg.chars().collect();
+    let (segments, next) = parse_key(&chars, 0)?;
+    let start = next + 1;
+    let raw: String = chars[start..].iter().collect();
+    let value: Value =
+        serde_json::from_str(&raw).map_err(|e| format!("the value after `=` is not JSON: {e}"))?;
+    Ok(vec![Assignment {
+        segments,
+        value,
+        raw: (start, chars.len()),
+    }])
+}
+
+/// `--set-file key=FILE` with the file's `text`: the text, as a string, at `key`.
+///
+/// # Errors
+/// A malformed path.
+pub fn file(key: &str, text: &str) -> Result<Assignment, String> {
+    let chars: Vec<char> = key.chars().chain(['=']).collect();
+    let (segments, next) = parse_key(&chars, 0)?;
+    if next + 1 != chars.len() {
+        return Err(format!("unexpected `=` in the path `{key}`"));
+    }
+    Ok(Assignment {
+        segments,
+        value: Value::String(text.to_owned()),
+        raw: (0, 0),
+    })
+}
+
 /// Parses one `--set` argument (which may hold several comma-separated assignments).
 ///
 /// # Errors

@@ -219,6 +219,7 @@ mod tests {
             values: &files,
             set: &[],
             set_string: &[],
+            ..Default::default()
         });
         assert!(
             loaded.diagnostics.is_empty(),

@@ -1407,6 +1407,7 @@ mod tests {
             }],
             set: &[],
             set_string: &[],
+            ..Default::default()
         });
         let config = loaded.config.expect("a config that needs only its secrets");
         let mut paths: Vec<&str> = secret_values(&config).iter().map(|(p, _)| *p).collect();

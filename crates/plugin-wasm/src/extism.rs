@@ -396,7 +396,7 @@ Helm keeps -n/--namespace, --kube-context and --debug for itself; set the namesp
                 },
                 ..RenderOptions::default()
             },
-            problems: Vec::new(),
+            ..RenderRequest::default()
         }
     }
 
@@ -748,7 +748,7 @@ mod tests {
                     format: Format::Json,
                     ..RenderOptions::default()
                 },
-                problems: Vec::new(),
+                ..RenderRequest::default()
             });
             assert!(response.ok, "{:#?}", response.diagnostics);
             assert_eq!(got.error, None, "{}", got.stderr);

@@ -172,6 +172,8 @@ fn load(request: &RenderRequest) -> Result<Loaded<'_>, Vec<Diagnostic>> {
         values,
         set: &request.set,
         set_string: &request.set_string,
+        set_json: &request.set_json,
+        set_file: &request.set_file,
     });
     // The documents' own warnings are located already; `relocate` leaves them.
     let mut diagnostics = warnings;

@@ -334,6 +334,7 @@ mod tests {
             values: &values,
             set: &[],
             set_string: &[],
+            ..Default::default()
         });
         assert!(
             loaded.diagnostics.iter().all(|d| !d.is_error()),

@@ -34,6 +34,7 @@ pub fn config(base: &str, extra: &str) -> Config {
         values: &values,
         set: &[],
         set_string: &[],
+        ..Default::default()
     });
     let diagnostics = format!("{:#?}", loaded.diagnostics);
     loaded.config.expect(&diagnostics)

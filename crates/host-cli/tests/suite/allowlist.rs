@@ -116,6 +116,7 @@ fn extra_config_only(name: &str, req: &RenderRequest) -> BTreeSet<KeyPath> {
         values: &req.values,
         set: &req.set,
         set_string: &req.set_string,
+        ..Default::default()
     });
     let config = loaded
         .config

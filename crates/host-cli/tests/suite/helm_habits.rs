@@ -151,3 +151,90 @@ fn dash_n_does_not_apply_to_a_batch() {
     assert!(!dir.join("out").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn set_json_sets_any_json_before_every_set() {
+    let plain = render(&[
+        "--set",
+        "synapse.logLevel=WARNING",
+        "--set",
+        "matrixrtc.enabled=true",
+    ]);
+    assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+    // A string, and an object that merges into the defaults as Helm's chart values would.
+    let json = render(&[
+        "--set-json",
+        r#"synapse.logLevel="WARNING""#,
+        "--set-json",
+        r#"matrixrtc={"enabled": true}"#,
+    ]);
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    assert_eq!(stdout(&json), stdout(&plain));
+    // Helm's order: --set-json, then --set, whatever the order on the command line.
+    let both = render(&[
+        "--set",
+        "synapse.logLevel=ERROR",
+        "--set-json",
+        r#"synapse.logLevel="WARNING""#,
+    ]);
+    assert!(stdout(&both).contains("level: ERROR"), "{}", stderr(&both));
+
+    let bad = render(&["--set-json", "synapse.logLevel=WARNING"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let err = stderr(&bad);
+    assert!(
+        err.contains("error[invalid-set]") && err.contains("not JSON"),
+        "{err}"
+    );
+    assert!(err.contains("--set-json"), "{err}");
+}
+
+#[test]
+fn set_file_sets_a_file_text_last_and_never_shows_it() {
+    let dir = std::env::temp_dir().join(format!("mr-habits-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = "FileSecret0123456789abcdefghijklmnopqrstuv";
+    let file = dir.join("livekit-secret.txt");
+    std::fs::write(&file, secret).unwrap();
+    let arg = format!("matrixrtc.livekit.secret={}", file.display());
+    let from_file = render(&[
+        "--set",
+        "matrixrtc.enabled=true",
+        "--set-string",
+        "matrixrtc.livekit.secret=overridden-by-the-file-0123456789abcdef",
+        "--set-file",
+        &arg,
+    ]);
+    assert_eq!(from_file.status.code(), Some(0), "{}", stderr(&from_file));
+    let inline = render(&[
+        "--set",
+        "matrixrtc.enabled=true",
+        "--set-string",
+        &format!("matrixrtc.livekit.secret={secret}"),
+    ]);
+    assert_eq!(stdout(&from_file), stdout(&inline));
+
+    // A secret too short for LiveKit: the diagnostic names the flag and the file, never the
+    // text; the same through --set-json.
+    let short = "ShortFileSecret9";
+    std::fs::write(&file, short).unwrap();
+    let weak = render(&["--set", "matrixrtc.enabled=true", "--set-file", &arg]);
+    assert_eq!(weak.status.code(), Some(1));
+    let err = stderr(&weak);
+    assert!(err.contains("weak-secret") && err.contains(&arg), "{err}");
+    assert!(!err.contains(short), "{err}");
+    let json = format!(r#"matrixrtc={{"enabled": true, "livekit": {{"secret": "{short}"}}}}"#);
+    let weak = render(&["--set-json", &json]);
+    assert_eq!(weak.status.code(), Some(1));
+    let err = stderr(&weak);
+    assert!(
+        err.contains("weak-secret") && err.contains("--set-json"),
+        "{err}"
+    );
+    assert!(!err.contains(short), "{err}");
+
+    let missing = render(&["--set-file", "synapse.x"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("path.to.key=FILE"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -26,6 +26,7 @@ fn every_versioned_option_is_in_the_homeserver_config_when_it_applies() {
         values: &files,
         set: &set,
         set_string: &[],
+        ..Default::default()
     });
     let config = loaded.config.expect("the seed with MatrixRTC loads");
     // The golden of the same input (seed-rtc) holds the rendered homeserver.yaml.
