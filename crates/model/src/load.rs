@@ -177,85 +177,76 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
         }));
     for (flag, arg, parsed) in flags {
         let arg = &arg;
-        {
-            let origin = Origin::Flag {
-                flag,
-                arg: arg.clone(),
-            };
-            match parsed {
-                Ok(assignments) => {
-                    for a in assignments {
-                        // `--set key=null` removes the key as a `null` in a file does.
-                        let removal = a.as_document().filter(|doc| {
-                            let mut leaf = doc;
-                            while let Some((_, inner)) =
-                                leaf.as_object().and_then(|m| m.iter().next())
-                            {
-                                leaf = inner;
-                            }
-                            leaf.is_null()
-                        });
-                        for v in removal
-                            .as_ref()
-                            .map(crate::schema::null_entries)
-                            .unwrap_or_default()
+        let origin = Origin::Flag {
+            flag,
+            arg: arg.clone(),
+        };
+        match parsed {
+            Ok(assignments) => {
+                for a in assignments {
+                    // `--set key=null` removes the key as a `null` in a file does.
+                    let removal = a.as_document().filter(|doc| {
+                        let mut leaf = doc;
+                        while let Some((_, inner)) = leaf.as_object().and_then(|m| m.iter().next())
                         {
-                            let mut d = Diagnostic::error(
-                                v.code,
-                                v.path.clone(),
-                                v.message.clone(),
-                            )
+                            leaf = inner;
+                        }
+                        leaf.is_null()
+                    });
+                    for v in removal
+                        .as_ref()
+                        .map(crate::schema::null_entries)
+                        .unwrap_or_default()
+                    {
+                        let mut d = Diagnostic::error(v.code, v.path.clone(), v.message.clone())
                             .at(format!("{flag} {arg}"), None, None);
-                            d.hint.clone_from(&v.hint);
-                            null_violations.push((v, d));
+                        d.hint.clone_from(&v.hint);
+                        null_violations.push((v, d));
+                    }
+                    // A JSON object merges into what is there, as Helm's defaults
+                    // would fill in around it; anything else replaces.
+                    let merge = (flag == "--set-json" && a.value().is_object())
+                        .then(|| a.as_document())
+                        .flatten();
+                    let applied = match merge {
+                        Some(doc) => {
+                            merge::coalesce(&mut merged, doc);
+                            Ok(())
                         }
-                        // A JSON object merges into what is there, as Helm's defaults
-                        // would fill in around it; anything else replaces.
-                        let merge = (flag == "--set-json" && a.value().is_object())
-                            .then(|| a.as_document())
-                            .flatten();
-                        let applied = match merge {
-                            Some(doc) => {
-                                merge::coalesce(&mut merged, doc);
-                                Ok(())
-                            }
-                            None => set::apply(&mut merged, &a),
-                        };
-                        if let Err(message) = applied {
-                            diagnostics.push(
-                                Diagnostic::error("invalid-set", a.path(), message).at(
-                                    format!("{flag} {arg}"),
-                                    None,
-                                    None,
-                                ),
-                            );
-                        }
-                        origins.flags.push((a.key_path(), origin.clone()));
-                        // Every setting a JSON object sets came from the flag too.
-                        if flag == "--set-json" {
-                            let mut leaves = Vec::new();
-                            key_paths(a.value(), &a.key_path(), &mut leaves);
-                            origins
-                                .flags
-                                .extend(leaves.into_iter().map(|p| (p, origin.clone())));
-                        }
+                        None => set::apply(&mut merged, &a),
+                    };
+                    if let Err(message) = applied {
+                        diagnostics.push(Diagnostic::error("invalid-set", a.path(), message).at(
+                            format!("{flag} {arg}"),
+                            None,
+                            None,
+                        ));
+                    }
+                    origins.flags.push((a.key_path(), origin.clone()));
+                    // Every setting a JSON object sets came from the flag too.
+                    if flag == "--set-json" {
+                        let mut leaves = Vec::new();
+                        key_paths(a.value(), &a.key_path(), &mut leaves);
+                        origins
+                            .flags
+                            .extend(leaves.into_iter().map(|p| (p, origin.clone())));
                     }
                 }
-                Err(message) => diagnostics.push(
-                    Diagnostic::error(
-                        "invalid-set",
-                        "",
-                        format!("cannot parse `{flag}`: {message}"),
-                    )
-                    .at(format!("{flag} {arg}"), None, None)
-                    .with_hint(if flag == "--set-json" {
-                        "write `path.to.key=JSON`: a string in double quotes (`a.b=\"text\"`), \
-                         an object as `{\"key\": 1}`"
-                    } else {
-                        "write `path.to.key=value`; escape `,` and `.` with `\\`"
-                    }),
-                ),
             }
+            Err(message) => diagnostics.push(
+                Diagnostic::error(
+                    "invalid-set",
+                    "",
+                    format!("cannot parse `{flag}`: {message}"),
+                )
+                .at(format!("{flag} {arg}"), None, None)
+                .with_hint(if flag == "--set-json" {
+                    "write `path.to.key=JSON`: a string in double quotes (`a.b=\"text\"`), \
+                         an object as `{\"key\": 1}`"
+                } else {
+                    "write `path.to.key=value`; escape `,` and `.` with `\\`"
+                }),
+            ),
         }
     }
 
