@@ -109,6 +109,7 @@ files are YAML documents of one stream, separated by `---` lines; later ones win
 Flags:
       --set PATH=VALUE         set a value (Helm syntax and typing); repeat for more
       --set-string PATH=VALUE  set a value as a string; repeat for more
+      --set-json PATH=JSON     set a value from JSON (before every --set, as Helm does)
       --format yaml|json       render: the manifests as a YAML stream (default) or a JSON
                                List; validate: json prints the diagnostics as JSON on stdout
   -f, --values -               read the values from stdin (what happens anyway)
@@ -176,6 +177,7 @@ Helm keeps -n/--namespace, --kube-context and --debug for itself; set the namesp
     struct Flags {
         set: Vec<String>,
         set_string: Vec<String>,
+        set_json: Vec<String>,
         json: bool,
     }
 
@@ -222,6 +224,7 @@ Helm keeps -n/--namespace, --kube-context and --debug for itself; set the namesp
                 "--version" => command = Some(Command::Version),
                 "--set" => flags.set.push(value()?),
                 "--set-string" => flags.set_string.push(value()?),
+                "--set-json" => flags.set_json.push(value()?),
                 "--format" => match value()?.as_str() {
                     "yaml" => flags.json = false,
                     "json" => flags.json = true,
@@ -239,7 +242,7 @@ Helm keeps -n/--namespace, --kube-context and --debug for itself; set the namesp
                         ));
                     }
                 }
-                "--static-dir" | "--output-dir" => {
+                "--static-dir" | "--output-dir" | "--set-file" => {
                     return Err(format!(
                         "`{name}` is not available in the Helm plugin (it can reach no files); \
                          use the matrix-render CLI"
@@ -380,13 +383,14 @@ Helm keeps -n/--namespace, --kube-context and --debug for itself; set the namesp
         })
     }
 
-    /// The request `matrix-render render -f FILE... --set ... --set-string ... --format ...`
-    /// builds from the same documents.
+    /// The request `matrix-render render -f FILE... --set ... --set-string ... --set-json ...
+    /// --format ...` builds from the same documents.
     fn request(docs: &[Document], flags: Flags) -> RenderRequest {
         RenderRequest {
             values: values(docs),
             set: flags.set,
             set_string: flags.set_string,
+            set_json: flags.set_json,
             files: std::collections::BTreeMap::new(),
             options: RenderOptions {
                 format: if flags.json {
@@ -767,6 +771,22 @@ mod tests {
                     &stream
                 ),
                 got
+            );
+            // --set-json as the CLI reads it: JSON, before every --set.
+            assert_eq!(
+                helm(
+                    &["--set-json", "synapse.replicas=1", "--format=json"],
+                    &stream
+                ),
+                got
+            );
+            // The plugin reaches no files: --set-file is refused, with the CLI named.
+            let file = helm(&["--set-file", "a.b=c"], &stream);
+            assert_eq!(file.stdout, "");
+            let said = format!("{:?} {}", file.error, file.stderr);
+            assert!(
+                said.contains("`--set-file` is not available in the Helm plugin"),
+                "{said}"
             );
             let yaml = helm(&[], &stream);
             let core_yaml = matrix_render_renderer::render(&RenderRequest {
