@@ -387,8 +387,8 @@ pub fn request_with(
     limits: ReadLimits,
 ) -> Result<RenderRequest, InputError> {
     let mut used = files.bytes;
-    let mut values = Vec::new();
-    for path in &inputs.values {
+    // A values file or a --set-file: at most a values document, within what is left in all.
+    let mut read_document = |path: &str| -> Result<String, InputError> {
         let bytes = read_bytes(
             path,
             Allowance {
@@ -398,9 +398,13 @@ pub fn request_with(
             },
         )?;
         used += bytes.len() as u64;
+        utf8(path, bytes)
+    };
+    let mut values = Vec::new();
+    for path in &inputs.values {
         values.push(NamedText {
             name: path.clone(),
-            text: utf8(path, bytes)?,
+            text: read_document(path)?,
         });
     }
     let mut set_file = Vec::new();
@@ -412,19 +416,10 @@ pub fn request_with(
                 format!("--set-file {arg}: write `path.to.key=FILE`"),
             ));
         };
-        let bytes = read_bytes(
-            path,
-            Allowance {
-                own: Some((limits::MAX_DOCUMENT_BYTES as u64, VALUES_FILE)),
-                left: limits.total.saturating_sub(used),
-                total: limits.total,
-            },
-        )?;
-        used += bytes.len() as u64;
         set_file.push(SetFile {
             key: key.to_owned(),
             file: path.to_owned(),
-            text: utf8(path, bytes)?,
+            text: read_document(path)?,
         });
     }
     Ok(RenderRequest {

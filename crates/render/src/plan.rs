@@ -178,15 +178,10 @@ fn dns(c: &Config) -> Vec<DnsRecord> {
 
 fn ports(c: &Config) -> Vec<PortRule> {
     let mut out = Vec::new();
-    let mut rule = |component: &str, protocol, (port, end_port), nodes: &str, purpose: &str| {
-        out.push(PortRule {
-            component: component.to_owned(),
-            protocol,
-            port,
-            end_port,
-            nodes: nodes.to_owned(),
-            purpose: purpose.to_owned(),
-        });
+    let mut rule = |component: &str, protocol, ports, nodes: &str, purpose: &str| {
+        out.push(crate::components::port(
+            component, protocol, ports, nodes, purpose,
+        ));
     };
     let (edge, edge_nodes) = match c.routing.mode {
         RoutingMode::Ingress => (
