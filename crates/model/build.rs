@@ -65,6 +65,14 @@ fn run() -> Result<(), String> {
     );
     node(&schema, "", &mut out)?;
     out.push_str(";\n");
+    let mut keys = std::collections::BTreeSet::new();
+    property_names(&schema, &mut keys);
+    let _ = writeln!(
+        out,
+        "/// Every property name of the file schema, sorted.\n\
+         pub(crate) static KNOWN_KEYS: &[&str] = &{:?};",
+        keys.iter().collect::<Vec<_>>()
+    );
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?);
     let dest = out_dir.join("schema_tree.rs");
     std::fs::write(&dest, out).map_err(|e| format!("{}: {e}", dest.display()))?;
@@ -79,6 +87,24 @@ fn run() -> Result<(), String> {
     };
     let dest = out_dir.join("defaults.json");
     std::fs::write(&dest, defaults.to_string()).map_err(|e| format!("{}: {e}", dest.display()))
+}
+
+/// The names of every `properties` map in `schema`, at any depth.
+fn property_names<'s>(schema: &'s Value, out: &mut std::collections::BTreeSet<&'s str>) {
+    match schema {
+        Value::Object(map) => {
+            for (key, value) in map {
+                if key == "properties" {
+                    if let Value::Object(props) = value {
+                        out.extend(props.keys().map(String::as_str));
+                    }
+                }
+                property_names(value, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| property_names(v, out)),
+        _ => {}
+    }
 }
 
 fn node(schema: &Value, path: &str, out: &mut String) -> Result<(), String> {

@@ -272,6 +272,15 @@ pub fn is_secret_key(key: &str) -> bool {
     if SECRET_WORDS.iter().any(|w| normal.contains(w)) {
         return true;
     }
+    // A setting's own name, spelled right, is no typo of a secret one (the secret settings
+    // all have a secret word in their names, found above).
+    if crate::schema::is_known_key(key) {
+        return false;
+    }
+    let close = |word: &str, target: &str| {
+        let len = target.chars().count();
+        len >= 3 && crate::suggest::within(word, target, (len / 3).max(1))
+    };
     let leaves = crate::config::SECRET_PATHS
         .iter()
         .filter_map(|p| p.rsplit('.').next())
@@ -281,10 +290,6 @@ pub fn is_secret_key(key: &str) -> bool {
                 .flat_map(char::to_lowercase)
                 .collect::<String>()
         });
-    let close = |word: &str, target: &str| {
-        let len = target.chars().count();
-        len >= 3 && crate::suggest::distance(word, target) <= (len / 3).max(1)
-    };
     if leaves.into_iter().any(|leaf| close(&normal, &leaf)) {
         return true;
     }
@@ -296,7 +301,7 @@ pub fn is_secret_key(key: &str) -> bool {
 /// `existingSecret`, or a typo of it: a reference to a Secret, whose name and key are no
 /// secrets.
 fn is_reference_key(key: &str) -> bool {
-    crate::suggest::distance(&key.to_ascii_lowercase(), "existingsecret") <= 2
+    crate::suggest::within(&key.to_ascii_lowercase(), "existingsecret", 2)
 }
 
 /// The words of a key: split at `_`, `-`, `.` and lower-to-upper case changes, lowercased.
@@ -690,6 +695,22 @@ mod tests {
         ] {
             assert!(!is_secret_key(key), "{key}");
         }
+    }
+
+    /// [`is_secret_key`] takes a known setting's name as no typo: sound only while every
+    /// secret setting has a secret word in its name.
+    #[test]
+    fn every_secret_setting_has_a_secret_word() {
+        for path in crate::config::SECRET_PATHS {
+            let leaf = path.rsplit('.').next().unwrap_or(path);
+            let normal = leaf.replace('_', "").to_lowercase();
+            assert!(
+                SECRET_WORDS.iter().any(|w| normal.contains(w)),
+                "{path}: a secret setting without a secret word in its name"
+            );
+            assert!(crate::schema::is_known_key(leaf), "{leaf}");
+        }
+        assert!(!crate::schema::is_known_key("registraton"));
     }
 
     #[test]

@@ -346,6 +346,12 @@ enum Additional {
 
 include!(concat!(env!("OUT_DIR"), "/schema_tree.rs"));
 
+/// Whether `key` is the name of a setting anywhere in the file schema.
+#[must_use]
+pub fn is_known_key(key: &str) -> bool {
+    KNOWN_KEYS.binary_search(&key).is_ok()
+}
+
 /// Every violation of the file schema in `value`.
 #[must_use]
 pub fn validate(value: &Value) -> Vec<Violation> {
