@@ -292,6 +292,20 @@ pub fn writes_option(c: &Config, option: &str) -> bool {
         .any(|s| s.option == option)
 }
 
+/// A DNS-1123 subdomain: what Kubernetes accepts as a Secret's or ConfigMap's name.
+fn is_object_name(name: &str) -> bool {
+    name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
 /// A Secret or ConfigMap key: what Kubernetes accepts in `data`.
 fn is_data_key(key: &str) -> bool {
     !key.is_empty()
@@ -407,18 +421,13 @@ fn inline_secrets(
     if mentions_reference(value) {
         match (form, reference(value)) {
             (Some(_), Some((name, secret_key))) => {
-                for (field, v) in [("name", name), ("key", secret_key)] {
-                    if v.is_empty() {
-                        out.push(
-                            Diagnostic::error(
-                                "missing-value",
-                                format!("{path}.existingSecret.{field}"),
-                                format!("`existingSecret` needs a `{field}`"),
-                            )
-                            .with_hint("write the Secret's name and the key that holds the value"),
-                        );
-                    }
-                }
+                data_ref(
+                    out,
+                    &format!("{path}.existingSecret"),
+                    name,
+                    secret_key,
+                    "Secret",
+                );
             }
             (Some(_), None) => out.push(
                 Diagnostic::error(
@@ -544,6 +553,15 @@ fn data_ref(out: &mut Vec<Diagnostic>, path: &str, name: &str, key: &str, kind: 
                 format!("the {kind} needs a `name`"),
             )
             .with_hint(format!("write the name of the {kind} in the namespace")),
+        );
+    } else if !is_object_name(name) {
+        out.push(
+            Diagnostic::error(
+                "invalid-name",
+                format!("{path}.name"),
+                format!("`{name}` is not a valid {kind} name"),
+            )
+            .with_hint("use lowercase letters, digits, `-` and `.`"),
         );
     }
     if !is_data_key(key) {
@@ -732,9 +750,33 @@ mod tests {
     }
 
     #[test]
+    fn an_old_synapse_is_warned_about_the_client_secret_file() {
+        let mut c = with_extra(
+            json!({"oidc_providers": [{"client_secret": {"existingSecret": {"name": "sso", "key": "k"}}}]}),
+            json!({}),
+        );
+        let options = |c: &Config, v| {
+            crate::synapse_version::missing(c, v)
+                .iter()
+                .map(|r| r.option)
+                .collect::<Vec<_>>()
+        };
+        assert!(options(&c, (1, 90, 0)).contains(&"client_secret_path"));
+        assert!(!options(&c, FILE_FORMS[0].since).contains(&"client_secret_path"));
+        c.synapse.extra_config = json!({"oidc_providers": [{"client_id": "x"}]})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert!(!options(&c, (1, 90, 0)).contains(&"client_secret_path"));
+    }
+
+    #[test]
     fn a_reference_needs_its_name_and_key() {
         let c = with_extra(
-            json!({"oidc_providers": [{"client_secret": {"existingSecret": {"name": "", "key": "k"}}}]}),
+            json!({"oidc_providers": [
+                {"client_secret": {"existingSecret": {"name": "", "key": "k"}}},
+                {"client_secret": {"existingSecret": {"name": "sso", "key": "a b"}}},
+            ]}),
             json!({"email": {"smtp_pass": {"existingSecret": {"name": "m", "key": "k"}}}}),
         );
         assert_eq!(
@@ -744,6 +786,10 @@ mod tests {
                     "missing-value".into(),
                     "synapse.extraConfig.oidc_providers[0].client_secret.existingSecret.name"
                         .into()
+                ),
+                (
+                    "bad-data-key".into(),
+                    "synapse.extraConfig.oidc_providers[1].client_secret.existingSecret.key".into()
                 ),
                 (
                     "reference-in-secret-config".into(),
