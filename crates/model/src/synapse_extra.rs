@@ -28,7 +28,10 @@ pub const OWNED: &[(&str, &str)] = &[
     ),
     ("database", "`synapse.database`"),
     ("log_config", "`synapse.logLevel`"),
-    ("media_store_path", "the data volume (`synapse.storage`)"),
+    (
+        "media_store_path",
+        "the data volume (sized by `synapse.storage`)",
+    ),
     (
         "signing_key_path",
         "the data volume (the init container writes the key there)",
@@ -383,9 +386,13 @@ fn owned(out: &mut Vec<Diagnostic>, c: &Config, base: &str, key: &str) {
             Diagnostic::error(
                 "owned-key",
                 format!("{base}.{key}"),
-                format!("`{key}` in homeserver.yaml is written by {by}; `{base}` cannot set it"),
+                format!("`{key}` in homeserver.yaml belongs to {by}; `{base}` cannot set it"),
             )
-            .with_hint(format!("remove `{key}` here and use {by} instead")),
+            .with_hint(if by.starts_with('`') {
+                format!("remove `{key}` here and set {by} instead")
+            } else {
+                format!("remove `{key}` here: {by} decides it")
+            }),
         );
     }
 }
