@@ -8,8 +8,10 @@
 #   - a Python venv at ${MR_REAL_VENV:-<repo>/dist/real-venv} with a pinned
 #     matrix-synapse (python -m synapse.app.homeserver, register_new_matrix_user)
 #     and its url-preview extra (lxml): the rendered homeserver.yaml may set
-#     url_preview_enabled, which Synapse refuses to start without lxml; the
-#     official matrixdotorg/synapse image ships every extra;
+#     url_preview_enabled, which Synapse refuses to start without lxml; and its
+#     oidc extra (authlib): tests/real/extra_config.py configures an OIDC
+#     provider through synapse.extraConfig, which Synapse refuses to load
+#     without authlib; the official matrixdotorg/synapse image ships every extra;
 #     and psycopg2 (as the pinned psycopg2-binary wheel, never built from source:
 #     the same module matrix-synapse[postgres] needs, without libpq-dev and a
 #     compiler) for Synapse on PostgreSQL.
@@ -27,7 +29,7 @@ VENV="${MR_REAL_VENV:-$REPO/dist/real-venv}"
 
 APT_PACKAGES=(coturn nginx-light postgresql)
 # Pinned so that the config Synapse accepts does not change under the tests.
-PIP_PACKAGES=("matrix-synapse[url-preview]==1.162.0" lxml "psycopg2-binary==2.9.13")
+PIP_PACKAGES=("matrix-synapse[url-preview,oidc]==1.162.0" lxml authlib "psycopg2-binary==2.9.13")
 SERVICES=(coturn nginx postgresql)
 
 log() { echo "real-deps: $*"; }
@@ -147,7 +149,7 @@ fi
 for tool in python register_new_matrix_user; do
   [[ -x "$VENV/bin/$tool" ]] || { echo "real-deps: $VENV/bin/$tool missing" >&2; exit 1; }
 done
-"$VENV/bin/python" -c 'import synapse.app.homeserver, lxml, psycopg2' \
-  || { echo "real-deps: synapse, lxml or psycopg2 does not import in $VENV" >&2; exit 1; }
+"$VENV/bin/python" -c 'import synapse.app.homeserver, lxml, psycopg2, authlib' \
+  || { echo "real-deps: synapse, lxml, psycopg2 or authlib does not import in $VENV" >&2; exit 1; }
 
 log "done (venv: $VENV; PostgreSQL: $pg_bin)"

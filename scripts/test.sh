@@ -24,6 +24,10 @@
 #   6. the real programs on the rendered configs: Synapse 1.162 boots, serves its well-known
 #      files and registers a user with the rendered secret; coturn accepts a TURN allocation
 #      with the credentials Synapse hands out; nginx serves the rendered pages;
+#   6'. real-extra-config: Synapse runs the extra-config fixture: its OIDC provider is listed
+#      at /login (client secret from an existing Secret), a registration e-mail reaches a
+#      loopback SMTP server logged in with the extraSecretConfig password, the app service
+#      registrations are loaded, the further config file from a Secret applies;
 #   6a. the KRM function under kpt (fn eval and a Kptfile pipeline, twice for idempotence);
 #      the Extism plugin loaded by the Python and Node Extism SDKs, byte-identical to the CLI;
 #   6a'. the browser preview: the web flavour built with wasm-bindgen, the page driven in
@@ -132,6 +136,13 @@ step_real() {
     --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom,delegation,postgres,psa-split,psa-restricted,psa-single
 }
 
+step_real_extra_config() {
+  step "real Synapse: synapse.extraConfig's OIDC provider, SMTP, further config file and app services reach it"
+  bash scripts/real-deps.sh
+  cli
+  dist/real-venv/bin/python tests/real/extra_config.py --cli target/debug/matrix-render
+}
+
 step_krm() {
   step "KRM function under kpt: fn eval, a Kptfile pipeline under fn render, each twice"
   cli
@@ -187,7 +198,7 @@ step_fuzz() {
 }
 
 STEPS=(fmt clippy unit shellcheck install yaml11 schema kube-validate crd checkov podsecurity
-  real krm extism web deploy helm4 chart fuzz)
+  real real-extra-config krm extism web deploy helm4 chart fuzz)
 
 if [[ ${1:-} == --list ]]; then
   printf '%s\n' "${STEPS[@]}"

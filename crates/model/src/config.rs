@@ -568,6 +568,45 @@ pub struct Synapse {
     pub media: Media,
     /// Server notices.
     pub server_notices: ServerNotices,
+    /// Any homeserver.yaml keys, deep-merged last (maps merge key by key, anything else
+    /// replaces), free-form. Keys matrix-render owns are refused with the setting to use;
+    /// secrets go in `extraSecretConfig`, or as `client_secret: {existingSecret: {name, key}}`
+    /// in an OIDC provider.
+    pub extra_config: Map<String, Value>,
+    /// homeserver.yaml keys that hold secrets (`email.smtp_pass`, ...), free-form: keep them
+    /// in .secrets.yaml. Deep-merged over `extraConfig`; every top-level section that holds
+    /// one is rendered whole into a Secret, loaded as a second config file.
+    pub extra_secret_config: Map<String, Value>,
+    /// Existing Secrets' keys, each a YAML file of homeserver.yaml sections, loaded after
+    /// the rendered config: a top-level section there replaces the rendered one whole.
+    pub extra_config_secrets: Vec<SecretKeyRef>,
+    /// App service registration files (bridges) in existing Secrets or ConfigMaps, mounted
+    /// read-only and listed in `app_service_config_files`.
+    pub app_services: Vec<AppService>,
+}
+
+/// An app service registration file in an existing object of the namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppService {
+    /// `Secret` or `ConfigMap`.
+    pub kind: AppServiceSource,
+    /// The object's name.
+    #[schemars(extend("pattern" = crate::names::DNS_SUBDOMAIN, "maxLength" = 253))]
+    pub name: String,
+    /// The key in its `data` that holds the registration YAML.
+    pub key: String,
+}
+
+/// The kind of object an app service registration is read from.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub enum AppServiceSource {
+    /// A Secret (registrations hold the `as_token` and `hs_token`).
+    Secret,
+    /// A ConfigMap.
+    ConfigMap,
 }
 
 /// Synapse's database.

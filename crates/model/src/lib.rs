@@ -23,6 +23,7 @@ pub mod set;
 pub mod spans;
 pub mod starter;
 pub mod suggest;
+pub mod synapse_extra;
 pub mod synapse_version;
 pub mod validate;
 pub mod versions;

@@ -269,7 +269,11 @@ pub fn is_secret_key(key: &str) -> bool {
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect();
-    if SECRET_WORDS.iter().any(|w| normal.contains(w)) {
+    // A key `synapse.extraConfig` refuses inline (`smtp_pass`, `password_config.pepper`) is
+    // masked too, wherever it is written.
+    if SECRET_WORDS.iter().any(|w| normal.contains(w))
+        || crate::synapse_extra::is_secret_looking(key)
+    {
         return true;
     }
     // A setting's own name, spelled right, is no typo of a secret one (the secret settings
@@ -679,6 +683,10 @@ mod tests {
             "kei",
             "siteKy",
             "passwod",
+            "smtp_pass",
+            "pepper",
+            "client_secret",
+            "as_token",
         ] {
             assert!(is_secret_key(key), "{key}");
         }
@@ -741,6 +749,23 @@ mod tests {
         assert_eq!(s.mask("anchoredVALUE"), MASK);
         let s = secrets("d: &d shared.example.org\nsecret: *d\n");
         assert_eq!(s.mask("at shared.example.org"), "at ********");
+    }
+
+    #[test]
+    fn synapse_extra_config_secrets_are_masked() {
+        let s = secrets(
+            "synapse:\n  extraConfig:\n    email:\n      smtp_host: mail.example.org\n      \
+             smtp_pass: smtpVALUE1\n    password_config:\n      pepper: pepperVALUE2\n    \
+             oidc_providers:\n      - idp_id: keycloak\n        client_secret: oidcVALUE3\n  \
+             extraSecretConfig:\n    email:\n      smtp_pass: secretVALUE4\n      \
+             notif_from: fromVALUE5\n",
+        );
+        let text = "smtpVALUE1 pepperVALUE2 oidcVALUE3 secretVALUE4 fromVALUE5";
+        assert_eq!(s.mask(text), ["********"; 5].join(" "));
+        assert_eq!(
+            s.mask("mail.example.org keycloak"),
+            "mail.example.org keycloak"
+        );
     }
 
     #[test]

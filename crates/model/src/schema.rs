@@ -88,6 +88,22 @@ const EXTRA_EXAMPLES: &[(&str, &str)] = &[
         "element.embeddedPages.welcomeUrl",
         r#""https://element.example.org/pages/welcome.html""#,
     ),
+    (
+        "synapse.extraConfig",
+        r#"{"email": {"smtp_host": "smtp.example.org", "notif_from": "Matrix <matrix@example.org>"}}"#,
+    ),
+    (
+        "synapse.extraSecretConfig",
+        r#"{"email": {"smtp_pass": "<smtp-password>"}}"#,
+    ),
+    (
+        "synapse.extraConfigSecrets",
+        r#"[{"name": "synapse-sso", "key": "oidc.yaml"}]"#,
+    ),
+    (
+        "synapse.appServices",
+        r#"[{"kind": "Secret", "name": "mautrix-telegram", "key": "registration.yaml"}]"#,
+    ),
     ("element.features", r#"{"feature_video_rooms": true}"#),
     (
         "element.extraConfig",
@@ -875,6 +891,8 @@ mod tests {
                 "networkPolicies.ingressController.podLabels",
                 "networkPolicies.dns.podLabels",
                 "networkPolicies.database.podLabels",
+                "synapse.extraConfig",
+                "synapse.extraSecretConfig",
                 "element.features",
                 "element.settingDefaults",
                 "element.extraConfig",

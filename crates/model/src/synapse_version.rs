@@ -60,6 +60,13 @@ pub const REQUIREMENTS: &[Requirement] = &[
             c.synapse.registration.captcha_enabled && c.synapse.recaptcha.secret_key.is_set()
         },
     },
+    Requirement {
+        option: "client_secret_path",
+        since: (1, 91, 0),
+        when: "an OIDC provider in `synapse.extraConfig` reads its `client_secret` from an \
+               existing Secret",
+        applies: |c| crate::synapse_extra::writes_option(c, "client_secret_path"),
+    },
 ];
 
 /// The version a Synapse image tag names: `v1.162.0`, `1.162.0`, `v1.135.0rc2` (a release

@@ -279,7 +279,7 @@ pub fn element_config(c: &Config) -> Value {
 }
 
 /// `extraConfig` wins; maps merge key by key; anything else replaces.
-fn deep_merge(base: &mut Value, over: &Value) {
+pub(crate) fn deep_merge(base: &mut Value, over: &Value) {
     match (base, over) {
         (Value::Object(b), Value::Object(o)) => {
             for (k, v) in o {

@@ -167,7 +167,7 @@ pub fn projected_volume(name: &str, sources: Vec<VolumeProjection>) -> Option<Vo
 }
 
 /// Every inline secret value of the stack, as (config path, value), in a fixed order
-/// (Synapse's, coturn's, MatrixRTC's), whether or not its component is on: the key of the
+/// (Synapse's, coturn's, MatrixRTC's, then the strings of `synapse.extraSecretConfig`), whether or not its component is on: the key of the
 /// pod-template checksums (see [`crate::checksum`]).
 pub fn stack_inline_values(c: &matrix_render_model::Config) -> Vec<(&'static str, &str)> {
     [
@@ -177,5 +177,26 @@ pub fn stack_inline_values(c: &matrix_render_model::Config) -> Vec<(&'static str
     ]
     .iter()
     .flat_map(|set| set.inline_values().collect::<Vec<_>>())
+    .chain(
+        string_leaves(&c.synapse.extra_secret_config)
+            .into_iter()
+            .map(|v| ("synapse.extraSecretConfig", v)),
+    )
     .collect()
+}
+
+/// The strings of a free-form map, depth first in key order (`synapse.extraSecretConfig`'s
+/// values key the checksums like every other inline secret).
+fn string_leaves(map: &serde_json::Map<String, serde_json::Value>) -> Vec<&str> {
+    fn walk<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match value {
+            serde_json::Value::String(s) => out.push(s),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            serde_json::Value::Object(m) => m.values().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    map.values().for_each(|v| walk(v, &mut out));
+    out
 }

@@ -8,13 +8,15 @@ use matrix_render_model::api::DnsTarget;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    EnvVar, EnvVarSource, HTTPGetAction, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PersistentVolumeClaimVolumeSource, PodSpec, Probe, Secret, Volume, VolumeResourceRequirements,
+    ConfigMapProjection, EnvVar, EnvVarSource, HTTPGetAction, KeyToPath, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PodSpec, Probe, Secret,
+    SecretProjection, Volume, VolumeProjection, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use matrix_render_model::Config;
-use matrix_render_model::config::{DatabaseKind, RuleAction};
+use matrix_render_model::config::{AppServiceSource, DatabaseKind, RuleAction};
+use matrix_render_model::synapse_extra;
 use serde_json::{Map, Value, json};
 
 use crate::objects::{
@@ -28,6 +30,12 @@ use crate::{coturn, ingress, yaml};
 pub const CONFIG_MAP: &str = "synapse-extra-config";
 pub const SECRET: &str = "synapse-recaptcha";
 pub const PVC: &str = "synapse-data";
+/// The Secret with the homeserver.yaml sections `synapse.extraSecretConfig` touches.
+pub const SECRET_CONFIG: &str = "synapse-secret-config";
+/// Its key, and the file name in the pod's secrets directory.
+const SECRET_CONFIG_FILE: &str = "extra-secret-config.yaml";
+/// Where the app service registration files are mounted.
+const APPSERVICES_DIR: &str = "/appservices";
 /// The Synapse image's own user and group.
 const UID: i64 = 991;
 const CONFIG_DIR: &str = "/config";
@@ -104,7 +112,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
     let secret_set = secret_set(c);
     let turn_set = c.coturn.enabled.then(|| coturn::secret_set(c));
 
-    let homeserver = homeserver_config(ctx, &secret_set);
+    let (homeserver, secret_sections) = with_extra(homeserver_config(ctx, &secret_set), c);
     let data = BTreeMap::from([
         ("homeserver.yaml".to_owned(), yaml::document(&homeserver)),
         (
@@ -126,7 +134,22 @@ pub fn render(ctx: &mut Ctx<'_>) {
     let turn_secret = turn_set
         .as_ref()
         .and_then(|t| t.object(ctx, &coturn::app()));
-    let secrets: Vec<&Secret> = sec.iter().chain(turn_secret.iter()).collect();
+    let secret_config = (!secret_sections.is_empty()).then(|| {
+        crate::objects::secret(
+            ctx,
+            SECRET_CONFIG,
+            &app,
+            BTreeMap::from([(
+                SECRET_CONFIG_FILE.to_owned(),
+                yaml::document(&Value::Object(secret_sections)),
+            )]),
+        )
+    });
+    let secrets: Vec<&Secret> = sec
+        .iter()
+        .chain(turn_secret.iter())
+        .chain(secret_config.iter())
+        .collect();
     let checksum = config_checksum(ctx, &[&cm], &secrets);
 
     let pvc = PersistentVolumeClaim {
@@ -149,7 +172,14 @@ pub fn render(ctx: &mut Ctx<'_>) {
 
     let mut projections = secret_set.projections(&[POSTGRES_PASSWORD]);
     projections.extend(turn_set.iter().flat_map(|t| t.projections(&[])));
+    let extra_files = extra_config_files(c);
+    projections.extend(
+        extra_files
+            .iter()
+            .map(|(name, key, file)| secret_projection(name, key, file)),
+    );
     let secrets_volume = projected_volume("secrets", projections);
+    let appservices_volume = appservices_volume(c);
     let mut mounts = vec![
         mount("data", "/data", false),
         mount("config", CONFIG_DIR, true),
@@ -157,6 +187,9 @@ pub fn render(ctx: &mut Ctx<'_>) {
     ];
     if secrets_volume.is_some() {
         mounts.push(mount("secrets", SECRETS_DIR, true));
+    }
+    if appservices_volume.is_some() {
+        mounts.push(mount("appservices", APPSERVICES_DIR, true));
     }
     let mut volumes = vec![
         Volume {
@@ -171,37 +204,32 @@ pub fn render(ctx: &mut Ctx<'_>) {
         empty_dir("tmp"),
     ];
     volumes.extend(secrets_volume);
+    volumes.extend(appservices_volume);
 
-    let config_path = format!("{CONFIG_DIR}/homeserver.yaml");
+    // homeserver.yaml first; each further file replaces the top-level sections it holds.
+    let mut config_args = vec![
+        "--config-path".to_owned(),
+        format!("{CONFIG_DIR}/homeserver.yaml"),
+    ];
+    for (_, _, file) in extra_files.iter().filter(|(.., f)| f.ends_with(".yaml")) {
+        config_args.extend(["--config-path".to_owned(), format!("{SECRETS_DIR}/{file}")]);
+    }
+    let homeserver_command = |extra: &[&str]| {
+        ["python", "-m", "synapse.app.homeserver"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain(config_args.iter().cloned())
+            .chain(extra.iter().map(|s| (*s).to_owned()))
+            .collect::<Vec<_>>()
+    };
     let mut init = container("generate-signing-key", &c.synapse.image);
-    init.command = Some(
-        [
-            "python",
-            "-m",
-            "synapse.app.homeserver",
-            "--config-path",
-            &config_path,
-            "--generate-keys",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
-    );
+    init.command = Some(homeserver_command(&["--generate-keys"]));
     init.volume_mounts = Some(mounts.clone());
     init.security_context = Some(container_security(true, &[]));
     init.resources = Some(resources("50m", "128Mi", "500m", "512Mi"));
 
     let mut main = container("synapse", &c.synapse.image);
-    main.command = Some(
-        [
-            "python",
-            "-m",
-            "synapse.app.homeserver",
-            "--config-path",
-            &config_path,
-        ]
-        .map(str::to_owned)
-        .to_vec(),
-    );
+    main.command = Some(homeserver_command(&[]));
     main.ports = Some(vec![container_port("http", c.synapse.port, "TCP")]);
     if let Some(password) = secret_set.key_ref(POSTGRES_PASSWORD) {
         // libpq reads the password from PGPASSWORD; Synapse has no file option for it.
@@ -264,6 +292,9 @@ pub fn render(ctx: &mut Ctx<'_>) {
     if let Some(sec) = &sec {
         ctx.push(&app, SECRET, sec);
     }
+    if let Some(sec) = &secret_config {
+        ctx.push(&app, SECRET_CONFIG, sec);
+    }
     ctx.push(&app, PVC, &pvc);
     ctx.push(&app, "synapse", &dep);
     ctx.push(&app, "synapse", &svc);
@@ -274,6 +305,125 @@ pub fn render(ctx: &mut Ctx<'_>) {
     {
         ctx.push(&coturn::app(), coturn::SECRET, turn);
     }
+}
+
+/// The Secret keys the Synapse pod reads beyond its own settings, as (Secret, key, file in
+/// the secrets directory): the sections of `synapse.extraSecretConfig` (ours), each
+/// `synapse.extraConfigSecrets` file (the operator's), and each OIDC client secret from an
+/// existing Secret. The `.yaml` files are config files, in the order Synapse loads them.
+fn extra_config_files(c: &Config) -> Vec<(String, String, String)> {
+    let s = &c.synapse;
+    let mut out = Vec::new();
+    if !s.extra_secret_config.is_empty() {
+        out.push((
+            SECRET_CONFIG.to_owned(),
+            SECRET_CONFIG_FILE.to_owned(),
+            SECRET_CONFIG_FILE.to_owned(),
+        ));
+    }
+    for (i, r) in s.extra_config_secrets.iter().enumerate() {
+        out.push((
+            r.name.clone(),
+            r.key.clone(),
+            format!("extra-config-{i}.yaml"),
+        ));
+    }
+    for f in synapse_extra::file_secrets(&s.extra_config) {
+        let file = f.file();
+        out.push((f.secret, f.secret_key, file));
+    }
+    out
+}
+
+fn secret_projection(name: &str, key: &str, file: &str) -> VolumeProjection {
+    VolumeProjection {
+        secret: Some(SecretProjection {
+            name: name.to_owned(),
+            items: Some(vec![KeyToPath {
+                key: key.to_owned(),
+                path: file.to_owned(),
+                ..KeyToPath::default()
+            }]),
+            ..SecretProjection::default()
+        }),
+        ..VolumeProjection::default()
+    }
+}
+
+/// Where an app service registration is mounted, below [`APPSERVICES_DIR`].
+fn appservice_file(kind: AppServiceSource, name: &str, key: &str) -> String {
+    let kind = match kind {
+        AppServiceSource::Secret => "secret",
+        AppServiceSource::ConfigMap => "configmap",
+    };
+    format!("{kind}-{name}/{key}")
+}
+
+/// The app service registrations, each from its Secret or ConfigMap; `None` without any.
+fn appservices_volume(c: &Config) -> Option<Volume> {
+    let sources: Vec<VolumeProjection> = c
+        .synapse
+        .app_services
+        .iter()
+        .map(|a| {
+            let items = Some(vec![KeyToPath {
+                key: a.key.clone(),
+                path: appservice_file(a.kind, &a.name, &a.key),
+                ..KeyToPath::default()
+            }]);
+            match a.kind {
+                AppServiceSource::Secret => VolumeProjection {
+                    secret: Some(SecretProjection {
+                        name: a.name.clone(),
+                        items,
+                        ..SecretProjection::default()
+                    }),
+                    ..VolumeProjection::default()
+                },
+                AppServiceSource::ConfigMap => VolumeProjection {
+                    config_map: Some(ConfigMapProjection {
+                        name: a.name.clone(),
+                        items,
+                        ..ConfigMapProjection::default()
+                    }),
+                    ..VolumeProjection::default()
+                },
+            }
+        })
+        .collect();
+    projected_volume("appservices", sources)
+}
+
+/// `synapse.extraConfig` deep-merged last into `homeserver`, each OIDC client secret from an
+/// existing Secret named by its file (`client_secret_path`); and, apart, every top-level
+/// section `synapse.extraSecretConfig` touches, with its secrets merged in, whole: Synapse
+/// merges config files by top-level key, so the Secret's file must carry the section entire.
+fn with_extra(mut homeserver: Value, c: &Config) -> (Value, Map<String, Value>) {
+    let s = &c.synapse;
+    let mut extra = Value::Object(s.extra_config.clone());
+    for f in synapse_extra::file_secrets(&s.extra_config) {
+        if let Some(item) = extra
+            .get_mut(f.list)
+            .and_then(|list| list.get_mut(f.index))
+            .and_then(Value::as_object_mut)
+        {
+            item.remove(f.key);
+            item.insert(
+                f.option.to_owned(),
+                json!(format!("{SECRETS_DIR}/{}", f.file())),
+            );
+        }
+    }
+    crate::element::deep_merge(&mut homeserver, &extra);
+    let mut secret = Map::new();
+    if let Value::Object(m) = &mut homeserver {
+        for (key, over) in &s.extra_secret_config {
+            let mut section = m.remove(key).unwrap_or(Value::Null);
+            crate::element::deep_merge(&mut section, over);
+            secret.insert(key.clone(), section);
+        }
+    }
+    (homeserver, secret)
 }
 
 /// The checkov checks Synapse cannot pass, with the reasons.
@@ -574,6 +724,21 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &SecretSet<'_>) -> Value {
         }
     }
 
+    // App services (bridges).
+    if !s.app_services.is_empty() {
+        let files: Vec<String> = s
+            .app_services
+            .iter()
+            .map(|a| {
+                format!(
+                    "{APPSERVICES_DIR}/{}",
+                    appservice_file(a.kind, &a.name, &a.key)
+                )
+            })
+            .collect();
+        insert(&mut m, "app_service_config_files", json!(files));
+    }
+
     // Server notices.
     if s.server_notices.enabled {
         let n = &s.server_notices;
@@ -651,4 +816,164 @@ fn hosts(c: &Config) -> Vec<Host> {
 
 fn images(c: &Config) -> Vec<(&'static str, &matrix_render_model::config::Image)> {
     vec![("synapse.image", &c.synapse.image)]
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{BASE, render_items};
+    use serde_json::Value;
+
+    const EXTRA: &str = "synapse:\n  extraConfig:\n    trusted_key_servers: []\n    \
+        email:\n      smtp_host: smtp.example.org\n      smtp_port: 587\n    \
+        extra_well_known_client_content:\n      io.example.flag: true\n    \
+        oidc_providers:\n      - idp_id: keycloak\n        client_id: synapse\n        \
+        client_secret:\n          existingSecret: {name: sso, key: keycloak}\n  \
+        extraSecretConfig:\n    email:\n      smtp_pass: smtp-pass-0123\n  \
+        extraConfigSecrets:\n    - {name: more-config, key: homeserver.yaml}\n  \
+        appServices:\n    - {kind: Secret, name: telegram, key: registration.yaml}\n    \
+        - {kind: ConfigMap, name: irc, key: irc.yaml}\n";
+
+    fn find<'a>(items: &'a [Value], kind: &str, name: &str) -> &'a Value {
+        items
+            .iter()
+            .find(|i| i["kind"] == kind && i["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("{kind}/{name}"))
+    }
+
+    fn yaml(text: &str) -> Value {
+        matrix_render_model::yaml::parse(text)
+            .0
+            .expect("YAML")
+            .expect("a document")
+    }
+
+    fn homeserver(items: &[Value]) -> Value {
+        let cm = find(items, "ConfigMap", super::CONFIG_MAP);
+        yaml(cm["data"]["homeserver.yaml"].as_str().unwrap())
+    }
+
+    /// Standard base64, as Kubernetes writes a Secret's `data`.
+    fn base64(text: &str) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut bits = 0u32;
+        let mut n = 0;
+        let mut out = Vec::new();
+        for b in text.bytes().filter(|b| *b != b'=') {
+            let v = ALPHABET.iter().position(|a| *a == b).expect("base64") as u32;
+            bits = (bits << 6) | v;
+            n += 6;
+            if n >= 8 {
+                n -= 8;
+                out.push((bits >> n) as u8);
+                bits &= (1 << n) - 1;
+            }
+        }
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn extra_config_is_merged_last_and_its_secrets_stay_out_of_the_config_map() {
+        let items = render_items(BASE, EXTRA);
+        let hs = homeserver(&items);
+        // Replaced, merged and added keys.
+        assert_eq!(hs["trusted_key_servers"], serde_json::json!([]));
+        assert_eq!(
+            hs["extra_well_known_client_content"]["io.example.flag"],
+            true
+        );
+        let oidc = &hs["oidc_providers"][0];
+        assert_eq!(oidc["client_id"], "synapse");
+        assert!(oidc.get("client_secret").is_none(), "{oidc}");
+        assert_eq!(
+            oidc["client_secret_path"],
+            "/secrets/synapse/extra.oidc_providers.0.client_secret"
+        );
+        // The email section moved whole into the Secret.
+        assert!(hs.get("email").is_none(), "{hs}");
+        let cm_text = serde_json::to_string(&find(&items, "ConfigMap", super::CONFIG_MAP)).unwrap();
+        assert!(!cm_text.contains("smtp-pass-0123") && !cm_text.contains("smtp.example.org"));
+        let secret = find(&items, "Secret", super::SECRET_CONFIG);
+        let b64 = secret["data"][super::SECRET_CONFIG_FILE].as_str().unwrap();
+        let email = yaml(&base64(b64));
+        assert_eq!(
+            email,
+            serde_json::json!({"email": {"smtp_host": "smtp.example.org", "smtp_port": 587, "smtp_pass": "smtp-pass-0123"}})
+        );
+        assert_eq!(
+            hs["app_service_config_files"],
+            serde_json::json!([
+                "/appservices/secret-telegram/registration.yaml",
+                "/appservices/configmap-irc/irc.yaml"
+            ])
+        );
+    }
+
+    #[test]
+    fn the_pod_loads_every_config_file_and_mounts_every_reference() {
+        let items = render_items(BASE, EXTRA);
+        let dep = find(&items, "Deployment", "synapse");
+        let pod = &dep["spec"]["template"]["spec"];
+        let command = |c: &Value| -> Vec<String> {
+            c["command"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect()
+        };
+        let main = command(&pod["containers"][0]);
+        assert_eq!(
+            main[3..],
+            [
+                "--config-path",
+                "/config/homeserver.yaml",
+                "--config-path",
+                "/secrets/synapse/extra-secret-config.yaml",
+                "--config-path",
+                "/secrets/synapse/extra-config-0.yaml",
+            ]
+        );
+        let init = command(&pod["initContainers"][0]);
+        assert_eq!(init[3..init.len() - 1], main[3..]);
+        let volumes = pod["volumes"].as_array().unwrap();
+        let projected = |name: &str| {
+            volumes.iter().find(|v| v["name"] == name).unwrap()["projected"]["sources"]
+                .as_array()
+                .unwrap()
+                .clone()
+        };
+        let secrets = serde_json::to_string(&projected("secrets")).unwrap();
+        for needle in [
+            r#""name":"sso""#,
+            r#""key":"keycloak","path":"extra.oidc_providers.0.client_secret""#,
+            r#""name":"more-config""#,
+            r#""path":"extra-config-0.yaml""#,
+            r#""name":"synapse-secret-config""#,
+        ] {
+            assert!(secrets.contains(needle), "{needle}: {secrets}");
+        }
+        let apps = projected("appservices");
+        assert_eq!(apps[0]["secret"]["name"], "telegram");
+        assert_eq!(apps[1]["configMap"]["name"], "irc");
+        assert_eq!(
+            apps[1]["configMap"]["items"][0]["path"],
+            "configmap-irc/irc.yaml"
+        );
+        let mounts = pod["containers"][0]["volumeMounts"].to_string();
+        assert!(mounts.contains(r#""mountPath":"/appservices""#), "{mounts}");
+    }
+
+    #[test]
+    fn without_extras_nothing_changes_in_the_pod() {
+        let items = render_items(BASE, "");
+        assert!(
+            !items
+                .iter()
+                .any(|i| i["metadata"]["name"] == super::SECRET_CONFIG)
+        );
+        let dep = find(&items, "Deployment", "synapse");
+        let pod = &dep["spec"]["template"]["spec"];
+        assert_eq!(pod["containers"][0]["command"].as_array().unwrap().len(), 5);
+        assert!(!pod["volumes"].to_string().contains("appservices"));
+    }
 }
