@@ -24,6 +24,9 @@
 #   6. the real programs on the rendered configs: Synapse 1.162 boots, serves its well-known
 #      files and registers a user with the rendered secret; coturn accepts a TURN allocation
 #      with the credentials Synapse hands out; nginx serves the rendered pages;
+#   6'. metrics: Synapse 1.162 runs the rendered metrics fixture, and Debian's prometheus
+#      scrapes the port and path its rendered ServiceMonitor names (a static scrape config
+#      made from it) until its HTTP API returns synapse_build_info;
 #   6a. the KRM function under kpt (fn eval and a Kptfile pipeline, twice for idempotence);
 #      the Extism plugin loaded by the Python and Node Extism SDKs, byte-identical to the CLI;
 #   6a'. the browser preview: the web flavour built with wasm-bindgen, the page driven in
@@ -132,6 +135,14 @@ step_real() {
     --fixtures seed-rtc,example,registration-off,static-off,custom-pages,rtc-custom,delegation,postgres,psa-split,psa-restricted,psa-single
 }
 
+step_metrics() {
+  step "metrics: a real Prometheus scrapes what the rendered ServiceMonitor names (loopback only)"
+  bash scripts/real-deps.sh
+  bash scripts/metrics-deps.sh
+  cli
+  dist/real-venv/bin/python tests/real/metrics.py --cli target/debug/matrix-render
+}
+
 step_krm() {
   step "KRM function under kpt: fn eval, a Kptfile pipeline under fn render, each twice"
   cli
@@ -187,7 +198,7 @@ step_fuzz() {
 }
 
 STEPS=(fmt clippy unit shellcheck install yaml11 schema kube-validate crd checkov podsecurity
-  real krm extism web deploy helm4 chart fuzz)
+  real metrics krm extism web deploy helm4 chart fuzz)
 
 if [[ ${1:-} == --list ]]; then
   printf '%s\n' "${STEPS[@]}"
