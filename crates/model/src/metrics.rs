@@ -5,6 +5,9 @@ use crate::config::Config;
 use crate::diag::Diagnostic;
 use crate::net::Cidr;
 
+/// A port range another setting takes: the setting, its first and last port.
+type Taken<'a> = (&'a str, u16, u16);
+
 /// Every problem of the `metrics` settings.
 #[must_use]
 pub fn check(c: &Config) -> Vec<Diagnostic> {
@@ -88,7 +91,7 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
     }
     let lk = &c.matrixrtc.livekit;
     let t = &c.coturn;
-    let mut clashes: Vec<(&str, u16, Vec<(&str, u16, u16)>)> = Vec::new();
+    let mut clashes: Vec<(&str, u16, Vec<Taken<'_>>)> = Vec::new();
     if m.synapse.enabled {
         clashes.push((
             "metrics.synapse.port",
