@@ -9,8 +9,12 @@
 #       @kubernetes-models/cert-manager 5.0.1 cert-manager v1.20.2 CRDs (Certificate v1 ...)
 #       @kubernetes-models/traefik 1.0.1      traefik-helm-chart v39.0.8 CRDs, Traefik v3
 #                                             (traefik.io/v1alpha1 Middleware ...)
+#       @kubernetes-models/prometheus-operator 6.0.0
+#                                             Prometheus Operator API types
+#                                             (monitoring.coreos.com/v1 ServiceMonitor ...)
 #     Each package's build turned the upstream CRD YAML listed in its package.json
-#     ("crd-generate.input") into ajv validators; see tests/crd/validate.mjs.
+#     ("crd-generate.input"), or for prometheus-operator the Go API types the CRDs are
+#     generated from ("go-generate.input"), into ajv validators; see tests/crd/validate.mjs.
 #
 # Runs as root on Debian 12. When the pinned packages are already installed (a stamp
 # holds the hash of package.json and package-lock.json) it makes no network call.

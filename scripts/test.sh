@@ -28,6 +28,9 @@
 #      at /login (client secret from an existing Secret), a registration e-mail reaches a
 #      loopback SMTP server logged in with the extraSecretConfig password, the app service
 #      registrations are loaded, the further config file from a Secret applies;
+#   6''. metrics: Synapse 1.162 runs the rendered metrics fixture, and Debian's prometheus
+#      scrapes the port and path its rendered ServiceMonitor names (a static scrape config
+#      made from it) until its HTTP API returns synapse_build_info;
 #   6a. the KRM function under kpt (fn eval and a Kptfile pipeline, twice for idempotence);
 #      the Extism plugin loaded by the Python and Node Extism SDKs, byte-identical to the CLI;
 #   6a'. the browser preview: the web flavour built with wasm-bindgen, the page driven in
@@ -143,6 +146,14 @@ step_real_extra_config() {
   dist/real-venv/bin/python tests/real/extra_config.py --cli target/debug/matrix-render
 }
 
+step_metrics() {
+  step "metrics: a real Prometheus scrapes what the rendered ServiceMonitor names (loopback only)"
+  bash scripts/real-deps.sh
+  bash scripts/metrics-deps.sh
+  cli
+  dist/real-venv/bin/python tests/real/metrics.py --cli target/debug/matrix-render
+}
+
 step_krm() {
   step "KRM function under kpt: fn eval, a Kptfile pipeline under fn render, each twice"
   cli
@@ -198,7 +209,7 @@ step_fuzz() {
 }
 
 STEPS=(fmt clippy unit shellcheck install yaml11 schema kube-validate crd checkov podsecurity
-  real real-extra-config krm extism web deploy helm4 chart fuzz)
+  real real-extra-config metrics krm extism web deploy helm4 chart fuzz)
 
 if [[ ${1:-} == --list ]]; then
   printf '%s\n' "${STEPS[@]}"

@@ -27,7 +27,7 @@
 set -euo pipefail
 
 K8S_VERSIONS=(1.29.0 1.35.0)
-CRD_GROUPS="${KUBE_VALIDATE_CRD_GROUPS:-cert-manager.io gateway.networking.k8s.io traefik.io}"
+CRD_GROUPS="${KUBE_VALIDATE_CRD_GROUPS:-cert-manager.io gateway.networking.k8s.io traefik.io monitoring.coreos.com}"
 
 if [[ $# -ne 2 ]]; then
   echo "usage: $0 PYTHON_VENV_BIN_DIR GOLDEN_DIR" >&2

@@ -10,11 +10,16 @@
 // drives this and turns the verdicts into the test's pass/fail.
 //
 // Where the schemas come from: the npm packages @kubernetes-models/{gateway-api,
-// cert-manager,traefik} at the versions pinned in tests/crd/package.json. Their build
-// (kubernetes-models' crd-generate) reads the upstream CRD YAML named in each package's
-// package.json ("crd-generate.input") and turns each version's openAPIV3Schema into an
-// ajv validator: compiled ahead of time (cert-manager 5.x, traefik 1.x), or a JSON
-// schema compiled by ajv at run time (gateway-api 0.5.x). Each model class checks the
+// cert-manager,traefik,prometheus-operator} at the versions pinned in
+// tests/crd/package.json. The first three's build (kubernetes-models' crd-generate) reads
+// the upstream CRD YAML named in each package's package.json ("crd-generate.input") and
+// turns each version's openAPIV3Schema into an ajv validator: compiled ahead of time
+// (cert-manager 5.x, traefik 1.x), or a JSON schema compiled by ajv at run time
+// (gateway-api 0.5.x). prometheus-operator 6.x is built by kubernetes-models'
+// go-generate from the Go API types the operator generates its CRDs from
+// (github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1, its
+// package.json "go-generate.input"), with their validation markers (patterns, enums,
+// required fields), compiled ahead of time. Each model class checks the
 // whole object (apiVersion, kind, metadata as ObjectMeta, spec, status): types, enums,
 // patterns, formats, lengths, item counts, required fields.
 //
@@ -42,6 +47,7 @@ const PACKAGES = {
   "cert-manager.io": "@kubernetes-models/cert-manager",
   "acme.cert-manager.io": "@kubernetes-models/cert-manager",
   "traefik.io": "@kubernetes-models/traefik",
+  "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
 };
 
 function die(msg) {

@@ -35,7 +35,7 @@ import sys
 
 import yaml
 
-DEFAULT_CRD_GROUPS = "cert-manager.io gateway.networking.k8s.io traefik.io"
+DEFAULT_CRD_GROUPS = "cert-manager.io gateway.networking.k8s.io traefik.io monitoring.coreos.com"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 

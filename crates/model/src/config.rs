@@ -34,6 +34,9 @@ pub struct Config {
     pub coturn: Coturn,
     /// MatrixRTC: the LiveKit SFU and the lk-jwt-service.
     pub matrixrtc: MatrixRtc,
+    /// Prometheus metrics: the components' metrics endpoints, their ServiceMonitors, and
+    /// who may scrape them.
+    pub metrics: Metrics,
 }
 
 /// Host names.
@@ -1254,6 +1257,70 @@ pub struct RtcElement {
     /// `https://<matrixrtc.host>/livekit/jwt`.
     #[serde(rename = "livekit_service_url")]
     pub livekit_service_url: String,
+}
+
+/// Prometheus metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metrics {
+    /// Serve the components' metrics: Synapse's metrics listener (a port of its own that
+    /// no Ingress or HTTPRoute routes), LiveKit's and coturn's Prometheus endpoints, each
+    /// as a port named `metrics` of the component's Service. lk-jwt-service has no metrics
+    /// endpoint.
+    pub enabled: bool,
+    /// Synapse's metrics listener (`type: metrics`, `enable_metrics`), path
+    /// `/_synapse/metrics`.
+    pub synapse: MetricsEndpoint,
+    /// LiveKit's Prometheus endpoint (`prometheus_port`), path `/metrics`. With
+    /// `matrixrtc.livekit.hostNetwork` the port is open on the node's addresses: keep it
+    /// closed to the internet in the node's firewall.
+    pub livekit: MetricsEndpoint,
+    /// coturn's Prometheus endpoint (`prometheus`, `prometheus-port`), path `/metrics`.
+    /// coturn runs on the host network, so the port is open on the node's addresses: keep
+    /// it closed to the internet in the node's firewall. The coturn binary must be built
+    /// with Prometheus support (the `coturn/coturn` images are; Debian's package is not).
+    pub coturn: MetricsEndpoint,
+    /// ServiceMonitors (Prometheus Operator, `monitoring.coreos.com/v1`) for the endpoints.
+    pub service_monitor: ServiceMonitor,
+    /// Where Prometheus runs: only these pods (or addresses) may reach the metrics ports
+    /// through the NetworkPolicies (kube-prometheus-stack usually runs in `monitoring`).
+    /// Host-network pods (coturn, LiveKit with `hostNetwork`) are not subject to them.
+    pub prometheus: PeerSelector,
+}
+
+/// One component's metrics endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MetricsEndpoint {
+    /// Serve this component's metrics when `metrics.enabled` is on.
+    pub enabled: bool,
+    /// The port the metrics are served on.
+    pub port: u16,
+}
+
+/// The ServiceMonitors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServiceMonitor {
+    /// Render a ServiceMonitor per component with metrics (needs `metrics.enabled` and the
+    /// Prometheus Operator's CRDs in the cluster).
+    pub enabled: bool,
+    /// Labels added to every ServiceMonitor, e.g. the one the Prometheus resource's
+    /// `serviceMonitorSelector` wants (`release: kube-prometheus-stack`).
+    #[schemars(extend(
+        "propertyNames" = {"pattern": crate::names::LABEL_KEY, "maxLength": 317},
+        "additionalProperties" = {
+            "type": "string", "pattern": crate::names::LABEL_VALUE, "maxLength": 63
+        }
+    ))]
+    pub labels: StringMap,
+    /// Scrape interval, a Prometheus duration (`30s`, `1m`); empty for Prometheus's own.
+    #[schemars(extend("pattern" = crate::names::PROMETHEUS_DURATION))]
+    pub interval: String,
+    /// Scrape timeout, a Prometheus duration no longer than the interval; empty for
+    /// Prometheus's own.
+    #[schemars(extend("pattern" = crate::names::PROMETHEUS_DURATION))]
+    pub scrape_timeout: String,
 }
 
 /// Config paths whose values are secrets: they only ever reach Secret objects, and no

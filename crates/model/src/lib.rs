@@ -14,6 +14,7 @@ pub mod limits;
 pub mod load;
 pub mod mask;
 pub mod merge;
+pub mod metrics;
 pub mod names;
 pub mod net;
 pub mod reference;

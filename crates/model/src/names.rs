@@ -54,6 +54,12 @@ pub const LIBPQ_WORD: &str = r"^[^\s\x00-\x1f\x7f]*$";
 /// IPv6 address; or empty for "not set".
 pub const DATABASE_HOST: &str = r"^(|[A-Za-z0-9_.-]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$";
 
+/// A Prometheus duration as the Prometheus Operator's CRDs spell it: `0`, or numbers with the
+/// units `y`, `w`, `d`, `h`, `m`, `s`, `ms`, each at most once and in that order (`1m30s`);
+/// or empty for "not set".
+pub const PROMETHEUS_DURATION: &str =
+    r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$";
+
 /// Every rule a `pattern` of the file schema may name.
 pub const RULES: &[Rule] = &[
     Rule {
@@ -109,6 +115,13 @@ pub const RULES: &[Rule] = &[
         what: "a host name or IP address",
         hint: "write the server's host name (e.g. `postgres.db.svc.cluster.local`) or IP \
                address, without port or scheme",
+    },
+    Rule {
+        pattern: PROMETHEUS_DURATION,
+        matches: is_prometheus_duration,
+        what: "a Prometheus duration",
+        hint: "write numbers with the units y, w, d, h, m, s, ms in that order, e.g. `30s` or \
+               `1m30s`",
     },
 ];
 
@@ -181,6 +194,33 @@ fn is_server_name(name: &str) -> bool {
             (1..=5).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
         });
     host_ok && port_ok
+}
+
+fn is_prometheus_duration(text: &str) -> bool {
+    const UNITS: [&str; 7] = ["y", "w", "d", "h", "m", "s", "ms"];
+    if text == "0" {
+        return true;
+    }
+    let mut rest = text;
+    let mut next = 0;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return false;
+        }
+        rest = &rest[digits..];
+        let unit = if rest.starts_with("ms") {
+            "ms"
+        } else {
+            rest.get(..1).unwrap_or_default()
+        };
+        match UNITS[next..].iter().position(|u| *u == unit) {
+            Some(i) => next += i + 1,
+            None => return false,
+        }
+        rest = &rest[unit.len()..];
+    }
+    true
 }
 
 fn is_database_host(host: &str) -> bool {
@@ -267,6 +307,22 @@ mod tests {
                     "pg_1",
                 ],
                 &["db example", "db:5432x", "postgres://db", "db/x", "a\nb"],
+            ),
+            (
+                PROMETHEUS_DURATION,
+                &[
+                    "",
+                    "0",
+                    "30s",
+                    "1m30s",
+                    "5ms",
+                    "1m5ms",
+                    "1y2w3d4h5m6s7ms",
+                    "90s",
+                ],
+                &[
+                    "30", "s", "1s1m", "1m1m", "30 s", "1.5s", "-1s", "1x", "00", "1mms",
+                ],
             ),
         ];
         for (pattern, good, bad) in cases {

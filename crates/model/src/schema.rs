@@ -897,6 +897,8 @@ mod tests {
                 "element.settingDefaults",
                 "element.extraConfig",
                 "matrixrtc.livekit.rtc.serviceAnnotations",
+                "metrics.serviceMonitor.labels",
+                "metrics.prometheus.podLabels",
             ]
         );
     }

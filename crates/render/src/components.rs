@@ -71,6 +71,9 @@ pub struct Component {
     pub secrets: Option<for<'c> fn(&'c Config) -> SecretSet<'c>>,
     /// Its images, with the setting each comes from.
     pub images: for<'c> fn(&'c Config) -> Vec<(&'static str, &'c Image)>,
+    /// Its metrics endpoints (with `metrics.enabled`), from which its ServiceMonitors and
+    /// the scrape rules of its NetworkPolicy are derived ([`crate::metrics`]).
+    pub metrics: fn(&Config) -> Vec<crate::metrics::Endpoint>,
 }
 
 /// Every component, in the order the plan lists them.

@@ -11,9 +11,9 @@ use matrix_render_model::Config;
 use serde_json::json;
 
 use crate::objects::{
-    App, Ctx, DeploymentSpecParts, config_checksum, config_map, config_map_volume, container,
-    container_port, container_security, deployment, empty_dir, mount, pod_security, resources,
-    secret_volume,
+    App, Ctx, DeploymentSpecParts, ServicePortSpec, config_checksum, config_map, config_map_volume,
+    container, container_port, container_security, deployment, empty_dir, mount, pod_security,
+    resources, secret_volume, service,
 };
 use crate::secrets::SecretSet;
 use matrix_render_model::net::{Cidr, NOT_PUBLIC_V4, NOT_PUBLIC_V6};
@@ -77,6 +77,11 @@ pub fn turnserver_conf(ctx: &Ctx<'_>) -> String {
         format!("pkey={TLS_DIR}/tls.key"),
         "pidfile=/tmp/turnserver.pid".to_owned(),
     ]);
+    if let Some(port) = crate::metrics::port(ctx.config, &ctx.config.metrics.coturn) {
+        // Prometheus metrics over HTTP on every address of the node (host network).
+        lines.push("prometheus".to_owned());
+        lines.push(format!("prometheus-port={port}"));
+    }
     if !t.tcp_relay {
         // Calls relay UDP; a TCP relay would let a caller open connections (RFC 6062).
         lines.push("no-tcp-relay".to_owned());
@@ -149,11 +154,14 @@ pub fn render(ctx: &mut Ctx<'_>) {
         mount("tls", TLS_DIR, true),
         mount("tmp", "/tmp", false),
     ]);
-    turn.ports = Some(vec![
+    let metrics_port = crate::metrics::port(c, &c.metrics.coturn);
+    let mut ports = vec![
         container_port("turn-udp", t.listening_port, "UDP"),
         container_port("turn-tcp", t.listening_port, "TCP"),
         container_port("turns", t.tls_listening_port, "TCP"),
-    ]);
+    ];
+    ports.extend(metrics_port.map(|p| container_port(crate::metrics::PORT, p, "TCP")));
+    turn.ports = Some(ports);
     let listening = Probe {
         tcp_socket: Some(TCPSocketAction {
             port: IntOrString::String("turn-tcp".to_owned()),
@@ -204,6 +212,21 @@ pub fn render(ctx: &mut Ctx<'_>) {
         ctx.push(&app, SECRET, sec);
     }
     ctx.push(&app, "coturn", &dep);
+    // coturn needs no Service for TURN (clients reach the node); the metrics port gets one
+    // for the ServiceMonitor to find the pod.
+    if let Some(port) = metrics_port {
+        let svc = service(
+            ctx,
+            &app,
+            &[ServicePortSpec {
+                name: crate::metrics::PORT,
+                port,
+                target: crate::metrics::PORT,
+                protocol: "TCP",
+            }],
+        );
+        ctx.push(&app, "coturn", &svc);
+    }
 
     if !c.ingress.cluster_issuer.is_empty() {
         let mut names = vec![t.turn_url.clone()];
@@ -242,7 +265,21 @@ pub const COMPONENT: Component = Component {
     ports,
     secrets: Some(secret_set),
     images,
+    metrics,
 };
+
+/// coturn's Prometheus endpoint, with `metrics.coturn`.
+fn metrics(c: &Config) -> Vec<crate::metrics::Endpoint> {
+    crate::metrics::port(c, &c.metrics.coturn)
+        .map(|port| crate::metrics::Endpoint {
+            app: app(),
+            namespace: c.coturn_namespace().to_owned(),
+            port,
+            path: "/metrics",
+        })
+        .into_iter()
+        .collect()
+}
 
 fn hosts(c: &Config) -> Vec<Host> {
     vec![Host {

@@ -20,6 +20,7 @@ mod ingress;
 mod json;
 mod krm;
 mod matrixrtc;
+mod metrics;
 mod migrate;
 pub mod namespaces;
 mod nginx;

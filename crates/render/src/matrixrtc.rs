@@ -71,12 +71,20 @@ pub fn livekit_config(c: &Config) -> String {
     if !l.rtc.node_ip.is_empty() {
         rtc.insert("node_ip".to_owned(), json!(l.rtc.node_ip));
     }
-    yaml::document(&json!({
+    let mut config = json!({
         "port": l.service.port,
         "rtc": Value::Object(rtc),
         "room": {"auto_create": false},
         "logging": {"level": "info"},
-    }))
+    });
+    if let (Some(port), Some(map)) = (
+        crate::metrics::port(c, &c.metrics.livekit),
+        config.as_object_mut(),
+    ) {
+        // Prometheus metrics at `/metrics`, on every address LiveKit binds.
+        map.insert("prometheus_port".to_owned(), json!(port));
+    }
+    yaml::document(&config)
 }
 
 /// The `livekit-rtc` Service: LiveKit's ICE/TCP port and UDP mux port, reachable from
@@ -214,6 +222,8 @@ pub fn render(ctx: &mut Ctx<'_>) {
     if rtc.livekit.rtc.udp_port != 0 {
         sfu_ports.push(container_port("rtc-udp", rtc.livekit.rtc.udp_port, "UDP"));
     }
+    let metrics_port = crate::metrics::port(c, &c.metrics.livekit);
+    sfu_ports.extend(metrics_port.map(|p| container_port(crate::metrics::PORT, p, "TCP")));
     sfu.ports = Some(sfu_ports);
     sfu.volume_mounts = Some(vec![mount("config", "/etc/livekit", true)]);
     sfu.readiness_probe = Some(tcp_probe());
@@ -256,6 +266,13 @@ pub fn render(ctx: &mut Ctx<'_>) {
             protocol: "TCP",
         });
     }
+    // Never routed: the Ingress and HTTPRoute name the `http` port.
+    lk_ports.extend(metrics_port.map(|port| ServicePortSpec {
+        name: crate::metrics::PORT,
+        port,
+        target: crate::metrics::PORT,
+        protocol: "TCP",
+    }));
     let lk_svc = service(ctx, &lk, &lk_ports);
     let lk_rtc_svc = rtc_service(ctx, &lk);
 
@@ -349,6 +366,7 @@ pub const COMPONENT: Component = Component {
     ports,
     secrets: Some(secret_set),
     images,
+    metrics,
 };
 
 /// lk-jwt-service reaches the stack's public URLs (and with `jwtFederation` the internet);
@@ -381,6 +399,19 @@ fn flows(c: &Config) -> Vec<Flow<'_>> {
         });
     }
     flows
+}
+
+/// LiveKit's Prometheus endpoint, with `metrics.livekit`. lk-jwt-service serves no metrics.
+fn metrics(c: &Config) -> Vec<crate::metrics::Endpoint> {
+    crate::metrics::port(c, &c.metrics.livekit)
+        .map(|port| crate::metrics::Endpoint {
+            app: livekit_app(),
+            namespace: c.matrixrtc_namespace().to_owned(),
+            port,
+            path: "/metrics",
+        })
+        .into_iter()
+        .collect()
 }
 
 fn hosts(c: &Config) -> Vec<Host> {

@@ -316,6 +316,7 @@ pub fn build(
         ctx.set_namespace((component.namespace)(config));
         (component.objects)(&mut ctx);
     }
+    crate::metrics::render(&mut ctx);
     ctx.set_namespace(&config.namespace);
     crate::policies::render(&mut ctx);
     ctx.set_namespace(&config.namespace);
@@ -417,6 +418,7 @@ pub const KINDS: &[Kind] = &[
     Kind::namespaced("networking.k8s.io/v1", "Ingress"),
     Kind::namespaced("gateway.networking.k8s.io/v1", "HTTPRoute"),
     Kind::namespaced("cert-manager.io/v1", "Certificate"),
+    Kind::namespaced("monitoring.coreos.com/v1", "ServiceMonitor"),
 ];
 
 impl Kind {
@@ -470,6 +472,7 @@ const INSTALL_ORDER: &[&str] = &[
     "Ingress",
     "HTTPRoute",
     "Certificate",
+    "ServiceMonitor",
 ];
 
 fn install_rank(kind: &str) -> usize {

@@ -14,6 +14,9 @@
 //! | LiveKit (off the host network) | controller → `http`; anyone → media ports | DNS; the public internet (media to clients, STUN) |
 //! | lk-jwt-service | controller → `http` | DNS; the stack's public URLs (below); with `jwtFederation` the public internet |
 //!
+//! With `metrics.enabled`, a workload that serves metrics ([`crate::metrics`]) also takes
+//! `metrics.prometheus` → `metrics`.
+//!
 //! "The public internet" is `0.0.0.0/0` and `::/0` less every range of [`matrix_render_model::net`]
 //! and `networkPolicies.deniedRanges`. Kubernetes documents `ipBlock` for cluster-external
 //! addresses: whether a pod's own IP or a Service's virtual IP is matched by an `ipBlock`
@@ -307,6 +310,7 @@ fn network_policies(ctx: &mut Ctx<'_>) {
     }
 
     let controller = peers(&c.network_policies.ingress_controller, &main);
+    let scrapers = peers(&c.metrics.prometheus, &main);
     for f in flows {
         ctx.set_namespace(&f.namespace);
         let mut ingress: Vec<Value> = Vec::new();
@@ -335,6 +339,9 @@ fn network_policies(ctx: &mut Ctx<'_>) {
                 "from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}],
                 "ports": ports,
             }));
+        }
+        if let Some(rule) = crate::metrics::scrape_rule(c, &f.app, scrapers.clone()) {
+            ingress.push(rule);
         }
         ingress.extend(to_values(&f.extra.ingress));
         let mut egress = egress_rules(ctx, &f.egress);

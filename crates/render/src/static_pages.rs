@@ -205,6 +205,7 @@ pub const COMPONENT: Component = Component {
     ports: components::no_ports,
     secrets: None,
     images,
+    metrics: crate::metrics::none,
 };
 
 fn flows(c: &Config) -> Vec<Flow<'_>> {

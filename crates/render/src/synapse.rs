@@ -20,9 +20,9 @@ use matrix_render_model::synapse_extra;
 use serde_json::{Map, Value, json};
 
 use crate::objects::{
-    App, Ctx, DataOrigin, DeploymentSpecParts, config_checksum, config_map, config_map_volume,
-    container, container_port, container_security, deployment, empty_dir, http_service, mount,
-    pod_security, resources,
+    App, Ctx, DataOrigin, DeploymentSpecParts, ServicePortSpec, config_checksum, config_map,
+    config_map_volume, container, container_port, container_security, deployment, empty_dir, mount,
+    pod_security, resources, service,
 };
 use crate::secrets::{SecretSet, projected_volume};
 use crate::{coturn, ingress, yaml};
@@ -230,7 +230,12 @@ pub fn render(ctx: &mut Ctx<'_>) {
 
     let mut main = container("synapse", &c.synapse.image);
     main.command = Some(homeserver_command(&[]));
-    main.ports = Some(vec![container_port("http", c.synapse.port, "TCP")]);
+    let metrics_port = crate::metrics::port(c, &c.metrics.synapse);
+    main.ports = Some(
+        std::iter::once(container_port("http", c.synapse.port, "TCP"))
+            .chain(metrics_port.map(|p| container_port(crate::metrics::PORT, p, "TCP")))
+            .collect(),
+    );
     if let Some(password) = secret_set.key_ref(POSTGRES_PASSWORD) {
         // libpq reads the password from PGPASSWORD; Synapse has no file option for it.
         main.env = Some(vec![EnvVar {
@@ -277,7 +282,20 @@ pub fn render(ctx: &mut Ctx<'_>) {
             },
         },
     );
-    let svc = http_service(ctx, &app, c.synapse.port);
+    let mut svc_ports = vec![ServicePortSpec {
+        name: "http",
+        port: c.synapse.port,
+        target: "http",
+        protocol: "TCP",
+    }];
+    // Never routed: the Ingress and HTTPRoute name the `http` port.
+    svc_ports.extend(metrics_port.map(|port| ServicePortSpec {
+        name: crate::metrics::PORT,
+        port,
+        target: crate::metrics::PORT,
+        protocol: "TCP",
+    }));
+    let svc = service(ctx, &app, &svc_ports);
     ingress::expose(
         ctx,
         &app,
@@ -477,17 +495,22 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &SecretSet<'_>) -> Value {
     );
     insert(&mut m, "pid_file", json!("/data/homeserver.pid"));
     insert(&mut m, "report_stats", json!(s.report_stats));
-    insert(
-        &mut m,
-        "listeners",
-        json!([{
-            "port": s.port,
-            "tls": false,
-            "type": "http",
-            "x_forwarded": true,
-            "resources": [{"names": ["client", "federation"], "compress": false}],
-        }]),
-    );
+    let mut listeners = vec![json!({
+        "port": s.port,
+        "tls": false,
+        "type": "http",
+        "x_forwarded": true,
+        "resources": [{"names": ["client", "federation"], "compress": false}],
+    })];
+    if let Some(port) = crate::metrics::port(c, &c.metrics.synapse) {
+        // A listener of its own (plain HTTP, `/_synapse/metrics`), on the pod's IPv4
+        // address as Synapse's metrics guide has it; no route leads to it.
+        listeners.push(json!({"type": "metrics", "port": port, "bind_addresses": ["0.0.0.0"]}));
+    }
+    insert(&mut m, "listeners", Value::Array(listeners));
+    if crate::metrics::port(c, &c.metrics.synapse).is_some() {
+        insert(&mut m, "enable_metrics", json!(true));
+    }
     let database = match s.database.kind {
         DatabaseKind::Sqlite => {
             json!({"name": "sqlite3", "args": {"database": "/data/homeserver.db"}})
@@ -788,6 +811,7 @@ pub const COMPONENT: Component = Component {
     ports: components::no_ports,
     secrets: Some(secret_set),
     images,
+    metrics,
 };
 
 /// DNS for the client and federation APIs, the public internet (federation and URL
@@ -798,6 +822,19 @@ fn flows(c: &Config) -> Vec<Flow<'_>> {
         egress: vec![Egress::Dns, Egress::Internet, Egress::Database],
         ..Flow::web(c, app(), &c.network_policies.extra_rules.synapse)
     }]
+}
+
+/// The metrics listener, with `metrics.synapse`.
+fn metrics(c: &Config) -> Vec<crate::metrics::Endpoint> {
+    crate::metrics::port(c, &c.metrics.synapse)
+        .map(|port| crate::metrics::Endpoint {
+            app: app(),
+            namespace: c.namespace.clone(),
+            port,
+            path: "/_synapse/metrics",
+        })
+        .into_iter()
+        .collect()
 }
 
 fn hosts(c: &Config) -> Vec<Host> {
