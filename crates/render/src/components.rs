@@ -81,6 +81,7 @@ pub const COMPONENTS: &[&Component] = &[
     &crate::wellknown::COMPONENT,
     &crate::coturn::COMPONENT,
     &crate::matrixrtc::COMPONENT,
+    &crate::backup::COMPONENT,
 ];
 
 /// The components the config runs, in registry order.
