@@ -306,6 +306,7 @@ pub const COMPONENT: Component = Component {
     ports: components::no_ports,
     secrets: None,
     images,
+    prerequisites,
 };
 
 fn enabled(c: &Config) -> bool {
@@ -323,6 +324,20 @@ fn flows(c: &Config) -> Vec<Flow<'_>> {
         egress: vec![Egress::Dns, Egress::Database],
         extra: &NO_EXTRA_RULES,
     }]
+}
+
+/// A claim named by `backup.volume.existingClaim` is the operator's to create.
+fn prerequisites(c: &Config) -> Vec<String> {
+    let claim = &c.backup.volume.existing_claim;
+    if claim.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "The PersistentVolumeClaim `{claim}` in namespace `{}` (backup.volume.existingClaim), \
+         writable by group 991 and usable on the node Synapse runs on: the backups are written \
+         to it.",
+        c.namespace
+    )]
 }
 
 /// The PostgreSQL client image; with SQLite the backup runs in `synapse.image`, which
@@ -533,6 +548,31 @@ mod tests {
             postgres[1]["ports"],
             json!([{"protocol": "TCP", "port": 5432}])
         );
+    }
+
+    #[test]
+    fn an_existing_claim_is_a_prerequisite_of_the_plan() {
+        let plan =
+            |extra: &str| crate::plan::build(&crate::testing::config(BASE, extra)).prerequisites;
+        let named = plan("backup: {enabled: true, volume: {existingClaim: nas-backups}}\n");
+        assert!(
+            named
+                .iter()
+                .any(|p| p
+                    .starts_with("The PersistentVolumeClaim `nas-backups` in namespace `matrix`")),
+            "{named:?}"
+        );
+        for without in [
+            "backup: {enabled: true}\n",
+            "backup: {volume: {existingClaim: nas-backups}}\n",
+        ] {
+            assert!(
+                plan(without)
+                    .iter()
+                    .all(|p| !p.contains("PersistentVolumeClaim")),
+                "{without}"
+            );
+        }
     }
 
     #[test]

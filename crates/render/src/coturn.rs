@@ -242,6 +242,7 @@ pub const COMPONENT: Component = Component {
     ports,
     secrets: Some(secret_set),
     images,
+    prerequisites: components::no_prerequisites,
 };
 
 fn hosts(c: &Config) -> Vec<Host> {

@@ -349,6 +349,7 @@ pub const COMPONENT: Component = Component {
     ports,
     secrets: Some(secret_set),
     images,
+    prerequisites: crate::components::no_prerequisites,
 };
 
 /// lk-jwt-service reaches the stack's public URLs (and with `jwtFederation` the internet);

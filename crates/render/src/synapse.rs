@@ -623,6 +623,7 @@ pub const COMPONENT: Component = Component {
     ports: components::no_ports,
     secrets: Some(secret_set),
     images,
+    prerequisites: components::no_prerequisites,
 };
 
 /// DNS for the client and federation APIs, the public internet (federation and URL

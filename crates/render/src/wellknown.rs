@@ -143,6 +143,7 @@ pub const COMPONENT: Component = Component {
     ports: components::no_ports,
     secrets: None,
     images,
+    prerequisites: components::no_prerequisites,
 };
 
 fn flows(c: &Config) -> Vec<Flow<'_>> {
