@@ -4,7 +4,8 @@
 #
 #   - Debian: coturn (turnserver, turnutils_uclient), nginx-light (nginx) and
 #     postgresql (initdb, postgres, psql, pg_isready in /usr/lib/postgresql/<v>/bin:
-#     run.py starts a throwaway server on 127.0.0.1 for a homeserver.yaml on psycopg2)
+#     run.py starts a throwaway server on 127.0.0.1 for a homeserver.yaml on psycopg2;
+#     tests/real/backup.py also uses its pg_dump and pg_restore)
 #   - a Python venv at ${MR_REAL_VENV:-<repo>/dist/real-venv} with a pinned
 #     matrix-synapse (python -m synapse.app.homeserver, register_new_matrix_user)
 #     and its url-preview extra (lxml): the rendered homeserver.yaml may set

@@ -31,6 +31,10 @@
 #   6''. metrics: Synapse 1.162 runs the rendered metrics fixture, and Debian's prometheus
 #      scrapes the port and path its rendered ServiceMonitor names (a static scrape config
 #      made from it) until its HTTP API returns synapse_build_info;
+#   6'''. backup and restore: Synapse (SQLite, then PostgreSQL) runs from the rendered config, a
+#      user writes a message and a file, the rendered backup CronJob's script runs while
+#      Synapse runs (its data volume read-only), and a second Synapse boots from the backup
+#      alone: the user logs in and reads the message back;
 #   6a. the KRM function under kpt (fn eval and a Kptfile pipeline, twice for idempotence);
 #      the Extism plugin loaded by the Python and Node Extism SDKs, byte-identical to the CLI;
 #   6a'. the browser preview: the web flavour built with wasm-bindgen, the page driven in
@@ -154,6 +158,14 @@ step_metrics() {
   dist/real-venv/bin/python tests/real/metrics.py --cli target/debug/matrix-render
 }
 
+step_backup() {
+  step "backup and restore: the backup CronJob's script on a running Synapse, a second one from the backup"
+  bash scripts/real-deps.sh
+  cli
+  dist/real-venv/bin/python tests/real/backup.py --cli target/debug/matrix-render \
+    --fixtures backup-sqlite,backup-postgres
+}
+
 step_krm() {
   step "KRM function under kpt: fn eval, a Kptfile pipeline under fn render, each twice"
   cli
@@ -209,7 +221,7 @@ step_fuzz() {
 }
 
 STEPS=(fmt clippy unit shellcheck install yaml11 schema kube-validate crd checkov podsecurity
-  real real-extra-config metrics krm extism web deploy helm4 chart fuzz)
+  real real-extra-config metrics backup krm extism web deploy helm4 chart fuzz)
 
 if [[ ${1:-} == --list ]]; then
   printf '%s\n' "${STEPS[@]}"

@@ -34,6 +34,8 @@ pub struct Config {
     pub coturn: Coturn,
     /// MatrixRTC: the LiveKit SFU and the lk-jwt-service.
     pub matrixrtc: MatrixRtc,
+    /// Backups of Synapse's database, media store and signing key (a CronJob).
+    pub backup: Backup,
     /// Prometheus metrics: the components' metrics endpoints, their ServiceMonitors, and
     /// who may scrape them.
     pub metrics: Metrics,
@@ -1321,6 +1323,48 @@ pub struct ServiceMonitor {
     /// Prometheus's own.
     #[schemars(extend("pattern" = crate::names::PROMETHEUS_DURATION))]
     pub scrape_timeout: String,
+}
+
+/// Scheduled backups of Synapse's data: a CronJob `synapse-backup` that copies the
+/// database (SQLite through its online backup API while Synapse runs, or `pg_dump` of
+/// PostgreSQL), the media store and the signing key into a timestamped directory of the
+/// backup volume, and deletes the oldest beyond `keep`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Backup {
+    /// Render the backup CronJob (and its volume and NetworkPolicy).
+    pub enabled: bool,
+    /// When the backup runs: five cron fields (minute, hour, day of month, month, day of
+    /// week) or `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`, in the time zone of
+    /// the cluster's controller manager (usually UTC).
+    pub schedule: String,
+    /// How many backups the volume keeps: after each successful run the oldest beyond this
+    /// number are deleted.
+    #[schemars(range(min = 1, max = 1000))]
+    pub keep: u16,
+    /// The volume the backups are written to.
+    pub volume: BackupVolume,
+    /// The image of the PostgreSQL dump (`pg_dump`, whose major version must be at least
+    /// the server's). With SQLite the backup runs in `synapse.image`, whose Python has
+    /// `sqlite3` and whose user owns the data.
+    pub postgres_image: Image,
+}
+
+/// The backup volume: a PersistentVolumeClaim `synapse-backup`, or an existing one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BackupVolume {
+    /// Requested size of `synapse-backup`, a Kubernetes quantity such as `20Gi`: room for
+    /// `keep` copies of the database and the media store.
+    pub size: String,
+    /// StorageClass of `synapse-backup`; empty for the cluster's default.
+    #[schemars(extend("pattern" = crate::names::DNS_SUBDOMAIN, "maxLength" = 253))]
+    pub storage_class_name: String,
+    /// An existing PersistentVolumeClaim of the stack's namespace to write the backups to
+    /// (e.g. one on another storage system); `synapse-backup` is then not rendered. A
+    /// ReadWriteOnce claim must be usable on Synapse's node, where the backup runs.
+    #[schemars(extend("pattern" = crate::names::DNS_SUBDOMAIN, "maxLength" = 253))]
+    pub existing_claim: String,
 }
 
 /// Config paths whose values are secrets: they only ever reach Secret objects, and no

@@ -30,6 +30,7 @@ pub fn check(config: &Config) -> Vec<Diagnostic> {
     out.extend(crate::synapse_version::check(config));
     out.extend(crate::synapse_extra::check(config));
     out.extend(crate::metrics::check(config));
+    out.extend(crate::backup::check(config));
     out
 }
 

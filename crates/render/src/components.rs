@@ -1,12 +1,12 @@
 //! The component registry: everything the renderer knows about a component, declared once in
 //! the component's own module as a [`Component`], and the list of them, [`COMPONENTS`].
 //!
-//! The objects, the NetworkPolicies, the plan's DNS records, ports and secrets and the
-//! images all iterate this list, so a new component is its module plus one line here:
-//! nothing else learns its name. What stays outside is what belongs to the stack as a whole:
-//! the edge (Ingress or Gateway ports), the Namespaces, the default deny and the ACME
-//! solver's policy, the disruption budgets (derived from the Deployments), and the plan's
-//! prerequisites and proxy notes.
+//! The objects, the NetworkPolicies, the plan's DNS records, ports, secrets and
+//! component prerequisites, and the images all iterate this list, so a new component is its
+//! module plus one line here: nothing else learns its name. What stays outside is what
+//! belongs to the stack as a whole: the edge (Ingress or Gateway ports), the Namespaces, the
+//! default deny and the ACME solver's policy, the disruption budgets (derived from the
+//! Deployments), and the plan's stack-wide prerequisites and proxy notes.
 
 use matrix_render_model::Config;
 use matrix_render_model::api::{DnsTarget, PortRule, Protocol};
@@ -74,6 +74,9 @@ pub struct Component {
     /// Its metrics endpoints (with `metrics.enabled`), from which its ServiceMonitors and
     /// the scrape rules of its NetworkPolicy are derived ([`crate::metrics`]).
     pub metrics: fn(&Config) -> Vec<crate::metrics::Endpoint>,
+    /// What the cluster must provide for it before the stack is applied (the plan's
+    /// prerequisites), beyond what the stack as a whole needs.
+    pub prerequisites: fn(&Config) -> Vec<String>,
 }
 
 /// Every component, in the order the plan lists them.
@@ -84,6 +87,7 @@ pub const COMPONENTS: &[&Component] = &[
     &crate::wellknown::COMPONENT,
     &crate::coturn::COMPONENT,
     &crate::matrixrtc::COMPONENT,
+    &crate::backup::COMPONENT,
 ];
 
 /// The components the config runs, in registry order.
@@ -112,6 +116,12 @@ pub fn no_hosts(_: &Config) -> Vec<Host> {
 /// For components that need no public port.
 #[must_use]
 pub fn no_ports(_: &Config) -> Vec<PortRule> {
+    Vec::new()
+}
+
+/// For components that need nothing of the cluster of their own.
+#[must_use]
+pub fn no_prerequisites(_: &Config) -> Vec<String> {
     Vec::new()
 }
 

@@ -266,6 +266,7 @@ pub const COMPONENT: Component = Component {
     secrets: Some(secret_set),
     images,
     metrics,
+    prerequisites: components::no_prerequisites,
 };
 
 /// coturn's Prometheus endpoint, with `metrics.coturn`.

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod ascii8;
+mod backup;
 mod checksum;
 pub mod components;
 mod coturn;

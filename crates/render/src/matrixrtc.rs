@@ -367,6 +367,7 @@ pub const COMPONENT: Component = Component {
     secrets: Some(secret_set),
     images,
     metrics,
+    prerequisites: crate::components::no_prerequisites,
 };
 
 /// lk-jwt-service reaches the stack's public URLs (and with `jwtFederation` the internet);

@@ -414,6 +414,7 @@ pub const KINDS: &[Kind] = &[
     },
     Kind::namespaced("v1", "Service"),
     Kind::namespaced("apps/v1", "Deployment"),
+    Kind::namespaced("batch/v1", "CronJob"),
     Kind::namespaced("traefik.io/v1alpha1", "Middleware"),
     Kind::namespaced("networking.k8s.io/v1", "Ingress"),
     Kind::namespaced("gateway.networking.k8s.io/v1", "HTTPRoute"),
@@ -644,7 +645,7 @@ pub fn deployment(ctx: &Ctx<'_>, app: &App, parts: DeploymentSpecParts) -> Deplo
 /// `checkov.io/skipN` annotations: the workload's own exceptions, then image pinning. Images
 /// pinned by tag only cannot pass the digest checks (and `IfNotPresent` is right for them);
 /// a `latest` tag is the values' choice, already warned about by `latest-tag`.
-fn checkov_skips(pod: &PodSpec, own: &[(&str, &str)]) -> BTreeMap<String, String> {
+pub fn checkov_skips(pod: &PodSpec, own: &[(&str, &str)]) -> BTreeMap<String, String> {
     let images: Vec<&str> = pod
         .init_containers
         .iter()
@@ -832,7 +833,7 @@ mod tests {
         let mut ctx = empty_ctx(&config, &files);
         let app = App::new("synapse", "homeserver", "synapse", ("app", "synapse"));
         ctx.push_value(&app, "v1", "ConfigMap", "listed", Value::Null);
-        ctx.push_value(&app, "batch/v1", "CronJob", "unlisted", Value::Null);
+        ctx.push_value(&app, "batch/v1", "Job", "unlisted", Value::Null);
         ctx.push_value(&app, "v2", "ConfigMap", "other-version", Value::Null);
         let names: Vec<&str> = ctx.objects().iter().map(|o| o.name.as_str()).collect();
         assert_eq!(names, ["listed"]);

@@ -137,6 +137,7 @@ fn prerequisites(c: &Config) -> Vec<String> {
             matrixrtc::RTC_SERVICE
         ));
     }
+    out.extend(crate::components::enabled(c).flat_map(|k| (k.prerequisites)(c)));
     out
 }
 

@@ -812,6 +812,7 @@ pub const COMPONENT: Component = Component {
     secrets: Some(secret_set),
     images,
     metrics,
+    prerequisites: components::no_prerequisites,
 };
 
 /// DNS for the client and federation APIs, the public internet (federation and URL

@@ -144,6 +144,7 @@ pub const COMPONENT: Component = Component {
     secrets: None,
     images,
     metrics: crate::metrics::none,
+    prerequisites: components::no_prerequisites,
 };
 
 fn flows(c: &Config) -> Vec<Flow<'_>> {
