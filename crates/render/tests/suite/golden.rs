@@ -22,3 +22,24 @@ fn native_core_matches_golden_yaml_and_json() {
         }
     }
 }
+
+/// The response's JSON, written by the renderer's own encoder (BENCHMARKS.md, "Hand-written
+/// serializers"), is byte for byte serde_json's, for every fixture, with the objects' split
+/// documents and without.
+#[test]
+fn the_fast_response_json_is_serde_jsons() {
+    for (name, dir) in fixtures() {
+        for split in [false, true] {
+            let mut req = request(&dir, Format::Yaml);
+            req.options.split = split;
+            req.options.plan = true;
+            let response = matrix_render_renderer::render(&req);
+            assert!(response.ok, "{name}");
+            assert!(
+                matrix_render_renderer::response_json(&response)
+                    == serde_json::to_string(&response).unwrap(),
+                "{name} (split {split}): the encodings differ"
+            );
+        }
+    }
+}
