@@ -72,7 +72,7 @@ def fixture_request(fixture: Path, fmt: str) -> dict:
 
 def bad_cases(bad: Path) -> list[tuple[str, list[str]]]:
     """tests/bad: each case over `_base.yaml` (unless it says `# base: none`), with the
-    flags of its `# args:` lines, as crates/host-cli/tests/suite/corpus.rs runs them."""
+    flags of its `# args:` lines, as crates/render/tests/shared/corpus.rs runs them."""
     cases = []
     for path in sorted(bad.glob("*.yaml")):
         if path.name.startswith("_"):

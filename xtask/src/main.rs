@@ -4,8 +4,11 @@
 //!   values schema (`schema/`, and its copy the core embeds), the contract schema, the golden outputs
 //!   (`tests/golden/`), the bad-input snapshots (`tests/bad/`), the migration goldens and the
 //!   README's settings table. Each is written by its own freshness test when `UPDATE_GOLDEN`
-//!   is set; the second pass sees the schema the first one wrote (the CLI embeds it), and a
-//!   third, without `UPDATE_GOLDEN`, proves the result is stable. Review `git diff` after.
+//!   is set: the schemas and the table by the model's tests (crates/model/tests), the goldens
+//!   and the snapshots' diagnostics by the renderer's (crates/render/tests), the snapshots'
+//!   stderr and the migration goldens by the CLI's (crates/host-cli/tests). The second pass
+//!   sees the schema the first one wrote (the model embeds it), and a third, without
+//!   `UPDATE_GOLDEN`, proves the result is stable. Review `git diff` after.
 //! - `cargo xtask test [STEP]...` runs the test suite, or the named steps of it
 //!   (`scripts/test.sh`); `cargo xtask steps` lists them.
 
@@ -42,6 +45,8 @@ fn regen() -> bool {
         "--locked",
         "-p",
         "matrix-render-model",
+        "-p",
+        "matrix-render-renderer",
         "-p",
         "matrix-render",
     ];

@@ -157,6 +157,8 @@ mod tests {
             values: &values,
             set: &[],
             set_string: &[],
+            // The renderer runs these as the backup component's checks.
+            checks: Some(|c: &Config, out: &mut Vec<Diagnostic>| out.extend(check(c))),
             ..Default::default()
         })
         .diagnostics

@@ -45,6 +45,9 @@ pub struct LoadInput<'a> {
     pub set_json: &'a [String],
     /// `--set-file` arguments with their files' text, applied last.
     pub set_file: &'a [crate::api::SetFile],
+    /// The components' semantic checks (the renderer's registry); without them only the
+    /// stack-wide checks run.
+    pub checks: Option<validate::ComponentChecks>,
 }
 
 /// Where a value came from.
@@ -316,7 +319,7 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
             })
         };
         diagnostics.extend(
-            validate::check(config)
+            validate::check(config, input.checks)
                 .into_iter()
                 .filter(|d| !under_flagged(&d.path)),
         );
@@ -859,33 +862,6 @@ mod tests {
                 "synapse.bogus".to_owned(),
                 Some(2)
             )]
-        );
-    }
-
-    #[test]
-    fn a_misspelled_section_is_checked_as_the_one_it_resembles() {
-        // Read as `registration`, the section turns the captcha off: no reCAPTCHA keys asked.
-        let typo = "synapse:\n  registraton: {captchaEnabled: false, requiresToken: true}\n";
-        let base = BASE.replace(
-            "registration: {captchaEnabled: false, requiresToken: true}",
-            "registration: {}",
-        );
-        assert_eq!(
-            errors_of(&[&base, typo]),
-            [(
-                "unknown-key".to_owned(),
-                "synapse.registraton".to_owned(),
-                Some(2)
-            )]
-        );
-        // A guess that the schema would refuse is not made: the defaults apply as before.
-        let bad = "synapse:\n  registraton: {captchaEnabled: maybe}\n";
-        let found = errors_of(&[&base, bad]);
-        assert_eq!(found[0].1, "synapse.registraton");
-        assert!(
-            found
-                .iter()
-                .any(|(_, path, _)| path == "synapse.recaptcha.siteKey")
         );
     }
 

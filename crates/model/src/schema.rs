@@ -995,7 +995,7 @@ mod tests {
         assert!(
             committed == generate(),
             "schema/matrix-render.schema.json is stale: run \
-             `cargo xtask regen` (or `UPDATE_GOLDEN=1 cargo test -p matrix-render committed_schema_is_fresh`)"
+             `cargo xtask regen` (or `UPDATE_GOLDEN=1 cargo test -p matrix-render-model committed_schema_is_fresh`)"
         );
     }
 

@@ -308,7 +308,14 @@ pub const COMPONENT: Component = Component {
     images,
     metrics: crate::metrics::none,
     prerequisites,
+    checks,
+    host_ports: components::no_host_ports,
 };
+
+/// The backup settings' checks (schedule, retention, volume, image), made by the model.
+fn checks(c: &Config, out: &mut Vec<matrix_render_model::Diagnostic>) {
+    out.extend(matrix_render_model::backup::check(c));
+}
 
 fn enabled(c: &Config) -> bool {
     c.backup.enabled

@@ -1,16 +1,18 @@
 //! The component registry: everything the renderer knows about a component, declared once in
 //! the component's own module as a [`Component`], and the list of them, [`COMPONENTS`].
 //!
-//! The objects, the NetworkPolicies, the plan's DNS records, ports, secrets and
-//! component prerequisites, and the images all iterate this list, so a new component is its
-//! module plus one line here: nothing else learns its name. What stays outside is what
-//! belongs to the stack as a whole: the edge (Ingress or Gateway ports), the Namespaces, the
-//! default deny and the ACME solver's policy, the disruption budgets (derived from the
-//! Deployments), and the plan's stack-wide prerequisites and proxy notes.
+//! The objects, the NetworkPolicies, the ServiceMonitors, the plan's DNS records, ports,
+//! secrets and component prerequisites, the images and the semantic checks (each component's
+//! own, its images', its host ports') all iterate this list, so a new component is its module
+//! plus one line here: nothing else learns its name. What stays outside is what belongs to
+//! the stack as a whole: the edge (Ingress or Gateway ports), the Namespaces, the default deny
+//! and the ACME solver's policy, the disruption budgets (derived from the Deployments), and
+//! the plan's stack-wide prerequisites and proxy notes.
 
-use matrix_render_model::Config;
 use matrix_render_model::api::{DnsTarget, PortRule, Protocol};
 use matrix_render_model::config::Image;
+use matrix_render_model::validate::{self, HostPort};
+use matrix_render_model::{Config, Diagnostic};
 
 use crate::objects::Ctx;
 use crate::policies::Flow;
@@ -50,7 +52,7 @@ pub fn port(
 }
 
 /// One component of the stack, as one value: when it runs, where, its objects, its network
-/// flows, its plan entries and its images.
+/// flows, its plan entries, its images and its checks.
 #[derive(Debug, Clone, Copy)]
 pub struct Component {
     /// Its name, as `app.kubernetes.io/component` and the settings call it.
@@ -77,6 +79,12 @@ pub struct Component {
     /// What the cluster must provide for it before the stack is applied (the plan's
     /// prerequisites), beyond what the stack as a whole needs.
     pub prerequisites: fn(&Config) -> Vec<String>,
+    /// Its part of the semantic checks: run for every component, enabled or not, so that it
+    /// checks the form of its settings always and what it needs only when it runs.
+    pub checks: fn(&Config, &mut Vec<Diagnostic>),
+    /// What it binds on the node's network when it runs (checked for collisions across
+    /// components).
+    pub host_ports: fn(&Config) -> Vec<HostPort>,
 }
 
 /// Every component, in the order the plan lists them.
@@ -93,6 +101,22 @@ pub const COMPONENTS: &[&Component] = &[
 /// The components the config runs, in registry order.
 pub fn enabled(c: &Config) -> impl Iterator<Item = &'static Component> + '_ {
     COMPONENTS.iter().copied().filter(move |k| (k.enabled)(c))
+}
+
+/// The components' part of the semantic checks ([`validate::ComponentChecks`]): each
+/// component's own, in registry order; then the images of those that run; then the ports
+/// they bind on the node's network, which may not overlap.
+pub fn check(c: &Config, out: &mut Vec<Diagnostic>) {
+    for component in COMPONENTS {
+        (component.checks)(c, out);
+    }
+    for component in enabled(c) {
+        for (path, image) in (component.images)(c) {
+            validate::image(out, path, image);
+        }
+    }
+    let host: Vec<HostPort> = enabled(c).flat_map(|k| (k.host_ports)(c)).collect();
+    validate::host_port_collisions(out, &host);
 }
 
 /// A component's namespace when it is the stack's main one.
@@ -122,6 +146,15 @@ pub fn no_ports(_: &Config) -> Vec<PortRule> {
 /// For components that need nothing of the cluster of their own.
 #[must_use]
 pub fn no_prerequisites(_: &Config) -> Vec<String> {
+    Vec::new()
+}
+
+/// For components with no checks of their own.
+pub fn no_checks(_: &Config, _: &mut Vec<Diagnostic>) {}
+
+/// For components that bind nothing on the node's network.
+#[must_use]
+pub fn no_host_ports(_: &Config) -> Vec<HostPort> {
     Vec::new()
 }
 

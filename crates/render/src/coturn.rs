@@ -16,7 +16,9 @@ use crate::objects::{
     resources, secret_volume, service,
 };
 use crate::secrets::SecretSet;
+use matrix_render_model::Diagnostic;
 use matrix_render_model::net::{Cidr, NOT_PUBLIC_V4, NOT_PUBLIC_V6};
+use matrix_render_model::validate::{self, HostPort};
 
 pub const CONFIG_MAP: &str = "coturn-config";
 pub const SECRET: &str = "coturn-secret";
@@ -267,6 +269,8 @@ pub const COMPONENT: Component = Component {
     images,
     metrics,
     prerequisites: components::no_prerequisites,
+    checks,
+    host_ports,
 };
 
 /// coturn's Prometheus endpoint, with `metrics.coturn`.
@@ -322,6 +326,74 @@ fn images(c: &Config) -> Vec<(&'static str, &matrix_render_model::config::Image)
     vec![("coturn.image", &c.coturn.image)]
 }
 
+/// Its host names, addresses, ports and secret.
+fn checks(c: &Config, out: &mut Vec<Diagnostic>) {
+    let t = &c.coturn;
+    if t.enabled {
+        validate::need(out, "coturn.realm", &t.realm, "the TURN realm");
+        validate::need(out, "coturn.turn_url", &t.turn_url, "the TURN host name");
+        validate::host_name(out, "coturn.realm", &t.realm);
+        validate::host_name(out, "coturn.turn_url", &t.turn_url);
+    }
+    validate::ip(out, "coturn.relay_ip", &t.relay_ip);
+    validate::ip(out, "coturn.public_ip_static", &t.public_ip_static);
+    if !t.enabled {
+        return;
+    }
+    validate::port(out, "coturn.listeningPort", t.listening_port);
+    validate::port(out, "coturn.tlsListeningPort", t.tls_listening_port);
+    validate::port(out, "coturn.minPort", t.min_port);
+    if t.min_port > t.max_port {
+        out.push(
+            Diagnostic::error(
+                "invalid-port-range",
+                "coturn.maxPort",
+                format!(
+                    "the relay range ends ({}) before it starts ({})",
+                    t.max_port, t.min_port
+                ),
+            )
+            .with_hint("make `coturn.minPort` less than or equal to `coturn.maxPort`"),
+        );
+    }
+    validate::need_secret(
+        out,
+        "coturn.turn_shared_secret",
+        &t.turn_shared_secret,
+        "coturn (and Synapse's TURN credentials)",
+    );
+}
+
+/// On the host network: the TURN and TLS ports (UDP and TCP) and the relay range.
+fn host_ports(c: &Config) -> Vec<HostPort> {
+    let t = &c.coturn;
+    let mut host = Vec::new();
+    for protocol in ["UDP", "TCP"] {
+        host.push(HostPort::one(
+            "coturn.listeningPort",
+            "coturn's TURN port",
+            protocol,
+            t.listening_port,
+        ));
+        host.push(HostPort::one(
+            "coturn.tlsListeningPort",
+            "coturn's TLS port",
+            protocol,
+            t.tls_listening_port,
+        ));
+    }
+    if t.min_port <= t.max_port {
+        host.push(HostPort {
+            path: "coturn.minPort",
+            what: "coturn's relay range",
+            protocol: "UDP",
+            start: t.min_port,
+            end: t.max_port,
+        });
+    }
+    host
+}
+
 #[cfg(test)]
 mod tests {
     /// The rendered turnserver.conf of a valid base config with `extra` layered over it.
@@ -344,6 +416,25 @@ mod tests {
             .iter()
             .filter_map(|l| l.strip_prefix("denied-peer-ip="))
             .collect()
+    }
+
+    #[test]
+    fn its_hosts_ports_and_secret_are_checked_when_it_runs() {
+        use crate::testing::{BASE, findings, pairs};
+        let extra = "coturn: {realm: Turn.Example.com, minPort: 50000, maxPort: 40000, turn_shared_secret: ''}\n";
+        assert_eq!(
+            findings(BASE, extra),
+            pairs(&[
+                ("invalid-host", "coturn.realm"),
+                ("invalid-port-range", "coturn.maxPort"),
+                ("missing-secret", "coturn.turn_shared_secret"),
+            ])
+        );
+        let off = "coturn: {enabled: false, realm: '', turn_shared_secret: '', relay_ip: x}\n";
+        assert_eq!(
+            findings(BASE, off),
+            pairs(&[("invalid-ip", "coturn.relay_ip")])
+        );
     }
 
     #[test]

@@ -310,6 +310,8 @@ pub const COMPONENT: Component = Component {
     images,
     metrics: crate::metrics::none,
     prerequisites: components::no_prerequisites,
+    checks,
+    host_ports: components::no_host_ports,
 };
 
 fn flows(c: &Config) -> Vec<Flow<'_>> {
@@ -327,4 +329,81 @@ fn hosts(c: &Config) -> Vec<Host> {
 
 fn images(c: &Config) -> Vec<(&'static str, &matrix_render_model::config::Image)> {
     vec![("element.image", &c.element.image)]
+}
+
+/// The URLs config.json links to, Element's port and replicas.
+fn checks(c: &Config, out: &mut Vec<matrix_render_model::Diagnostic>) {
+    use matrix_render_model::validate;
+    let e = &c.element;
+    for (path, url) in [
+        (
+            "element.branding.authHeaderLogoUrl",
+            &e.branding.auth_header_logo_url,
+        ),
+        (
+            "element.branding.welcomeBackgroundUrl",
+            &e.branding.welcome_background_url,
+        ),
+        ("element.embeddedPages.homeUrl", &e.embedded_pages.home_url),
+        (
+            "element.embeddedPages.welcomeUrl",
+            &e.embedded_pages.welcome_url,
+        ),
+        ("element.integrations.uiUrl", &e.integrations.ui_url),
+        ("element.integrations.restUrl", &e.integrations.rest_url),
+        ("element.bugReportEndpointUrl", &e.bug_report_endpoint_url),
+    ] {
+        validate::url(out, path, url);
+    }
+    for (i, link) in e.branding.auth_footer_links.iter().enumerate() {
+        validate::url(
+            out,
+            &format!("element.branding.authFooterLinks[{i}].url"),
+            &link.url,
+        );
+    }
+    for (i, url) in e.integrations.widgets_urls.iter().enumerate() {
+        validate::url(out, &format!("element.integrations.widgetsUrls[{i}]"), url);
+    }
+    validate::port(out, "element.port", e.port);
+    validate::replicas(out, "element.replicas", e.replicas);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{BASE, config_file, findings, pairs, render_items};
+    use serde_json::Value;
+
+    fn config(extra: &str) -> Value {
+        let items = render_items(BASE, extra);
+        serde_json::from_str(config_file(&items, "element-config", "config.json"))
+            .expect("config.json parses")
+    }
+
+    #[test]
+    fn config_json_points_at_the_homeserver() {
+        let c = config("");
+        let hs = &c["default_server_config"]["m.homeserver"];
+        assert_eq!(hs["base_url"], "https://matrix.example.com");
+        assert_eq!(hs["server_name"], "matrix.example.com");
+        let c = config("global: {serverName: example.com}\n");
+        let hs = &c["default_server_config"]["m.homeserver"];
+        assert_eq!(hs["base_url"], "https://matrix.example.com");
+        assert_eq!(hs["server_name"], "example.com");
+    }
+
+    #[test]
+    fn its_urls_port_and_replicas_are_checked() {
+        let extra = "element:\n  port: 0\n  replicas: -1\n  bugReportEndpointUrl: ftp://x.example.com\n  \
+                     integrations: {widgetsUrls: ['https://ok.example.com', 'not a url']}\n";
+        assert_eq!(
+            findings(BASE, extra),
+            pairs(&[
+                ("invalid-url", "element.bugReportEndpointUrl"),
+                ("invalid-url", "element.integrations.widgetsUrls[1]"),
+                ("invalid-port", "element.port"),
+                ("invalid-replicas", "element.replicas"),
+            ])
+        );
+    }
 }

@@ -5,7 +5,9 @@
 //! string byte by byte through a lookup table. Embedded config files are long runs of text
 //! with a line break every few dozen bytes, so skipping a whole word that needs no escape
 //! makes encoding the response about four times cheaper. The other fields go through
-//! serde_json, and a test compares the whole encoding with serde_json's.
+//! serde_json, and a test compares the whole encoding with serde_json's. Measured against
+//! `serde_json::to_string` in BENCHMARKS.md ("Hand-written serializers"): 1.5x fewer
+//! instructions for the seed stack's response (`examples/serialize.rs`).
 
 use std::fmt::Write as _;
 

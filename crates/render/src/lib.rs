@@ -176,6 +176,7 @@ fn load(request: &RenderRequest) -> Result<Loaded<'_>, Vec<Diagnostic>> {
         set_string: &request.set_string,
         set_json: &request.set_json,
         set_file: &request.set_file,
+        checks: Some(components::check),
     });
     // The documents' own warnings are located already; `relocate` leaves them.
     let mut diagnostics = warnings;

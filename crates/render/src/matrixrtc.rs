@@ -11,7 +11,9 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use matrix_render_model::Config;
+use matrix_render_model::Diagnostic;
 use matrix_render_model::config::RtcServiceType;
+use matrix_render_model::validate::{self, HostPort, LIVEKIT_MIN_SECRET};
 use serde_json::{Map, Value, json};
 
 use crate::ingress::{IngressOverrides, Route, expose};
@@ -368,6 +370,8 @@ pub const COMPONENT: Component = Component {
     images,
     metrics,
     prerequisites: crate::components::no_prerequisites,
+    checks,
+    host_ports,
 };
 
 /// lk-jwt-service reaches the stack's public URLs (and with `jwtFederation` the internet);
@@ -471,4 +475,218 @@ fn images(c: &Config) -> Vec<(&'static str, &matrix_render_model::config::Image)
         ("matrixrtc.livekit.image", &c.matrixrtc.livekit.image),
         ("matrixrtc.jwt.image", &c.matrixrtc.jwt.image),
     ]
+}
+
+/// Its host name, the LiveKit URL Element is given, LiveKit's address, ports and secrets, and
+/// how LiveKit is exposed.
+fn checks(c: &Config, out: &mut Vec<Diagnostic>) {
+    let rtc = &c.matrixrtc;
+    let lk = &rtc.livekit;
+    if rtc.enabled {
+        validate::need(out, "matrixrtc.host", &rtc.host, "the MatrixRTC host name");
+        validate::host_name(out, "matrixrtc.host", &rtc.host);
+    }
+    validate::url(
+        out,
+        "matrixrtc.element.livekit_service_url",
+        &rtc.element.livekit_service_url,
+    );
+    validate::ip(out, "matrixrtc.livekit.rtc.nodeIp", &lk.rtc.node_ip);
+    if rtc.enabled {
+        validate::port(out, "matrixrtc.livekit.service.port", lk.service.port);
+        validate::port(out, "matrixrtc.livekit.rtc.tcpPort", lk.rtc.tcp_port);
+        validate::port(
+            out,
+            "matrixrtc.livekit.rtc.portRangeStart",
+            lk.rtc.port_range_start,
+        );
+        validate::port(out, "matrixrtc.jwt.service.port", rtc.jwt.service.port);
+        if lk.rtc.port_range_start > lk.rtc.port_range_end {
+            out.push(
+                Diagnostic::error(
+                    "invalid-port-range",
+                    "matrixrtc.livekit.rtc.portRangeEnd",
+                    format!(
+                        "the UDP range ends ({}) before it starts ({})",
+                        lk.rtc.port_range_end, lk.rtc.port_range_start
+                    ),
+                )
+                .with_hint("make `portRangeStart` less than or equal to `portRangeEnd`"),
+            );
+        }
+    }
+    validate::replicas(out, "matrixrtc.jwt.replicas", rtc.jwt.replicas);
+    if rtc.enabled {
+        secrets(out, c);
+    }
+    livekit_exposure(out, c);
+}
+
+/// LiveKit's API key and secret, long enough for LiveKit.
+fn secrets(out: &mut Vec<Diagnostic>, c: &Config) {
+    let lk = &c.matrixrtc.livekit;
+    validate::need_secret(out, "matrixrtc.livekit.key", &lk.key, "MatrixRTC");
+    validate::need_secret(out, "matrixrtc.livekit.secret", &lk.secret, "MatrixRTC");
+    let len = lk.secret.inline().map_or(0, |s| s.chars().count());
+    if len > 0 && len < LIVEKIT_MIN_SECRET {
+        out.push(
+            Diagnostic::error(
+                "weak-secret",
+                "matrixrtc.livekit.secret",
+                format!(
+                    "LiveKit refuses API secrets shorter than {LIVEKIT_MIN_SECRET} characters \
+                     (this one has {len})"
+                ),
+            )
+            .with_hint("generate one with `openssl rand -hex 32`"),
+        );
+    }
+}
+
+/// LiveKit without the host network, exposed through a Service of its media ports.
+fn livekit_exposure(out: &mut Vec<Diagnostic>, c: &Config) {
+    let lk = &c.matrixrtc.livekit;
+    if !c.matrixrtc.enabled || lk.rtc.service_type == RtcServiceType::None {
+        return;
+    }
+    if lk.host_network {
+        out.push(
+            Diagnostic::warning(
+                "unused-setting",
+                "matrixrtc.livekit.rtc.serviceType",
+                "with `hostNetwork` LiveKit's media ports are the node's own; no `livekit-rtc` \
+                 Service is rendered",
+            )
+            .with_hint(
+                "set `matrixrtc.livekit.hostNetwork: false` to expose LiveKit through the Service",
+            )
+            .related(&["matrixrtc.livekit.hostNetwork"]),
+        );
+        return;
+    }
+    if lk.rtc.udp_port == 0 {
+        out.push(
+            Diagnostic::error(
+                "missing-value",
+                "matrixrtc.livekit.rtc.udpPort",
+                "a Service cannot carry LiveKit's UDP media range; it needs one UDP port",
+            )
+            .with_hint("set `matrixrtc.livekit.rtc.udpPort` (LiveKit's `udp_port`, e.g. `7882`; with NodePort e.g. `30882`)")
+            .related(&["matrixrtc.livekit.rtc.serviceType"]),
+        );
+    }
+    if lk.rtc.service_type == RtcServiceType::NodePort {
+        for (path, port) in [
+            ("matrixrtc.livekit.rtc.tcpPort", lk.rtc.tcp_port),
+            ("matrixrtc.livekit.rtc.udpPort", lk.rtc.udp_port),
+        ] {
+            if port != 0 && !(30000..=32767).contains(&port) {
+                out.push(
+                    Diagnostic::warning(
+                        "invalid-port",
+                        path,
+                        format!(
+                            "{port} is outside Kubernetes' default node port range (30000-32767); \
+                             LiveKit advertises this port, so the node port must be the same"
+                        ),
+                    )
+                    .with_hint("pick a port from 30000 to 32767, unless your API server's `--service-node-port-range` allows it")
+                    .related(&["matrixrtc.livekit.rtc.serviceType"]),
+                );
+            }
+        }
+    }
+}
+
+/// On the host network: LiveKit's signalling and ICE/TCP ports and its UDP media port (or
+/// range).
+fn host_ports(c: &Config) -> Vec<HostPort> {
+    let rtc = &c.matrixrtc.livekit;
+    if !rtc.host_network {
+        return Vec::new();
+    }
+    let mut host = vec![
+        HostPort::one(
+            "matrixrtc.livekit.service.port",
+            "LiveKit's signalling port",
+            "TCP",
+            rtc.service.port,
+        ),
+        HostPort::one(
+            "matrixrtc.livekit.rtc.tcpPort",
+            "LiveKit's ICE/TCP port",
+            "TCP",
+            rtc.rtc.tcp_port,
+        ),
+    ];
+    if rtc.rtc.udp_port != 0 {
+        host.push(HostPort::one(
+            "matrixrtc.livekit.rtc.udpPort",
+            "LiveKit's UDP media port",
+            "UDP",
+            rtc.rtc.udp_port,
+        ));
+    } else if rtc.rtc.port_range_start <= rtc.rtc.port_range_end {
+        host.push(HostPort {
+            path: "matrixrtc.livekit.rtc.portRangeStart",
+            what: "LiveKit's UDP media range",
+            protocol: "UDP",
+            start: rtc.rtc.port_range_start,
+            end: rtc.rtc.port_range_end,
+        });
+    }
+    host
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{BASE_RTC, config_file, findings, pairs, render_items};
+    use serde_json::Value;
+
+    #[test]
+    fn livekit_and_jwt_get_the_configured_ports_and_urls() {
+        let extra = "matrixrtc:\n  livekit: {rtc: {portRangeStart: 50300, portRangeEnd: 50400}}\n";
+        let items = render_items(BASE_RTC, extra);
+        let text = config_file(&items, "livekit-config", "config.yaml");
+        let livekit: Value = serde_yaml::from_str(text).expect("config.yaml parses");
+        assert_eq!(livekit["rtc"]["port_range_start"], 50300);
+        assert_eq!(livekit["rtc"]["port_range_end"], 50400);
+        assert!(!text.contains("0123456789abcdef0123456789abcdef"), "{text}");
+        let jwt = items
+            .iter()
+            .find(|i| i["kind"] == "Deployment" && i["metadata"]["name"] == "matrixrtc-jwt")
+            .expect("the jwt Deployment");
+        let env = &jwt["spec"]["template"]["spec"]["containers"][0]["env"];
+        let url = env
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["name"] == "LIVEKIT_URL")
+            .expect("LIVEKIT_URL");
+        assert_eq!(url["value"], "wss://rtc.example.com/livekit/sfu");
+    }
+
+    #[test]
+    fn its_secret_ranges_and_host_ports_are_checked() {
+        let extra = "matrixrtc:\n  livekit:\n    secret: short\n    rtc: {portRangeStart: 9, portRangeEnd: 8}\n";
+        assert_eq!(
+            findings(BASE_RTC, extra),
+            pairs(&[
+                ("invalid-port-range", "matrixrtc.livekit.rtc.portRangeEnd"),
+                ("weak-secret", "matrixrtc.livekit.secret"),
+            ])
+        );
+        // On the host network LiveKit's ports may not meet coturn's.
+        let extra = "matrixrtc:\n  livekit: {rtc: {tcpPort: 3478}}\n";
+        assert_eq!(
+            findings(BASE_RTC, extra),
+            pairs(&[("port-collision", "matrixrtc.livekit.rtc.tcpPort")])
+        );
+        // Off, its needs are not checked; the form of its addresses is.
+        let off = "matrixrtc: {enabled: false, host: '', livekit: {rtc: {nodeIp: 1.2.3}}}\n";
+        assert_eq!(
+            findings(BASE_RTC, off),
+            pairs(&[("invalid-ip", "matrixrtc.livekit.rtc.nodeIp")])
+        );
+    }
 }

@@ -207,6 +207,8 @@ pub const COMPONENT: Component = Component {
     images,
     metrics: crate::metrics::none,
     prerequisites: components::no_prerequisites,
+    checks,
+    host_ports: components::no_host_ports,
 };
 
 fn flows(c: &Config) -> Vec<Flow<'_>> {
@@ -232,4 +234,82 @@ fn hosts(c: &Config) -> Vec<Host> {
 
 fn images(c: &Config) -> Vec<(&'static str, &matrix_render_model::config::Image)> {
     vec![("element.staticPages.image", &c.element.static_pages.image)]
+}
+
+/// The port and replicas, and with the pages on, their path prefixes.
+fn checks(c: &Config, out: &mut Vec<Diagnostic>) {
+    let sp = &c.element.static_pages;
+    matrix_render_model::validate::port(out, "element.staticPages.port", sp.port);
+    matrix_render_model::validate::replicas(out, "element.staticPages.replicas", sp.replicas);
+    if !sp.enabled {
+        return;
+    }
+    for (path, value) in [
+        ("element.staticPages.pathPrefix", &sp.path_prefix),
+        (
+            "element.staticPages.assetsPathPrefix",
+            &sp.assets_path_prefix,
+        ),
+    ] {
+        let trimmed = value.trim_end_matches('/');
+        let valid = trimmed.starts_with('/')
+            && trimmed.len() > 1
+            && trimmed[1..].split('/').all(|seg| {
+                !seg.is_empty()
+                    && seg
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            });
+        if !valid {
+            out.push(
+                Diagnostic::error(
+                    "invalid-path",
+                    path,
+                    format!("`{value}` is not a usable URL path prefix"),
+                )
+                .with_hint("write a path such as `/pages` (not `/`, which is Element's)"),
+            );
+        }
+    }
+    if sp.path_prefix.trim_end_matches('/') == sp.assets_path_prefix.trim_end_matches('/') {
+        out.push(
+            Diagnostic::error(
+                "invalid-path",
+                "element.staticPages.assetsPathPrefix",
+                "the pages and the assets need different path prefixes",
+            )
+            .with_hint("e.g. `/pages` and `/static-assets`"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{BASE, config_file, findings, pairs, render_items};
+
+    #[test]
+    fn nginx_serves_the_configured_prefixes() {
+        let extra = "element:\n  staticPages: {enabled: true, pathPrefix: /info, assetsPathPrefix: /media}\n";
+        let items = render_items(BASE, extra);
+        let conf = config_file(&items, "element-static-nginx", "nginx.conf");
+        assert!(conf.contains("        location /info/ {"), "{conf}");
+        assert!(conf.contains("        location /media/ {"), "{conf}");
+        assert!(conf.contains("listen 8080;"), "{conf}");
+    }
+
+    #[test]
+    fn prefixes_are_checked_only_when_the_pages_are_on() {
+        let same =
+            "element:\n  staticPages: {enabled: true, pathPrefix: /x, assetsPathPrefix: /x/}\n";
+        assert_eq!(
+            findings(BASE, same),
+            pairs(&[("invalid-path", "element.staticPages.assetsPathPrefix")])
+        );
+        let off = "element:\n  staticPages: {enabled: false, pathPrefix: /, port: 0}\n";
+        // The port's form is checked whether or not the pages run.
+        assert_eq!(
+            findings(BASE, off),
+            pairs(&[("invalid-port", "element.staticPages.port")])
+        );
+    }
 }

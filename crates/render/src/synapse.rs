@@ -2,6 +2,8 @@
 //! the secrets it reads through `*_path` options, the data volume, Deployment, Service and
 //! Ingress.
 
+mod checks;
+
 use crate::components::{self, Component, Host};
 use crate::policies::{Egress, Flow};
 use matrix_render_model::api::DnsTarget;
@@ -813,6 +815,8 @@ pub const COMPONENT: Component = Component {
     images,
     metrics,
     prerequisites: components::no_prerequisites,
+    checks: checks::checks,
+    host_ports: components::no_host_ports,
 };
 
 /// DNS for the client and federation APIs, the public internet (federation and URL
@@ -1013,5 +1017,48 @@ mod tests {
         let pod = &dep["spec"]["template"]["spec"];
         assert_eq!(pod["containers"][0]["command"].as_array().unwrap().len(), 5);
         assert!(!pod["volumes"].to_string().contains("appservices"));
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use crate::testing::{BASE, config_file, render_items};
+    use serde_json::Value;
+
+    fn homeserver(extra: &str) -> (Value, String) {
+        let items = render_items(BASE, extra);
+        let text = config_file(&items, "synapse-extra-config", "homeserver.yaml").to_owned();
+        let value: Value = serde_yaml::from_str(&text).expect("homeserver.yaml parses");
+        (value, text)
+    }
+
+    #[test]
+    fn homeserver_yaml_names_the_server_and_reads_secrets_from_files() {
+        let (hs, text) = homeserver("");
+        assert_eq!(hs["server_name"], "matrix.example.com");
+        assert_eq!(hs["public_baseurl"], "https://matrix.example.com/");
+        assert!(hs["registration_shared_secret_path"].is_string());
+        assert!(hs.get("registration_shared_secret").is_none());
+        assert!(!text.contains("reg-0123456789abcdef"), "{text}");
+        // Delegated: user IDs carry the server name, clients still reach Synapse's host.
+        let (hs, _) = homeserver("global: {serverName: example.com}\n");
+        assert_eq!(hs["server_name"], "example.com");
+        assert_eq!(hs["public_baseurl"], "https://matrix.example.com/");
+    }
+
+    #[test]
+    fn turn_keys_follow_coturn() {
+        let (hs, _) = homeserver("coturn: {listeningPort: 3479, tlsListeningPort: 5350}\n");
+        assert_eq!(
+            hs["turn_uris"],
+            serde_json::json!([
+                "turn:turn.example.com:3479?transport=udp",
+                "turn:turn.example.com:3479?transport=tcp",
+                "turns:turn.example.com:5350?transport=tcp",
+            ])
+        );
+        assert!(hs["turn_shared_secret_path"].is_string());
+        let (hs, _) = homeserver("coturn: {enabled: false}\n");
+        assert!(hs.get("turn_uris").is_none() && hs.get("turn_shared_secret_path").is_none());
     }
 }

@@ -34,6 +34,7 @@ pub fn config(base: &str, extra: &str) -> Config {
         values: &values,
         set: &[],
         set_string: &[],
+        checks: Some(crate::components::check),
         ..Default::default()
     });
     let diagnostics = format!("{:#?}", loaded.diagnostics);
@@ -54,4 +55,38 @@ pub fn render_items(base: &str, extra: &str) -> Vec<Value> {
     assert!(response.ok, "{:?}", response.diagnostics);
     let list: Value = serde_json::from_str(&response.output).expect("a JSON List");
     list["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// The (code, path) of every diagnostic of `base` with `extra` layered over it, with the
+/// components' checks, as a render reports them.
+#[must_use]
+pub fn findings(base: &str, extra: &str) -> Vec<(String, String)> {
+    let values = documents(base, extra);
+    load(LoadInput {
+        values: &values,
+        checks: Some(crate::components::check),
+        ..Default::default()
+    })
+    .diagnostics
+    .into_iter()
+    .map(|d| (d.code, d.path))
+    .collect()
+}
+
+/// The text of `key` in the ConfigMap `name` of `items`.
+#[must_use]
+pub fn config_file<'a>(items: &'a [Value], name: &str, key: &str) -> &'a str {
+    items
+        .iter()
+        .find(|i| i["kind"] == "ConfigMap" && i["metadata"]["name"] == name)
+        .and_then(|cm| cm["data"][key].as_str())
+        .unwrap_or_else(|| panic!("no ConfigMap {name} with {key}"))
+}
+
+/// `findings` as (code, path) pairs of string slices, for comparisons.
+#[must_use]
+pub fn pairs<'a>(list: &[(&'a str, &'a str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(c, p)| ((*c).to_owned(), (*p).to_owned()))
+        .collect()
 }

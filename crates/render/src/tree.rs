@@ -5,7 +5,9 @@
 //! a new `String`. A rendered object is only written out in order and looked into at a few
 //! paths, so a map here is a vector of entries, and the field names of typed objects stay
 //! `&'static str`. [`Node`] serializes exactly as the `Value` it replaces (same order, same
-//! numbers), so JSON output is unchanged.
+//! numbers), so JSON output is unchanged. Measured against `serde_json::to_value` in
+//! BENCHMARKS.md ("Hand-written serializers"): 3x fewer instructions for the seed stack's
+//! objects (`examples/serialize.rs`).
 
 use std::borrow::Cow;
 use std::fmt;

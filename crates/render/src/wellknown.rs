@@ -145,6 +145,8 @@ pub const COMPONENT: Component = Component {
     images,
     metrics: crate::metrics::none,
     prerequisites: components::no_prerequisites,
+    checks: components::no_checks,
+    host_ports: components::no_host_ports,
 };
 
 fn flows(c: &Config) -> Vec<Flow<'_>> {
@@ -166,4 +168,47 @@ fn hosts(c: &Config) -> Vec<Host> {
 
 fn images(c: &Config) -> Vec<(&'static str, &matrix_render_model::config::Image)> {
     vec![("synapse.wellKnown.image", &c.synapse.well_known.image)]
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{BASE, config_file, render_items};
+    use serde_json::Value;
+
+    fn documents(extra: &str) -> (Value, Value) {
+        let items = render_items(BASE, extra);
+        let doc =
+            |key| serde_json::from_str(config_file(&items, "matrix-wellknown", key)).expect("JSON");
+        (doc("server.json"), doc("client.json"))
+    }
+
+    #[test]
+    fn delegation_announces_synapses_host() {
+        let (server, client) = documents("global: {serverName: example.com}\n");
+        assert_eq!(
+            server,
+            serde_json::json!({"m.server": "matrix.example.com:443"})
+        );
+        assert_eq!(
+            client["m.homeserver"]["base_url"],
+            "https://matrix.example.com/"
+        );
+        let (server, _) = documents(
+            "global: {serverName: example.com}\nsynapse: {wellKnown: {delegatedServer: fed.example.com:8448}}\n",
+        );
+        assert_eq!(
+            server,
+            serde_json::json!({"m.server": "fed.example.com:8448"})
+        );
+    }
+
+    #[test]
+    fn without_delegation_nothing_is_rendered() {
+        let items = render_items(BASE, "");
+        assert!(
+            items
+                .iter()
+                .all(|i| i["metadata"]["name"] != "matrix-wellknown")
+        );
+    }
 }

@@ -1,12 +1,13 @@
-//! Integration tests of `matrix-render`: golden outputs through the native core and through
+//! Integration tests of the `matrix-render` binary (wasmtime running the embedded core):
+//! golden outputs and the bad-input corpus through it, its flags, output directories,
+//! batches, KRM, init, migrate, plan and masking. The core's own tests are in
+//! crates/render/tests and crates/model/tests.
 
 #![expect(
     clippy::unwrap_used,
     reason = "a broken fixture or helper should fail the test loudly"
 )]
-//! the real binary (wasmtime), seed parity, secrets, and error handling.
 
-mod allowlist;
 mod batch;
 mod common;
 mod corpus;
@@ -18,14 +19,8 @@ mod krm;
 mod limits;
 mod masking;
 mod migrate;
-mod namespaces;
 mod output_dir;
 mod output_safety;
-mod parity;
 mod plan;
-mod policies;
-mod prune;
 mod schema;
-mod secrets;
 mod versions;
-mod yaml_parse;

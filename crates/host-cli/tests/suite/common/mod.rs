@@ -1,44 +1,14 @@
-//! Fixture discovery and request building shared by the integration tests.
+//! Fixture discovery and golden files (shared with the core's tests), and the requests the
+//! CLI builds from a fixture's arguments.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use matrix_render::input::{self, Inputs};
 use matrix_render_model::api::{Format, RenderRequest};
 
-/// The repository root.
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-/// Every fixture directory under tests/fixtures, by name.
-pub fn fixtures() -> Vec<(String, PathBuf)> {
-    let dir = repo().join("tests/fixtures");
-    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("render.args").is_file())
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p))
-        .collect();
-    out.sort();
-    assert!(
-        out.len() >= 7,
-        "expected at least 7 fixtures, found {}",
-        out.len()
-    );
-    out
-}
-
-/// The CLI arguments of a fixture (after `render`), as written in its render.args.
-pub fn args(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(dir.join("render.args"))
-        .unwrap()
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect()
-}
+#[path = "../../../../render/tests/shared/fixtures.rs"]
+mod fixtures;
+pub use fixtures::*;
 
 /// The same inputs the CLI builds from those arguments, with paths resolved in `dir`.
 pub fn inputs(dir: &Path, format: Format) -> Inputs {
@@ -64,54 +34,4 @@ pub fn inputs(dir: &Path, format: Format) -> Inputs {
 
 pub fn request(dir: &Path, format: Format) -> RenderRequest {
     input::request(&inputs(dir, format)).unwrap()
-}
-
-/// Writes `actual` to `path` when UPDATE_GOLDEN is set; otherwise compares bytes.
-pub fn check_golden(path: &Path, actual: &str) {
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run `UPDATE_GOLDEN=1 cargo test -p matrix-render` to create it",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let first = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
-        panic!(
-            "{} differs from the render (first difference at line {}):\n  expected: {:?}\n  actual:   {:?}\nrun `UPDATE_GOLDEN=1 cargo test -p matrix-render` and review the diff",
-            path.display(),
-            first + 1,
-            expected.lines().nth(first),
-            actual.lines().nth(first)
-        );
-    }
-}
-
-/// The standard base64 alphabet.
-pub const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding, as Secrets' `data` holds values.
-pub fn base64(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0_u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(B64[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
