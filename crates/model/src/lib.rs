@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod command;
 pub mod config;
 pub mod diag;
 pub mod limits;

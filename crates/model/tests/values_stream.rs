@@ -24,9 +24,10 @@ fn load_texts(texts: &[&str]) -> matrix_render_model::Loaded {
     })
 }
 
-fn found(
-    loaded: &matrix_render_model::Loaded,
-) -> Vec<(String, Option<String>, Option<u32>, Option<u32>)> {
+/// Each diagnostic's code, file, line and column.
+type Found = Vec<(String, Option<String>, Option<u32>, Option<u32>)>;
+
+fn found(loaded: &matrix_render_model::Loaded) -> Found {
     loaded
         .diagnostics
         .iter()
