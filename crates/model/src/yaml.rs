@@ -21,7 +21,7 @@ use crate::spans::{Span, SpanMap};
 /// Deepest nesting of mappings and lists accepted.
 pub const MAX_DEPTH: usize = 128;
 
-/// Most values that aliases may copy in one document.
+/// Most values that aliases may copy in one document (in one stream, all its documents).
 pub const MAX_ALIAS_NODES: usize = 100_000;
 
 /// Most bytes of text (keys and scalars) that aliases may copy in one document: as much as
