@@ -16,10 +16,11 @@
 //! wrap them in Extism's calling convention exist on wasm32 only.
 //!
 //! Built for `wasm32-wasip1` instead (deploy/helm4/build.sh), the module also exports
-//! `helm_plugin_main`, the entry point of a Helm 4 `cli/v1` plugin on the `extism/v1` runtime
-//! ([`crate::helm`] holds its behaviour). It needs WASI: Helm connects the plugin's stdin, stdout and
-//! stderr only through WASI. The `wasm32-unknown-unknown` build has no such export and stays
-//! WASI-free.
+//! `helm_plugin_main`, the entry point of a Helm 4 `cli/v1` plugin on the `extism/v1`
+//! runtime: Helm's `{"extraArgs": [...]}` in, the command's bytes on the WASI stdout and
+//! stderr, `{}` out or the failure's one line as the call's error ([`crate::helm`] is the
+//! command). It needs WASI: Helm connects the plugin's stdin, stdout and stderr only through
+//! WASI. The `wasm32-unknown-unknown` build has no such export and stays WASI-free.
 
 use matrix_render_renderer::{RenderRequest, RenderResponse};
 
