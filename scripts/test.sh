@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # matrix-render's whole test suite. Installs what the tests need on a fresh Debian machine
 # (scripts/test-deps.sh), then runs, and stops at the first failure:
-#   1. formatting and clippy (native and wasm32);
+#   1. formatting and clippy (native and wasm32); no file of crates/plugin-wasm/src over 300 lines;
 #   2. cargo test: unit tests, golden outputs through the native core and through the CLI
 #      binary running the wasm core, seed parity, secrets, errors, schema freshness;
 #   2a. the golden migration scripts checked by shellcheck as POSIX sh;
@@ -80,6 +80,9 @@ step_clippy() {
     --all-targets --all-features -- -D warnings
   step "cargo clippy (xtask)"
   cargo clippy --locked --manifest-path xtask/Cargo.toml --all-targets -- -D warnings
+  step "front-ends stay thin: no file in crates/plugin-wasm/src over 300 lines"
+  awk 'FNR == 301 { print FILENAME ": over 300 lines; move behaviour into the core"; long = 1 }
+       END { exit long }' crates/plugin-wasm/src/*.rs
 }
 
 step_unit() {

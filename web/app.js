@@ -120,6 +120,9 @@ function showInternalError(message) {
 
 // --- the request ------------------------------------------------------------------
 
+// A RenderRequest as schema/render-contract.schema.json (generated from the core's types)
+// defines it, with its field names; tests/web checks every request the page sends, and every
+// response, against that schema.
 function request(options) {
   const values = FILES.map((name) => ({ name, text: state.texts[name] }));
   const set = state.rtcTouched ? [`matrixrtc.enabled=${ui.rtc.checked}`] : [];

@@ -25,7 +25,11 @@
 //      column, and jumping to it lands on the key;
 //   tabs: the arrow keys switch between the two files;
 //   h. a trap in the core (a stand-in glue module whose render throws a RuntimeError) shows
-//      "internal error: <the panic message>".
+//      "internal error: <the panic message>";
+//   i. every request the page sent the core during the checks above, and every response it
+//      got, fits the render contract (schema/render-contract.schema.json, generated from the
+//      core's types; tests/web/contract.mjs checks it), recorded by a glue module that wraps
+//      the real one.
 //
 // It also prints a benchmark figure, never asserted: the median time of the page's render
 // call for the example (the module's `render`, called through page.evaluate, after a
@@ -39,6 +43,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+
+import { contractProblems, loadContract } from './contract.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -197,6 +203,26 @@ async function shot(name) {
   await page.screenshot({ path: path.join(OUT, name), fullPage: true });
 }
 
+// The glue module as the page imports it (each instance by its own query), wrapped so that
+// every render call's request and response are kept for check i.
+await page.route(/\/matrix_render_web\.js(\?instance=\d+)?$/, (route) => {
+  const query = new URL(route.request().url()).search.replace(/^\?/, '');
+  const real = `/matrix_render_web.js?unrecorded${query ? `&${query}` : ''}`;
+  return route.fulfill({
+    contentType: 'text/javascript',
+    body: [
+      `import init, * as core from '${real}';`,
+      `export * from '${real}';`,
+      'export default init;',
+      'export function render(json) {',
+      '  const text = core.render(json);',
+      '  if (globalThis.__contract !== false) (globalThis.__contract ??= []).push([json, text]);',
+      '  return text;',
+      '}',
+    ].join('\n'),
+  });
+});
+
 let benchmark = null;
 try {
   await page.goto(`${ORIGIN}/`);
@@ -327,8 +353,28 @@ try {
   if (atBogus !== 'bogus') fail(`(g) the jump put the caret before "${atBogus}"`);
   pass('g. UTF-16 column', `line ${noticesAt + 1}: core column ${wantCore}, editor column ${wantColumn}, caret on the key`);
 
-  // The benchmark: the example as the page sends it, straight into the module's render.
+  // i. the page's requests and the core's responses, against the contract
   await edit(valuesText);
+  const calls = await page.evaluate(() => {
+    const recorded = globalThis.__contract ?? [];
+    globalThis.__contract = false;
+    return recorded;
+  });
+  const contract = loadContract(REPO);
+  const shapes = new Set();
+  for (const [json, text] of calls) {
+    const request = JSON.parse(json);
+    shapes.add(JSON.stringify(request.options ?? {}));
+    const wrong = [
+      ...contractProblems(contract, 'RenderRequest', request),
+      ...contractProblems(contract, 'RenderResponse', JSON.parse(text)),
+    ];
+    if (wrong.length) fail(`(i) a render call does not fit schema/render-contract.schema.json: ${wrong.slice(0, 5).join('; ')}`);
+  }
+  if (calls.length < 5) fail(`(i) only ${calls.length} render calls were recorded`);
+  pass('i. contract', `${calls.length} requests and responses fit schema/render-contract.schema.json (options ${[...shapes].join(', ')})`);
+
+  // The benchmark: the example as the page sends it, straight into the module's render.
   benchmark = await page.evaluate(
     async ({ values, secrets, runs, warmup }) => {
       const core = await import('/matrix_render_web.js');

@@ -25,11 +25,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use matrix_render_model::api::{Format, RenderResponse};
+use matrix_render_model::api::Format;
+use matrix_render_model::command::{self, Action, Shown, Style};
 
+use crate::call::{self, CallError};
 use crate::engine::{Core, Session};
 use crate::input::{self, Inputs};
-use crate::{output, report};
+use crate::output;
 
 /// One tenant's input files.
 #[derive(Debug, Clone)]
@@ -205,10 +207,6 @@ fn render_one(
         Ok(r) => r,
         Err(e) => return Outcome::Invalid(e.report()),
     };
-    let body = match serde_json::to_vec(&request) {
-        Ok(b) => b,
-        Err(e) => return Outcome::Internal(format!("encoding the request: {e}")),
-    };
     if session.as_ref().is_none_or(Session::is_poisoned) {
         match core.session() {
             Ok(s) => *session = Some(s),
@@ -218,26 +216,23 @@ fn render_one(
     let Some(running) = session.as_mut() else {
         return Outcome::Internal("no core instance".to_owned());
     };
-    let response: RenderResponse = match running.call(&body) {
+    let mut response = match call::render(&request, |body| running.call(body)) {
+        Ok(response) => response,
         // The tenant's input needs more than the core's limits allow: the user's to change.
-        Err(e) if e.is_limit() => return Outcome::Invalid(e.report()),
-        Err(e) => return Outcome::Internal(e.to_string()),
-        Ok(b) => match serde_json::from_slice(&b) {
-            Ok(r) => r,
-            Err(e) => return Outcome::Internal(format!("decoding the core's response: {e}")),
-        },
+        Err(CallError::Limit(e)) => return Outcome::Invalid(e.report()),
+        Err(CallError::Internal(message)) => return Outcome::Internal(message),
     };
-    let report = if response.diagnostics.is_empty() {
-        String::new()
-    } else {
-        report::human(&response.diagnostics, &request)
-    };
-    if !response.ok {
-        return Outcome::Invalid(format!(
-            "{report}matrix-render: {}; nothing was written\n",
-            report::summary(&response.diagnostics)
-        ));
+    let printed = command::outcome(
+        &Action::Deliver { writes: true },
+        Shown::Human,
+        Style::Stderr,
+        &request,
+        &mut response,
+    );
+    if printed.code != 0 {
+        return Outcome::Invalid(printed.stderr);
     }
+    let report = printed.stderr;
     let dir: PathBuf = out_dir.join(&tenant.name);
     // The other layout's files of an earlier batch would duplicate (or resurrect) objects:
     // both writers remove the files an earlier render wrote that this one does not.

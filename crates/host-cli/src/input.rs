@@ -4,9 +4,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
-use matrix_render_model::NamedText;
-use matrix_render_model::api::{Format, RenderOptions, RenderRequest, SetFile};
-use matrix_render_model::limits;
+use matrix_render_model::api::RenderRequest;
+use matrix_render_model::{command, limits};
 
 /// The variable that sets [`ReadLimits::total`], in MiB.
 pub const INPUT_LIMIT_VAR: &str = "MATRIX_RENDER_INPUT_MIB";
@@ -56,42 +55,10 @@ impl ReadLimits {
     }
 }
 
-/// An input problem found before the core runs (exit 1).
-#[derive(Debug)]
-pub struct InputError {
-    /// Stable code: `unreadable-input`, `file-too-large`, `input-too-large`, `not-a-file`,
-    /// `invalid-environment`.
-    pub code: &'static str,
-    /// The file, as given; empty when the problem is not a file's.
-    pub file: String,
-    pub message: String,
-}
-
-impl InputError {
-    fn new(code: &'static str, file: &str, message: String) -> Self {
-        Self {
-            code,
-            file: file.to_owned(),
-            message,
-        }
-    }
-
-    /// The error as the CLI prints it: `error[code]: file: message`.
-    #[must_use]
-    pub fn report(&self) -> String {
-        format!("error[{}]: {self}\n", self.code)
-    }
-}
-
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.file.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.file, self.message)
-        }
-    }
-}
+/// An input problem found before the core runs (exit 1): the command layer's refusal,
+/// printed `error[code]: file: message`. Codes: `unreadable-input`, `file-too-large`,
+/// `input-too-large`, `not-a-file`, `url-not-read`, `invalid-environment`, `invalid-set`.
+pub use matrix_render_model::command::Refusal as InputError;
 
 /// `1 MiB`, or the exact bytes when not a whole number of MiB.
 fn size(bytes: u64) -> String {
@@ -310,24 +277,8 @@ fn is_url(path: &str) -> bool {
     })
 }
 
-/// Everything the render and validate commands take.
-#[derive(Debug, Clone, Default)]
-pub struct Inputs {
-    pub values: Vec<String>,
-    pub set: Vec<String>,
-    pub set_string: Vec<String>,
-    /// `--set-json PATH=JSON`.
-    pub set_json: Vec<String>,
-    /// `--set-file PATH=FILE`: the file is read here.
-    pub set_file: Vec<String>,
-    pub static_dir: Option<String>,
-    pub format: Format,
-    pub split: bool,
-    /// Ask the core for the plan (`matrix-render plan`).
-    pub plan: bool,
-    /// `-n`: the `namespace` setting, over the values and every `--set`.
-    pub namespace: Option<String>,
-}
+/// Everything the render and validate commands take: the command layer's flags.
+pub use matrix_render_model::command::Inputs;
 
 /// Reads a text file (or stdin for `-`) as UTF-8, up to the whole of [`ReadLimits::total`]
 /// (`matrix-render krm`'s ResourceList, `migrate --from-helm`'s manifest).
@@ -386,64 +337,43 @@ pub fn request_with(
     files: &StaticFiles,
     limits: ReadLimits,
 ) -> Result<RenderRequest, InputError> {
-    let mut used = files.bytes;
-    // A values file or a --set-file: at most a values document, within what is left in all.
-    let mut read_document = |path: &str| -> Result<String, InputError> {
+    command::request(
+        inputs,
+        &mut Files {
+            files,
+            limits,
+            used: files.bytes,
+        },
+    )
+}
+
+/// The command layer's environment in the CLI: the files, each read bounded, and the
+/// static folder already read.
+struct Files<'a> {
+    files: &'a StaticFiles,
+    limits: ReadLimits,
+    /// Bytes read so far, counted against [`ReadLimits::total`].
+    used: u64,
+}
+
+impl command::Environment for Files<'_> {
+    /// A values file or a --set-file: at most a values document, within what is left in all.
+    fn read(&mut self, path: &str) -> Result<String, InputError> {
         let bytes = read_bytes(
             path,
             Allowance {
                 own: Some((limits::MAX_DOCUMENT_BYTES as u64, VALUES_FILE)),
-                left: limits.total.saturating_sub(used),
-                total: limits.total,
+                left: self.limits.total.saturating_sub(self.used),
+                total: self.limits.total,
             },
         )?;
-        used += bytes.len() as u64;
+        self.used += bytes.len() as u64;
         utf8(path, bytes)
-    };
-    let mut values = Vec::new();
-    for path in &inputs.values {
-        values.push(NamedText {
-            name: path.clone(),
-            text: read_document(path)?,
-        });
     }
-    let mut set_file = Vec::new();
-    for arg in &inputs.set_file {
-        let Some((key, path)) = arg.split_once('=') else {
-            return Err(InputError::new(
-                "invalid-set",
-                "",
-                format!("--set-file {arg}: write `path.to.key=FILE`"),
-            ));
-        };
-        set_file.push(SetFile {
-            key: key.to_owned(),
-            file: path.to_owned(),
-            text: read_document(path)?,
-        });
+
+    fn static_files(&mut self, _dir: &str) -> Result<BTreeMap<String, String>, InputError> {
+        Ok(self.files.files.clone())
     }
-    Ok(RenderRequest {
-        values,
-        set: inputs.set.clone(),
-        set_string: {
-            // `-n` wins over the values and every `--set`, as the last `--set-string`.
-            let mut set_string = inputs.set_string.clone();
-            if let Some(namespace) = &inputs.namespace {
-                set_string.push(format!("namespace={namespace}"));
-            }
-            set_string
-        },
-        files: files.files.clone(),
-        options: RenderOptions {
-            format: inputs.format,
-            split: inputs.split,
-            plan: inputs.plan,
-            migrate: None,
-        },
-        set_json: inputs.set_json.clone(),
-        set_file,
-        problems: Vec::new(),
-    })
 }
 
 /// Why a static folder has a limit of its own.

@@ -2,6 +2,7 @@
 //! embedded wasm core, and writes the response. It renders nothing itself.
 
 pub mod batch;
+pub mod call;
 pub mod engine;
 #[path = "engine_config.rs"]
 mod engine_config;

@@ -9,10 +9,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use matrix_render::call::{self, CallError};
 use matrix_render::engine::{Core, CoreError, Limits};
 use matrix_render::input::{self, Inputs};
 use matrix_render::{SCHEMA, batch, init, krm, output, plan, report};
 use matrix_render_model::api::{Format, RenderResponse};
+use matrix_render_model::command::{self, Action, Outcome, Shown, Style};
 
 #[derive(Debug, Parser)]
 #[command(name = "matrix-render", version, about, long_about = None)]
@@ -347,9 +349,6 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
         plan: matches!(mode, Mode::Plan(_)),
         namespace: args.scope.namespace.clone(),
     };
-    let validate_only = matches!(mode, Mode::Validate);
-    // The plan's JSON goes to stdout; its diagnostics are for people, as with render.
-    let plan_json = matches!(mode, Mode::Plan(PlanFormat::Json));
     let request = match input::request(&inputs) {
         Ok(r) => r,
         Err(e) => {
@@ -357,63 +356,39 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let response = match respond(&request) {
+    let mut response = match respond(&request) {
         Ok(r) => r,
         Err(code) => return code,
     };
-
-    let json_diagnostics = validate_only && matches!(args.format, OutputFormat::Json);
-    if json_diagnostics {
-        if let ExitCode::SUCCESS = write_stdout(&report::json(&response.diagnostics)) {
-        } else {
-            return ExitCode::from(1);
-        }
-    } else if !response.diagnostics.is_empty() {
-        if matches!(args.format, OutputFormat::Json) {
-            eprint(&report::json(&response.diagnostics));
-        } else {
-            eprint(&report::human(&response.diagnostics, &request));
-        }
+    let action = match &mode {
+        Mode::Render(None, only) => Action::Render {
+            show_only: only.clone(),
+        },
+        Mode::Render(Some(_), _) => Action::Deliver { writes: true },
+        Mode::Validate => Action::Validate,
+        Mode::Plan(_) => Action::Deliver { writes: false },
+    };
+    let shown = match args.format {
+        OutputFormat::Yaml => Shown::Human,
+        OutputFormat::Json => Shown::Json,
+    };
+    let printed = command::outcome(&action, shown, Style::Stderr, &request, &mut response);
+    let code = emit(&printed);
+    if printed.code != 0 {
+        return code;
     }
-    if !response.ok {
-        if !json_diagnostics {
-            let what = match mode {
-                Mode::Render(..) => "; nothing was written",
-                Mode::Validate | Mode::Plan(_) => "",
-            };
-            eprint(&format!(
-                "matrix-render: {}{what}\n",
-                report::summary(&response.diagnostics)
-            ));
-        }
-        return ExitCode::from(1);
-    }
-    if validate_only {
-        if !json_diagnostics {
-            eprint(&format!(
-                "matrix-render: the config is valid ({}; {} objects)\n",
-                report::summary(&response.diagnostics),
-                response.objects.len()
-            ));
-        }
-        return ExitCode::SUCCESS;
-    }
-    let (output_dir, show_only) = match mode {
-        Mode::Render(dir, only) => (dir, only),
-        Mode::Validate => return ExitCode::SUCCESS,
-        Mode::Plan(_) => {
+    match mode {
+        Mode::Render(None, _) | Mode::Validate => code,
+        Mode::Plan(format) => {
             let Some(plan) = &response.plan else {
                 return internal("the core returned no plan");
             };
-            return write_stdout(&if plan_json {
-                plan::json(plan)
-            } else {
-                plan::text(plan)
-            });
+            write_stdout(&match format {
+                PlanFormat::Json => plan::json(plan),
+                PlanFormat::Text => plan::text(plan),
+            })
         }
-    };
-    match output_dir {
-        Some(dir) => match output::write_dir(&dir, &response.objects) {
+        Mode::Render(Some(dir), _) => match output::write_dir(&dir, &response.objects) {
             Ok(written) => {
                 eprint(&format!(
                     "{}matrix-render: wrote {} objects to {}\n",
@@ -432,14 +407,22 @@ fn run(args: &ValuesArgs, mode: Mode) -> ExitCode {
             }
             Err(output::Failure::Internal(e)) => internal(&e),
         },
-        None if show_only.is_empty() => write_stdout(&response.output),
-        None => match output::show_only(&response.objects, &show_only, format) {
-            Ok(text) => write_stdout(&text),
-            Err(e) => {
-                eprint(&format!("error[no-such-object]: {e}\n"));
-                ExitCode::from(1)
-            }
-        },
+    }
+}
+
+/// Writes what the command layer printed: stderr, then stdout; its exit code, or 1 when
+/// stdout cannot be written.
+fn emit(printed: &Outcome) -> ExitCode {
+    eprint(&printed.stderr);
+    let written = if printed.stdout.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        write_stdout(&printed.stdout)
+    };
+    if printed.code == 0 {
+        written
+    } else {
+        ExitCode::from(printed.code)
     }
 }
 
@@ -764,19 +747,11 @@ enum RenderError {
 fn render(
     request: &matrix_render_model::api::RenderRequest,
 ) -> Result<RenderResponse, RenderError> {
-    let body = serde_json::to_vec(request)
-        .map_err(|e| RenderError::Internal(format!("encoding the request: {e}")))?;
-    let core = Core::load(limits().map_err(RenderError::Environment)?)
-        .map_err(|e| RenderError::Internal(e.to_string()))?;
-    let bytes = core.call(&body).map_err(|e| {
-        if e.is_limit() {
-            RenderError::Limit(e)
-        } else {
-            RenderError::Internal(e.to_string())
-        }
-    })?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| RenderError::Internal(format!("decoding the core's response: {e}")))
+    let limits = limits().map_err(RenderError::Environment)?;
+    call::render(request, |body| Core::load(limits)?.call(body)).map_err(|e| match e {
+        CallError::Limit(e) => RenderError::Limit(e),
+        CallError::Internal(message) => RenderError::Internal(message),
+    })
 }
 
 #[cfg(test)]

@@ -881,57 +881,6 @@ fn is_ours(object: &Value) -> bool {
         && label == Some(MANAGED_BY.1)
 }
 
-/// `render --show-only`: the objects `selectors` name, in render order, as one stream (YAML)
-/// or one `List` (JSON). A selector is `Kind/name` (the kind in any case) or an
-/// `--output-dir` file name; the objects must carry their `document` (a split render).
-///
-/// # Errors
-/// The selectors that match no object, with the objects there are.
-pub fn show_only(
-    objects: &[ObjectInfo],
-    selectors: &[String],
-    format: matrix_render_model::api::Format,
-) -> Result<String, String> {
-    let matches = |o: &ObjectInfo, selector: &str| {
-        selector == o.file_name
-            || selector
-                .split_once('/')
-                .is_some_and(|(kind, name)| kind.eq_ignore_ascii_case(&o.kind) && name == o.name)
-    };
-    let missing: Vec<&str> = selectors
-        .iter()
-        .filter(|s| !objects.iter().any(|o| matches(o, s)))
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
-        let known: Vec<String> = objects
-            .iter()
-            .map(|o| format!("{}/{}", o.kind, o.name))
-            .collect();
-        return Err(format!(
-            "no object matches {} (the render has {})",
-            missing.join(", "),
-            known.join(", ")
-        ));
-    }
-    let chosen = objects
-        .iter()
-        .filter(|o| selectors.iter().any(|s| matches(o, s)))
-        .filter_map(|o| o.document.as_deref());
-    Ok(match format {
-        matrix_render_model::api::Format::Json => {
-            let items: Vec<serde_json::Value> = chosen
-                .filter_map(|d| serde_json::from_str(d).ok())
-                .collect();
-            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
-            let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
-            text.push('\n');
-            text
-        }
-        _ => chosen.collect(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

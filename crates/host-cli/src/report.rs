@@ -1,22 +1,18 @@
 //! Diagnostics for people (rustc/ruff style, with the offending line) and for machines (JSON).
 //!
-//! The people's form is the core's ([`matrix_render_model::report`]), shared with the Helm
-//! plugin: every line it shows is masked with the secrets of the request.
+//! Both forms are the core's command layer's ([`matrix_render_model::command`]), shared with
+//! the Helm plugin: every line the people's form shows is masked with the secrets of the
+//! request.
 
 use matrix_render_model::api::RenderRequest;
 use matrix_render_model::mask::Secrets;
 use matrix_render_model::{Diagnostic, NamedText};
 
 /// Formats diagnostics with snippets of the request's values documents, with no secret
-/// value of the request in them.
+/// value of the request in them (the command layer's report).
 #[must_use]
 pub fn human(diagnostics: &[Diagnostic], request: &RenderRequest) -> String {
-    human_of(
-        diagnostics,
-        &request.values,
-        &request.set,
-        &request.set_string,
-    )
+    matrix_render_model::command::human(diagnostics, request)
 }
 
 /// [`human`] for values documents and flags that are not (yet) a request.
@@ -35,11 +31,6 @@ pub fn human_of(
 }
 
 /// Machine-readable diagnostics.
-#[must_use]
-pub fn json(diagnostics: &[Diagnostic]) -> String {
-    let mut text = serde_json::to_string_pretty(diagnostics).unwrap_or_default();
-    text.push('\n');
-    text
-}
+pub use matrix_render_model::command::diagnostics_json as json;
 
 pub use matrix_render_model::diag::summary;

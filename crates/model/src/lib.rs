@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod backup;
+pub mod command;
 pub mod config;
 pub mod diag;
 pub mod limits;

@@ -110,8 +110,15 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
     // document's position of each. A `null` under a known key is Helm's way to remove it, so
     // that a later layer can set it afresh: it is an error only when no later layer did.
     let mut null_violations: Vec<(crate::schema::Violation, Diagnostic)> = Vec::new();
-    for doc in input.values {
-        let (parsed, spans) = parse_document(doc);
+    // Each values text may hold several documents (`---`); they are layers of their own,
+    // each located in its text.
+    let mut sources: Vec<&NamedText> = Vec::with_capacity(input.values.len());
+    for (doc, (parsed, spans)) in input
+        .values
+        .iter()
+        .flat_map(|doc| parse_documents(doc).into_iter().map(move |p| (doc, p)))
+    {
+        sources.push(doc);
         span_maps.push(spans);
         match parsed {
             Ok(value) => {
@@ -253,7 +260,7 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
         }
     }
 
-    let locate = |d: Diagnostic| flag_hint(locate(d, input.values, &origins, &span_maps));
+    let locate = |d: Diagnostic| flag_hint(locate(d, &sources, &origins, &span_maps));
 
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Loaded {
@@ -531,7 +538,7 @@ fn contains(value: &Value, path: &str) -> bool {
 /// or else the first related path that a file or flag set.
 fn locate(
     mut d: Diagnostic,
-    docs: &[NamedText],
+    docs: &[&NamedText],
     origins: &Origins,
     span_maps: &[spans::SpanMap],
 ) -> Diagnostic {
@@ -587,8 +594,12 @@ fn flag_hint(mut d: Diagnostic) -> Diagnostic {
     d
 }
 
-/// Parses one values document into a JSON map, with the positions of its paths.
-fn parse_document(doc: &NamedText) -> (Result<Value, Box<Diagnostic>>, spans::SpanMap) {
+/// Parsed values documents: each a JSON map, or why it is not one.
+type Parsed = Vec<(Result<Value, Box<Diagnostic>>, spans::SpanMap)>;
+
+/// Parses a values text, one document or a stream of them (`---`), into JSON maps with the
+/// positions of their paths (lines counted in the whole text).
+fn parse_documents(doc: &NamedText) -> Parsed {
     if doc.text.len() > MAX_DOCUMENT_BYTES {
         let d = Diagnostic::error(
             "file-too-large",
@@ -600,10 +611,26 @@ fn parse_document(doc: &NamedText) -> (Result<Value, Box<Diagnostic>>, spans::Sp
         )
         .at(&doc.name, None, None)
         .with_hint("a values file is a few kilobytes; check that this is the right file");
-        return (Err(Box::new(d)), spans::SpanMap::default());
+        return vec![(Err(Box::new(d)), spans::SpanMap::default())];
     }
-    let (parsed, spans) = crate::yaml::parse(&doc.text);
-    let result = match parsed {
+    crate::yaml::parse_stream(&doc.text)
+        .into_iter()
+        .enumerate()
+        .map(|(index, (parsed, spans))| {
+            // A later document's top is where its value starts; the first's, line 1.
+            let top = (index > 0).then(|| spans.value("")).flatten();
+            (document(doc, parsed, top), spans)
+        })
+        .collect()
+}
+
+/// One parsed document of `doc` as a JSON map, or why it is not one.
+fn document(
+    doc: &NamedText,
+    parsed: Result<crate::yaml::Document, crate::yaml::YamlError>,
+    top: Option<spans::Span>,
+) -> Result<Value, Box<Diagnostic>> {
+    match parsed {
         Ok(None) => Ok(Value::Object(Map::new())),
         Ok(Some(value @ Value::Object(_))) => Ok(value),
         Ok(Some(_)) => Err(Box::new(
@@ -612,7 +639,11 @@ fn parse_document(doc: &NamedText) -> (Result<Value, Box<Diagnostic>>, spans::Sp
                 "",
                 "a values document must be a mapping of keys to values",
             )
-            .at(&doc.name, Some(1), Some(1))
+            .at(
+                &doc.name,
+                Some(top.map_or(1, |s| s.line)),
+                Some(top.map_or(1, |s| s.column)),
+            )
             .with_hint("start the file with top-level keys such as `global:`"),
         )),
         Err(e) => {
@@ -629,8 +660,7 @@ fn parse_document(doc: &NamedText) -> (Result<Value, Box<Diagnostic>>, spans::Sp
                     .with_hint(hint),
             ))
         }
-    };
-    (result, spans)
+    }
 }
 
 /// Deserializes the merged values. The schema has already reported type errors, unknown

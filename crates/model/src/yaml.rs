@@ -21,7 +21,7 @@ use crate::spans::{Span, SpanMap};
 /// Deepest nesting of mappings and lists accepted.
 pub const MAX_DEPTH: usize = 128;
 
-/// Most values that aliases may copy in one document.
+/// Most values that aliases may copy in one document (in one stream, all its documents).
 pub const MAX_ALIAS_NODES: usize = 100_000;
 
 /// Most bytes of text (keys and scalars) that aliases may copy in one document: as much as
@@ -56,6 +56,35 @@ pub fn parse(text: &str) -> (Result<Document, YamlError>, SpanMap) {
     }
     let result = builder.run(text);
     (result, builder.spans)
+}
+
+/// Parses a YAML stream: every document, in order, each with its own positions, counted
+/// from the start of the stream (so line 3 of the second document after a one-line first
+/// one and its `---` is line 5). Anchors belong to their document; the alias limits hold
+/// for the stream as a whole. A syntax error ends the stream: the document it is in comes
+/// back as the error, the ones before it as they were. A stream without any document (empty,
+/// or comments only) is one empty document.
+pub fn parse_stream(text: &str) -> Vec<(Result<Document, YamlError>, SpanMap)> {
+    let mut builder = Builder {
+        stream: true,
+        ..Builder::default()
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(e) = unprintable(text) {
+        return vec![(Err(e), SpanMap::default())];
+    }
+    let result = builder.run(text);
+    let mut documents: Vec<(Result<Document, YamlError>, SpanMap)> = builder
+        .finished
+        .into_iter()
+        .map(|(document, spans)| (Ok(document), spans))
+        .collect();
+    match result {
+        Err(e) => documents.push((Err(e), builder.spans)),
+        Ok(_) if documents.is_empty() => documents.push((Ok(None), builder.spans)),
+        Ok(_) => {}
+    }
+    documents
 }
 
 /// The first character YAML does not allow in a stream (outside its printable set: C0
@@ -117,6 +146,10 @@ struct Builder {
     spans: SpanMap,
     root: Option<Value>,
     documents: usize,
+    /// Whether several documents are read ([`parse_stream`]) rather than refused.
+    stream: bool,
+    /// The documents of a stream read so far, with their positions.
+    finished: Vec<(Document, SpanMap)>,
 }
 
 fn error(code: &'static str, message: impl Into<String>, path: &str, mark: Marker) -> YamlError {
@@ -157,7 +190,7 @@ impl Builder {
                 Event::StreamEnd => return Ok(self.root.take().filter(|v| !v.is_null())),
                 Event::DocumentStart => {
                     self.documents += 1;
-                    if self.documents > 1 {
+                    if self.documents > 1 && !self.stream {
                         return Err(error(
                             "yaml-syntax",
                             "the file holds more than one YAML document (a second `---`)",
@@ -254,6 +287,13 @@ impl Builder {
                         self.path.truncate(restore);
                         self.finish(Value::Array(items), anchor, mark)?;
                     }
+                }
+                Event::DocumentEnd if self.stream => {
+                    let document = self.root.take().filter(|v| !v.is_null());
+                    self.finished
+                        .push((document, std::mem::take(&mut self.spans)));
+                    // Anchors are the document's own (YAML 1.2, 9.2).
+                    self.anchors.clear();
                 }
                 Event::Nothing | Event::StreamStart | Event::DocumentEnd => {}
             }
@@ -811,6 +851,40 @@ mod tests {
         assert_eq!(parse("# only a comment\n").0, Ok(None));
         assert_eq!(parse("---\na: 1\n...\n").0, Ok(Some(json!({"a": 1}))));
         assert_eq!(value("- a\n- b\n"), json!(["a", "b"]));
+    }
+
+    #[test]
+    fn a_stream_is_its_documents_with_the_stream_lines() {
+        let docs = parse_stream("a: 1\n---\n# note\nb:\n  c: 2\n---\n---\nd: 3\n");
+        let values: Vec<_> = docs.iter().map(|(v, _)| v.clone()).collect();
+        assert_eq!(
+            values,
+            [
+                Ok(Some(json!({"a": 1}))),
+                Ok(Some(json!({"b": {"c": 2}}))),
+                Ok(None),
+                Ok(Some(json!({"d": 3})))
+            ]
+        );
+        assert_eq!(docs[0].1.key("a"), Some(Span { line: 1, column: 1 }));
+        assert_eq!(docs[1].1.key("b.c"), Some(Span { line: 5, column: 3 }));
+        assert_eq!(docs[1].1.key("a"), None);
+        assert_eq!(docs[3].1.value("d"), Some(Span { line: 8, column: 4 }));
+        // One document, or none: as `parse`.
+        assert_eq!(parse_stream("a: 1\n").len(), 1);
+        assert_eq!(parse_stream("").len(), 1);
+        assert_eq!(parse_stream("# only\n")[0].0, Ok(None));
+        // An anchor is its document's own; an error ends the stream where it is.
+        let docs = parse_stream("a: &x 1\n---\nb: *x\n");
+        assert_eq!(docs.len(), 2);
+        assert_eq!(
+            docs[1].0.as_ref().map_err(|e| e.code),
+            Err("unsupported-yaml")
+        );
+        let docs = parse_stream("a: 1\n---\nb: [1\nc: 2\n");
+        assert_eq!(docs[0].0, Ok(Some(json!({"a": 1}))));
+        let e = docs[1].0.as_ref().expect_err("a syntax error");
+        assert_eq!((e.code, e.span.map(|s| s.line)), ("yaml-syntax", Some(4)));
     }
 
     #[test]

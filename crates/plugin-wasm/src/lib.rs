@@ -4,7 +4,8 @@
 //!
 //! - `raw`: no imports at all; the module `matrix-render` embeds and runs through wasmtime.
 //! - `extism`: the exports `render`, `validate`, `schema` and `version` for Extism hosts
-//!   (docs/extism.md); it imports only Extism's `extism:host/env` functions.
+//!   (docs/extism.md); it imports only Extism's `extism:host/env` functions. Built for
+//!   `wasm32-wasip1`, also the Helm 4 plugin ([`helm`]).
 //! - `web`: wasm-bindgen exports `render`, `version`, `panicMessage` and `utf16Column` for the
 //!   browser preview (`web/`, built by scripts/build-web.sh).
 
@@ -35,6 +36,9 @@ pub mod raw;
 
 #[cfg(feature = "extism")]
 pub mod extism;
+
+#[cfg(feature = "extism")]
+pub mod helm;
 
 #[cfg(feature = "web")]
 pub mod web;
