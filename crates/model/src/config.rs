@@ -9,6 +9,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use crate::pod::PodSettings;
+
 /// A whole matrix-render config: the seed chart's values layout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -568,6 +570,9 @@ pub struct Synapse {
     pub media: Media,
     /// Server notices.
     pub server_notices: ServerNotices,
+    /// Resources, scheduling and pod metadata (see [`PodSettings`]).
+    #[serde(flatten)]
+    pub pod: PodSettings,
 }
 
 /// Synapse's database.
@@ -790,6 +795,9 @@ pub struct WellKnown {
     pub delegated_server: String,
     /// nginx image that serves the `.well-known/matrix` files on the server-name host.
     pub image: Image,
+    /// Resources, scheduling and pod metadata (see [`PodSettings`]).
+    #[serde(flatten)]
+    pub pod: PodSettings,
 }
 
 /// Federation.
@@ -962,6 +970,9 @@ pub struct Element {
     pub setting_defaults: Map<String, Value>,
     /// Any Element `config.json` keys, deep-merged last, free-form.
     pub extra_config: Map<String, Value>,
+    /// Resources, scheduling and pod metadata (see [`PodSettings`]).
+    #[serde(flatten)]
+    pub pod: PodSettings,
 }
 
 /// Branding.
@@ -1018,6 +1029,9 @@ pub struct StaticPages {
     pub path_prefix: String,
     /// URL path of the assets on the Element host.
     pub assets_path_prefix: String,
+    /// Resources, scheduling and pod metadata (see [`PodSettings`]).
+    #[serde(flatten)]
+    pub pod: PodSettings,
 }
 
 /// Element UI switches.
@@ -1108,6 +1122,9 @@ pub struct Coturn {
     /// Secret of the TLS certificate (issued by cert-manager).
     #[schemars(extend("pattern" = crate::names::DNS_SUBDOMAIN, "maxLength" = 253))]
     pub tls_secret_name: String,
+    /// Resources, scheduling and pod metadata (see [`PodSettings`]).
+    #[serde(flatten)]
+    pub pod: PodSettings,
 }
 
 /// MatrixRTC: LiveKit and the JWT service.
@@ -1148,6 +1165,9 @@ pub struct Livekit {
     pub key: SecretValue,
     /// API secret, at least 32 characters (secret).
     pub secret: SecretValue,
+    /// Resources, scheduling and pod metadata (see [`PodSettings`]).
+    #[serde(flatten)]
+    pub pod: PodSettings,
 }
 
 /// WebRTC media ports.
@@ -1205,6 +1225,9 @@ pub struct Jwt {
     pub replicas: i32,
     /// The Service.
     pub service: ServicePort,
+    /// Resources, scheduling and pod metadata (see [`PodSettings`]).
+    #[serde(flatten)]
+    pub pod: PodSettings,
 }
 
 /// Element-side MatrixRTC values.

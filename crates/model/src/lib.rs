@@ -16,6 +16,7 @@ pub mod mask;
 pub mod merge;
 pub mod names;
 pub mod net;
+pub mod pod;
 pub mod reference;
 pub mod report;
 pub mod schema;

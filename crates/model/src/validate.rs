@@ -28,6 +28,7 @@ pub fn check(config: &Config) -> Vec<Diagnostic> {
     livekit_exposure(&mut out, config);
     out.extend(crate::net::check(config));
     out.extend(crate::synapse_version::check(config));
+    out.extend(crate::pod::check(config));
     out
 }
 

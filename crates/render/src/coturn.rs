@@ -12,8 +12,7 @@ use serde_json::json;
 
 use crate::objects::{
     App, Ctx, DeploymentSpecParts, config_checksum, config_map, config_map_volume, container,
-    container_port, container_security, deployment, empty_dir, mount, pod_security, resources,
-    secret_volume,
+    container_port, container_security, deployment, empty_dir, mount, pod_security, secret_volume,
 };
 use crate::secrets::SecretSet;
 use matrix_render_model::net::{Cidr, NOT_PUBLIC_V4, NOT_PUBLIC_V6};
@@ -165,7 +164,6 @@ pub fn render(ctx: &mut Ctx<'_>) {
     turn.readiness_probe = Some(listening.clone());
     turn.liveness_probe = Some(listening);
     turn.security_context = Some(container_security(true, &[]));
-    turn.resources = Some(resources("50m", "64Mi", "1", "512Mi"));
 
     let dep = deployment(
         ctx,
@@ -174,6 +172,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             replicas: 1,
             recreate: true,
             checksum,
+            settings: &t.pod,
             skips: vec![
                 (
                     "CKV_K8S_19",

@@ -586,7 +586,7 @@ pub fn http_service(ctx: &Ctx<'_>, app: &App, port: u16) -> Service {
     )
 }
 
-pub struct DeploymentSpecParts {
+pub struct DeploymentSpecParts<'s> {
     pub replicas: i32,
     /// checkov checks this workload cannot pass, each with the reason (no `=` in it).
     /// Image pinning is added by [`deployment`] itself.
@@ -595,9 +595,11 @@ pub struct DeploymentSpecParts {
     pub recreate: bool,
     pub checksum: String,
     pub pod: PodSpec,
+    /// The component's resources, scheduling and pod metadata settings.
+    pub settings: &'s matrix_render_model::config::PodSettings,
 }
 
-pub fn deployment(ctx: &Ctx<'_>, app: &App, parts: DeploymentSpecParts) -> Deployment {
+pub fn deployment(ctx: &Ctx<'_>, app: &App, parts: DeploymentSpecParts<'_>) -> Deployment {
     let mut pod = parts.pod;
     pod.automount_service_account_token = Some(false);
     if pod.security_context.is_none() {
@@ -608,6 +610,18 @@ pub fn deployment(ctx: &Ctx<'_>, app: &App, parts: DeploymentSpecParts) -> Deplo
     if !skips.is_empty() {
         meta.annotations = Some(skips);
     }
+    let mut template = PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(app.labels()),
+            annotations: Some(BTreeMap::from([(
+                "checksum/config".to_owned(),
+                parts.checksum,
+            )])),
+            ..ObjectMeta::default()
+        }),
+        spec: Some(pod),
+    };
+    crate::scheduling::apply(&mut template, parts.settings, &app.selector);
     Deployment {
         metadata: meta,
         spec: Some(DeploymentSpec {
@@ -621,17 +635,7 @@ pub fn deployment(ctx: &Ctx<'_>, app: &App, parts: DeploymentSpecParts) -> Deplo
                 type_: Some("Recreate".to_owned()),
                 ..DeploymentStrategy::default()
             }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(app.labels()),
-                    annotations: Some(BTreeMap::from([(
-                        "checksum/config".to_owned(),
-                        parts.checksum,
-                    )])),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(pod),
-            },
+            template,
             ..DeploymentSpec::default()
         }),
         ..Deployment::default()
