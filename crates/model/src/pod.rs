@@ -176,6 +176,10 @@ impl JsonSchema for Quantity {
         "Quantity".into()
     }
 
+    fn inline_schema() -> bool {
+        true
+    }
+
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({"type": ["string", "integer"]})
     }
@@ -801,12 +805,12 @@ mod tests {
             ]
             .map(|p| ("unpinned-host-address".to_owned(), p.to_owned()))
         );
-        let pinned = codes(&format!(
-            "coturn: {{relay_ip: 10.0.0.5, nodeSelector: {{kubernetes.io/hostname: n1}}}}\n\
-             matrixrtc: {{enabled: true, host: rtc.example.org, livekit: {{rtc: {{nodeIp: 203.0.113.5}}, \
-             affinity: {{nodeAffinity: {{requiredDuringSchedulingIgnoredDuringExecution: \
-             {{nodeSelectorTerms: [{{matchExpressions: [{{key: kubernetes.io/hostname, operator: In, values: [n1]}}]}}]}}}}}}}}}}\n"
-        ));
+        let pinned = codes(
+            "coturn: {relay_ip: 10.0.0.5, nodeSelector: {kubernetes.io/hostname: n1}}\n\
+             matrixrtc: {enabled: true, host: rtc.example.org, livekit: {rtc: {nodeIp: 203.0.113.5}, \
+             affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: \
+             {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [n1]}]}]}}}}}\n",
+        );
         assert_eq!(pinned, Vec::new());
         // Off the host network, LiveKit's address is a load balancer's: no pin needed.
         let off = codes(

@@ -399,11 +399,13 @@ mod tests {
 
     #[test]
     fn pod_labels_never_replace_the_stacks_own() {
-        let mut template = PodTemplateSpec::default();
-        template.metadata = Some(meta::ObjectMeta {
-            labels: Some(BTreeMap::from([("app".to_owned(), "element".to_owned())])),
-            ..meta::ObjectMeta::default()
-        });
+        let mut template = PodTemplateSpec {
+            metadata: Some(meta::ObjectMeta {
+                labels: Some(BTreeMap::from([("app".to_owned(), "element".to_owned())])),
+                ..meta::ObjectMeta::default()
+            }),
+            ..PodTemplateSpec::default()
+        };
         let mut settings = crate::testing::config(crate::testing::BASE, "").element.pod;
         settings
             .pod_labels
