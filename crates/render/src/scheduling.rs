@@ -376,6 +376,22 @@ mod tests {
         let nulls =
             "resources: {requests: {cpu: null, memory: null}, limits: {cpu: null, memory: null}}";
         let items = render_items(BASE_RTC, &on_every_component(nulls));
+        // The security scanner's resource checks are skipped with the values' reason.
+        for d in items.iter().filter(|o| o["kind"] == "Deployment") {
+            let skips: Vec<&str> = d["metadata"]["annotations"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(_, v)| v.as_str()?.split('=').next())
+                .collect();
+            for check in ["CKV_K8S_10", "CKV_K8S_11", "CKV_K8S_12", "CKV_K8S_13"] {
+                assert!(
+                    skips.contains(&check),
+                    "{}: {skips:?}",
+                    d["metadata"]["name"]
+                );
+            }
+        }
         for (name, t) in templates(&items) {
             let spec = t["spec"].as_object().cloned().unwrap_or_default();
             for field in [
