@@ -9,6 +9,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use crate::pod::PodSettings;
+
 /// A whole matrix-render config: the seed chart's values layout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -588,6 +590,9 @@ pub struct Synapse {
     /// App service registration files (bridges) in existing Secrets or ConfigMaps, mounted
     /// read-only and listed in `app_service_config_files`.
     pub app_services: Vec<AppService>,
+    /// Resources, scheduling and pod metadata (see [`PodSettings`]).
+    #[serde(flatten)]
+    pub pod: PodSettings,
 }
 
 /// An app service registration file in an existing object of the namespace.
@@ -834,6 +839,9 @@ pub struct WellKnown {
     pub delegated_server: String,
     /// nginx image that serves the `.well-known/matrix` files on the server-name host.
     pub image: Image,
+    /// Resources, scheduling and pod metadata (see [`PodSettings`]).
+    #[serde(flatten)]
+    pub pod: PodSettings,
 }
 
 /// Federation.
@@ -1006,6 +1014,9 @@ pub struct Element {
     pub setting_defaults: Map<String, Value>,
     /// Any Element `config.json` keys, deep-merged last, free-form.
     pub extra_config: Map<String, Value>,
+    /// Resources, scheduling and pod metadata (see [`PodSettings`]).
+    #[serde(flatten)]
+    pub pod: PodSettings,
 }
 
 /// Branding.
@@ -1062,6 +1073,9 @@ pub struct StaticPages {
     pub path_prefix: String,
     /// URL path of the assets on the Element host.
     pub assets_path_prefix: String,
+    /// Resources, scheduling and pod metadata (see [`PodSettings`]).
+    #[serde(flatten)]
+    pub pod: PodSettings,
 }
 
 /// Element UI switches.
@@ -1152,6 +1166,9 @@ pub struct Coturn {
     /// Secret of the TLS certificate (issued by cert-manager).
     #[schemars(extend("pattern" = crate::names::DNS_SUBDOMAIN, "maxLength" = 253))]
     pub tls_secret_name: String,
+    /// Resources, scheduling and pod metadata (see [`PodSettings`]).
+    #[serde(flatten)]
+    pub pod: PodSettings,
 }
 
 /// MatrixRTC: LiveKit and the JWT service.
@@ -1192,6 +1209,9 @@ pub struct Livekit {
     pub key: SecretValue,
     /// API secret, at least 32 characters (secret).
     pub secret: SecretValue,
+    /// Resources, scheduling and pod metadata (see [`PodSettings`]).
+    #[serde(flatten)]
+    pub pod: PodSettings,
 }
 
 /// WebRTC media ports.
@@ -1249,6 +1269,9 @@ pub struct Jwt {
     pub replicas: i32,
     /// The Service.
     pub service: ServicePort,
+    /// Resources, scheduling and pod metadata (see [`PodSettings`]).
+    #[serde(flatten)]
+    pub pod: PodSettings,
 }
 
 /// Element-side MatrixRTC values.
@@ -1348,6 +1371,10 @@ pub struct Backup {
     /// the server's). With SQLite the backup runs in `synapse.image`, whose Python has
     /// `sqlite3` and whose user owns the data.
     pub postgres_image: Image,
+    /// Resources, scheduling and pod metadata of the backup pod (see [`PodSettings`]). It
+    /// always runs on Synapse's node (a required pod affinity, added to any given here).
+    #[serde(flatten)]
+    pub pod: PodSettings,
 }
 
 /// The backup volume: a PersistentVolumeClaim `synapse-backup`, or an existing one.

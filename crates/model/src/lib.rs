@@ -19,6 +19,7 @@ pub mod merge;
 pub mod metrics;
 pub mod names;
 pub mod net;
+pub mod pod;
 pub mod reference;
 pub mod report;
 pub mod schema;

@@ -880,27 +880,48 @@ mod tests {
         }
         let mut open = Vec::new();
         walk(json_schema(), "", &mut open);
-        assert_eq!(
-            open,
+        // Each component's pod settings: labels and annotations (keys and values checked).
+        let pod = |component: &str| {
+            ["nodeSelector", "podAnnotations", "podLabels"].map(|k| format!("{component}.{k}"))
+        };
+        let mut expected: Vec<String> = [
+            "ingress.annotations",
+            "ingress.hosts.synapse.annotations",
+            "ingress.hosts.element.annotations",
+            "ingress.hosts.matrixrtc.annotations",
+            "ingress.hosts.serverName.annotations",
+            "networkPolicies.ingressController.podLabels",
+            "networkPolicies.dns.podLabels",
+            "networkPolicies.database.podLabels",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        expected.extend(pod("synapse.wellKnown"));
+        expected.extend(["synapse.extraConfig", "synapse.extraSecretConfig"].map(str::to_owned));
+        expected.extend(pod("synapse"));
+        expected.extend(pod("element.staticPages"));
+        expected.extend(
             [
-                "ingress.annotations",
-                "ingress.hosts.synapse.annotations",
-                "ingress.hosts.element.annotations",
-                "ingress.hosts.matrixrtc.annotations",
-                "ingress.hosts.serverName.annotations",
-                "networkPolicies.ingressController.podLabels",
-                "networkPolicies.dns.podLabels",
-                "networkPolicies.database.podLabels",
-                "synapse.extraConfig",
-                "synapse.extraSecretConfig",
                 "element.features",
                 "element.settingDefaults",
                 "element.extraConfig",
-                "matrixrtc.livekit.rtc.serviceAnnotations",
+            ]
+            .map(str::to_owned),
+        );
+        expected.extend(pod("element"));
+        expected.extend(pod("coturn"));
+        expected.push("matrixrtc.livekit.rtc.serviceAnnotations".to_owned());
+        expected.extend(pod("matrixrtc.livekit"));
+        expected.extend(pod("matrixrtc.jwt"));
+        expected.extend(pod("backup"));
+        expected.extend(
+            [
                 "metrics.serviceMonitor.labels",
                 "metrics.prometheus.podLabels",
             ]
+            .map(str::to_owned),
         );
+        assert_eq!(open, expected);
     }
 
     #[test]

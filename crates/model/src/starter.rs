@@ -142,7 +142,9 @@ pub fn values_yaml(input: &StarterInput<'_>) -> String {
     }
     out.push_str(
         "  # The node's internal IP address, to relay from:\n  \
-         # relay_ip: \"192.168.0.150\"\n\
+         # relay_ip: \"192.168.0.150\"\n  \
+         # With either address set, keep coturn on the node that has it (validate warns\n  \
+         # until then): nodeSelector: {kubernetes.io/hostname: NODE-NAME}\n\
          \n",
     );
     match rtc_host {
@@ -204,6 +206,12 @@ mod tests {
     };
 
     fn loads_clean(values: &str) -> crate::Config {
+        loads_warning_about(values, &[])
+    }
+
+    /// Loads with no diagnostic but `unpinned-host-address` warnings at `unpinned`: the
+    /// starter cannot know which node has the addresses it is given.
+    fn loads_warning_about(values: &str, unpinned: &[&str]) -> crate::Config {
         let secrets = secrets_yaml(&SECRETS);
         let files = [
             NamedText {
@@ -221,11 +229,16 @@ mod tests {
             set_string: &[],
             ..Default::default()
         });
-        assert!(
-            loaded.diagnostics.is_empty(),
-            "{:#?}\n{values}",
-            loaded.diagnostics
-        );
+        let found: Vec<(&str, &str)> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| (d.code.as_str(), d.path.as_str()))
+            .collect();
+        let expected: Vec<(&str, &str)> = unpinned
+            .iter()
+            .map(|p| ("unpinned-host-address", *p))
+            .collect();
+        assert_eq!(found, expected, "{:#?}\n{values}", loaded.diagnostics);
         loaded.config.expect("a config")
     }
 
@@ -286,7 +299,7 @@ mod tests {
         ] {
             assert!(open.contains(line), "{line:?} not in\n{open}");
         }
-        let config = loads_clean(&open);
+        let config = loads_warning_about(&open, &["coturn.relay_ip", "coturn.public_ip_static"]);
         assert!(config.matrixrtc.enabled);
     }
 
@@ -301,7 +314,7 @@ mod tests {
             public_ip: Some("203.0.113.7"),
         };
         let values = values_yaml(&input);
-        let config = loads_clean(&values);
+        let config = loads_warning_about(&values, &["coturn.public_ip_static"]);
         assert_eq!(config.global.server_name, "example.org");
         assert_eq!(config.global.domain, "matrix.example.org");
         assert_eq!(config.coturn.realm, "turn.example.org");

@@ -32,6 +32,7 @@ pub fn check(config: &Config, components: Option<ComponentChecks>) -> Vec<Diagno
     out.extend(crate::net::check(config));
     out.extend(crate::synapse_extra::check(config));
     out.extend(crate::metrics::check(config));
+    out.extend(crate::pod::check(config));
     out
 }
 

@@ -38,7 +38,6 @@ use matrix_render_model::config::{ComponentRules, DatabaseKind, Image};
 use crate::components::{self, Component};
 use crate::objects::{
     App, Ctx, checkov_skips, container, container_security, empty_dir, mount, pod_security,
-    resources,
 };
 use crate::policies::{Egress, Flow};
 use crate::synapse;
@@ -198,35 +197,44 @@ pub fn render(ctx: &mut Ctx<'_>) {
     }
     main.volume_mounts = Some(mounts);
     main.security_context = Some(container_security(true, &[]));
-    main.resources = Some(resources("50m", "128Mi", "1", "1Gi"));
 
-    // On Synapse's node: the data volume is ReadWriteOnce (see the module doc).
-    let affinity = Affinity {
-        pod_affinity: Some(PodAffinity {
-            required_during_scheduling_ignored_during_execution: Some(vec![PodAffinityTerm {
-                label_selector: Some(LabelSelector {
-                    match_labels: Some(synapse::app().selector),
-                    ..LabelSelector::default()
-                }),
-                topology_key: HOSTNAME.to_owned(),
-                ..PodAffinityTerm::default()
-            }]),
-            ..PodAffinity::default()
+    let mut template = PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(app.labels()),
+            ..ObjectMeta::default()
         }),
-        ..Affinity::default()
+        spec: Some(PodSpec {
+            automount_service_account_token: Some(false),
+            security_context: Some(pod_security(Some(UID))),
+            restart_policy: Some("Never".to_owned()),
+            containers: vec![main],
+            volumes: Some(volumes),
+            ..PodSpec::default()
+        }),
     };
-    let pod = PodSpec {
-        automount_service_account_token: Some(false),
-        security_context: Some(pod_security(Some(UID))),
-        restart_policy: Some("Never".to_owned()),
-        affinity: Some(affinity),
-        containers: vec![main],
-        volumes: Some(volumes),
-        ..PodSpec::default()
+    crate::scheduling::apply(&mut template, &b.pod, &app.selector);
+    // On Synapse's node, whatever else the settings ask: the data volume is ReadWriteOnce
+    // (see the module doc).
+    let on_synapses_node = PodAffinityTerm {
+        label_selector: Some(LabelSelector {
+            match_labels: Some(synapse::app().selector),
+            ..LabelSelector::default()
+        }),
+        topology_key: HOSTNAME.to_owned(),
+        ..PodAffinityTerm::default()
     };
+    if let Some(pod) = template.spec.as_mut() {
+        pod.affinity
+            .get_or_insert_with(Affinity::default)
+            .pod_affinity
+            .get_or_insert_with(PodAffinity::default)
+            .required_during_scheduling_ignored_during_execution
+            .get_or_insert_with(Vec::new)
+            .push(on_synapses_node);
+    }
     let mut meta = ctx.meta(NAME, &app);
     meta.annotations = Some(checkov_skips(
-        &pod,
+        template.spec.as_ref(),
         &[(
             "CKV_K8S_40",
             "UID 991 is the Synapse image's user and owns the data the backup reads",
@@ -245,13 +253,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
                 metadata: None,
                 spec: Some(JobSpec {
                     backoff_limit: Some(2),
-                    template: PodTemplateSpec {
-                        metadata: Some(ObjectMeta {
-                            labels: Some(app.labels()),
-                            ..ObjectMeta::default()
-                        }),
-                        spec: Some(pod),
-                    },
+                    template,
                     ..JobSpec::default()
                 }),
             },

@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::objects::{
     App, Ctx, DeploymentSpecParts, ServicePortSpec, config_checksum, config_map, config_map_volume,
     container, container_port, container_security, deployment, empty_dir, mount, pod_security,
-    resources, secret_volume, service,
+    secret_volume, service,
 };
 use crate::secrets::SecretSet;
 use matrix_render_model::Diagnostic;
@@ -175,7 +175,6 @@ pub fn render(ctx: &mut Ctx<'_>) {
     turn.readiness_probe = Some(listening.clone());
     turn.liveness_probe = Some(listening);
     turn.security_context = Some(container_security(true, &[]));
-    turn.resources = Some(resources("50m", "64Mi", "1", "512Mi"));
 
     let dep = deployment(
         ctx,
@@ -184,6 +183,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             replicas: 1,
             recreate: true,
             checksum,
+            settings: &t.pod,
             skips: vec![
                 (
                     "CKV_K8S_19",

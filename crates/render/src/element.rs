@@ -14,7 +14,7 @@ use crate::ingress::{IngressOverrides, Route, expose};
 use crate::nginx;
 use crate::objects::{
     App, Ctx, DataOrigin, DeploymentSpecParts, NGINX_UID, config_checksum, config_map,
-    config_map_volume, deployment, empty_dir, http_service, pod_security, resources,
+    config_map_volume, deployment, empty_dir, http_service, pod_security,
 };
 use crate::static_pages;
 
@@ -80,7 +80,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
     let checksum = config_checksum(ctx, &[&cm, &nginx_cm], &[]);
     // Our own nginx config instead of the image's entrypoint (which writes its config into
     // the image at start): the root filesystem stays read-only and any user works.
-    let mut web = nginx::nginx_container(
+    let web = nginx::nginx_container(
         "element",
         &c.element.image,
         vec![VolumeMount {
@@ -92,7 +92,6 @@ pub fn render(ctx: &mut Ctx<'_>) {
         }],
         "/config.json",
     );
-    web.resources = Some(resources("10m", "32Mi", "200m", "128Mi"));
 
     let dep = deployment(
         ctx,
@@ -100,6 +99,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         DeploymentSpecParts {
             skips: Vec::new(),
             replicas: c.element.replicas,
+            settings: &c.element.pod,
             recreate: false,
             checksum,
             pod: PodSpec {

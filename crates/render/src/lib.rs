@@ -28,6 +28,7 @@ mod nginx;
 mod objects;
 pub mod plan;
 mod policies;
+mod scheduling;
 mod secrets;
 mod static_pages;
 mod synapse;

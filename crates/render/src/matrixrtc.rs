@@ -20,7 +20,7 @@ use crate::ingress::{IngressOverrides, Route, expose};
 use crate::objects::{
     App, Ctx, DeploymentSpecParts, ServicePortSpec, config_checksum, config_map, config_map_volume,
     container, container_port, container_security, deployment, http_probe, http_service, mount,
-    pod_security, resources, service, tcp_probe,
+    pod_security, service, tcp_probe,
 };
 use crate::secrets::{SecretSet, projected_volume};
 use crate::yaml;
@@ -231,13 +231,13 @@ pub fn render(ctx: &mut Ctx<'_>) {
     sfu.readiness_probe = Some(tcp_probe());
     sfu.liveness_probe = Some(tcp_probe());
     sfu.security_context = Some(container_security(true, &[]));
-    sfu.resources = Some(resources("100m", "128Mi", "2", "1Gi"));
     let lk_dep = deployment(
         ctx,
         &lk,
         DeploymentSpecParts {
             skips: livekit_skips(rtc.livekit.host_network),
             replicas: 1,
+            settings: &rtc.livekit.pod,
             recreate: rtc.livekit.host_network,
             checksum: config_checksum(ctx, &[&lk_cm], &keys_secrets),
             pod: PodSpec {
@@ -305,13 +305,13 @@ pub fn render(ctx: &mut Ctx<'_>) {
     auth.readiness_probe = Some(http_probe("/healthz"));
     auth.liveness_probe = Some(http_probe("/healthz"));
     auth.security_context = Some(container_security(true, &[]));
-    auth.resources = Some(resources("10m", "32Mi", "200m", "128Mi"));
     let jwt_dep = deployment(
         ctx,
         &jwt,
         DeploymentSpecParts {
             skips: Vec::new(),
             replicas: rtc.jwt.replicas,
+            settings: &rtc.jwt.pod,
             recreate: false,
             checksum: config_checksum(ctx, &[], &keys_secrets),
             pod: PodSpec {

@@ -5,7 +5,7 @@
 use k8s_openapi::api::core::v1::{Container, VolumeMount};
 use matrix_render_model::config::Image;
 
-use crate::objects::{container, container_port, container_security, http_probe, mount, resources};
+use crate::objects::{container, container_port, container_security, http_probe, mount};
 
 /// The port nginx listens on in the pod (unprivileged).
 pub const PORT: u16 = 8080;
@@ -80,6 +80,5 @@ pub fn nginx_container(
     web.readiness_probe = Some(http_probe(probe_path));
     web.liveness_probe = Some(http_probe(probe_path));
     web.security_context = Some(container_security(true, &[]));
-    web.resources = Some(resources("10m", "16Mi", "100m", "64Mi"));
     web
 }

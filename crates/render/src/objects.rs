@@ -590,7 +590,7 @@ pub fn http_service(ctx: &Ctx<'_>, app: &App, port: u16) -> Service {
     )
 }
 
-pub struct DeploymentSpecParts {
+pub struct DeploymentSpecParts<'s> {
     pub replicas: i32,
     /// checkov checks this workload cannot pass, each with the reason (no `=` in it).
     /// Image pinning is added by [`deployment`] itself.
@@ -599,16 +599,30 @@ pub struct DeploymentSpecParts {
     pub recreate: bool,
     pub checksum: String,
     pub pod: PodSpec,
+    /// The component's resources, scheduling and pod metadata settings.
+    pub settings: &'s matrix_render_model::config::PodSettings,
 }
 
-pub fn deployment(ctx: &Ctx<'_>, app: &App, parts: DeploymentSpecParts) -> Deployment {
+pub fn deployment(ctx: &Ctx<'_>, app: &App, parts: DeploymentSpecParts<'_>) -> Deployment {
     let mut pod = parts.pod;
     pod.automount_service_account_token = Some(false);
     if pod.security_context.is_none() {
         pod.security_context = Some(pod_security(None));
     }
     let mut meta = ctx.meta(app.name, app);
-    let skips = checkov_skips(&pod, &parts.skips);
+    let mut template = PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(app.labels()),
+            annotations: Some(BTreeMap::from([(
+                "checksum/config".to_owned(),
+                parts.checksum,
+            )])),
+            ..ObjectMeta::default()
+        }),
+        spec: Some(pod),
+    };
+    crate::scheduling::apply(&mut template, parts.settings, &app.selector);
+    let skips = checkov_skips(template.spec.as_ref(), &parts.skips);
     if !skips.is_empty() {
         meta.annotations = Some(skips);
     }
@@ -625,32 +639,24 @@ pub fn deployment(ctx: &Ctx<'_>, app: &App, parts: DeploymentSpecParts) -> Deplo
                 type_: Some("Recreate".to_owned()),
                 ..DeploymentStrategy::default()
             }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(app.labels()),
-                    annotations: Some(BTreeMap::from([(
-                        "checksum/config".to_owned(),
-                        parts.checksum,
-                    )])),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(pod),
-            },
+            template,
             ..DeploymentSpec::default()
         }),
         ..Deployment::default()
     }
 }
 
-/// `checkov.io/skipN` annotations: the workload's own exceptions, then image pinning. Images
-/// pinned by tag only cannot pass the digest checks (and `IfNotPresent` is right for them);
-/// a `latest` tag is the values' choice, already warned about by `latest-tag`.
-pub fn checkov_skips(pod: &PodSpec, own: &[(&str, &str)]) -> BTreeMap<String, String> {
-    let images: Vec<&str> = pod
-        .init_containers
+/// `checkov.io/skipN` annotations: the workload's own exceptions, then image pinning, then
+/// resources. Images pinned by tag only cannot pass the digest checks (and `IfNotPresent` is
+/// right for them); a `latest` tag is the values' choice, already warned about by
+/// `latest-tag`, and so is a request or limit the values removed (`cpu: null`).
+pub fn checkov_skips(pod: Option<&PodSpec>, own: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let containers: Vec<&Container> = pod
+        .into_iter()
+        .flat_map(|p| p.init_containers.iter().flatten().chain(&p.containers))
+        .collect();
+    let images: Vec<&str> = containers
         .iter()
-        .flatten()
-        .chain(&pod.containers)
         .filter_map(|c| c.image.as_deref())
         .collect();
     let mut skips: Vec<(&str, &str)> = own.to_vec();
@@ -672,6 +678,44 @@ pub fn checkov_skips(pod: &PodSpec, own: &[(&str, &str)]) -> BTreeMap<String, St
             "CKV_K8S_14",
             "the values choose the latest tag (matrix-render validate warns: latest-tag); pin a version",
         ));
+    }
+    for (check, kind, resource, reason) in [
+        (
+            "CKV_K8S_10",
+            "requests",
+            "cpu",
+            "the values set no CPU request (resources.requests.cpu: null)",
+        ),
+        (
+            "CKV_K8S_11",
+            "limits",
+            "cpu",
+            "the values set no CPU limit (resources.limits.cpu: null)",
+        ),
+        (
+            "CKV_K8S_12",
+            "requests",
+            "memory",
+            "the values set no memory request (resources.requests.memory: null)",
+        ),
+        (
+            "CKV_K8S_13",
+            "limits",
+            "memory",
+            "the values set no memory limit (resources.limits.memory: null)",
+        ),
+    ] {
+        let unset = containers.iter().any(|c| {
+            let resources = c.resources.as_ref();
+            let list = match kind {
+                "requests" => resources.and_then(|r| r.requests.as_ref()),
+                _ => resources.and_then(|r| r.limits.as_ref()),
+            };
+            list.is_none_or(|l| !l.contains_key(resource))
+        });
+        if unset {
+            skips.push((check, reason));
+        }
     }
     skips
         .into_iter()

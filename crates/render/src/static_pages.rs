@@ -171,6 +171,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         DeploymentSpecParts {
             skips: Vec::new(),
             replicas: sp.replicas,
+            settings: &sp.pod,
             recreate: false,
             checksum,
             pod: PodSpec {

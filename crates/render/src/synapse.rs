@@ -251,7 +251,6 @@ pub fn render(ctx: &mut Ctx<'_>) {
     }
     main.volume_mounts = Some(mounts);
     main.security_context = Some(container_security(true, &[]));
-    main.resources = Some(resources("100m", "256Mi", "500m", "1Gi"));
     let health = |period: i32, failures: i32| Probe {
         http_get: Some(HTTPGetAction {
             path: Some("/health".to_owned()),
@@ -273,6 +272,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         DeploymentSpecParts {
             skips: synapse_skips(c),
             replicas: c.synapse.replicas,
+            settings: &c.synapse.pod,
             recreate: true,
             checksum,
             pod: PodSpec {

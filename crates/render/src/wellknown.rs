@@ -103,6 +103,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         DeploymentSpecParts {
             skips: Vec::new(),
             replicas: 1,
+            settings: &c.synapse.well_known.pod,
             recreate: false,
             checksum,
             pod: PodSpec {

@@ -1825,8 +1825,8 @@ spec:
           timeoutSeconds: 5
         resources:
           limits:
-            cpu: "500m"
-            memory: "1Gi"
+            cpu: "2"
+            memory: "4Gi"
           requests:
             cpu: "100m"
             memory: "256Mi"
