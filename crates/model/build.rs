@@ -98,10 +98,10 @@ fn property_names<'s>(schema: &'s Value, out: &mut std::collections::BTreeSet<&'
     match schema {
         Value::Object(map) => {
             for (key, value) in map {
-                if key == "properties" {
-                    if let Value::Object(props) = value {
-                        out.extend(props.keys().map(String::as_str));
-                    }
+                if key == "properties"
+                    && let Value::Object(props) = value
+                {
+                    out.extend(props.keys().map(String::as_str));
                 }
                 property_names(value, out);
             }
