@@ -42,7 +42,8 @@
 #      to the CLI's, a typo's diagnostic at its line, the MatrixRTC switch, the plan);
 #   6b. the deploy/ recipes: Argo CD's plugin script against the CLI's bytes, the kustomize
 #      generator through kubectl kustomize, Flux's CI render step and example objects, and
-#      the Helm 4 plugin in a real Helm 4 (fetched from npm for tests and benchmarks only);
+#      the Helm 4 plugin in a real Helm 4 (fetched from npm for tests and benchmarks only),
+#      and the CLI's Helm-style flags against that Helm's `helm template` for the same input;
 #      the seed chart's reconstruction (tests/migrate) rendered by that Helm 4 gives the
 #      committed chart manifests, which validate like the goldens;
 #   7. cargo-fuzz targets over load + validate + render, for a bounded time: no panic, the same
@@ -203,6 +204,8 @@ step_helm4() {
   step "Helm 4 plugin: helm matrix-render (extism/v1) against the CLI's bytes"
   cli
   bash tests/deploy/helm4.sh target/debug/matrix-render
+  step "Helm's flags: -f, --set, --set-string, --set-json, --set-file and -n against helm template"
+  dist/test-venv/bin/python tests/deploy/helm_habits.py --cli target/debug/matrix-render
 }
 
 step_chart() {

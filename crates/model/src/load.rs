@@ -81,6 +81,50 @@ pub fn defaults() -> Result<&'static Value, String> {
         .map_err(Clone::clone)
 }
 
+/// Puts `--set-json`'s object at its path in `merged`, over the defaults found there: what
+/// earlier layers wrote at that path is gone, the defaults around the object stay.
+fn replace_over_defaults(merged: &mut Value, a: &set::Assignment) -> Result<(), String> {
+    let keys: Vec<&str> = a.keys().collect();
+    let mut value = keys
+        .iter()
+        .try_fold(defaults().ok(), |node, key| {
+            Some(node.and_then(|n| n.get(*key)))
+        })
+        .flatten()
+        .filter(|d| d.is_object())
+        .cloned()
+        .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+    merge::coalesce(&mut value, a.value().clone());
+    // A parent that is no map: `--set`'s own rules and messages apply.
+    let mut probe = Some(&*merged);
+    for key in &keys[..keys.len().saturating_sub(1)] {
+        probe = match probe {
+            Some(Value::Object(map)) => map.get(*key),
+            None => None,
+            Some(_) => return set::apply(merged, a),
+        };
+    }
+    if probe.is_some_and(|p| !p.is_object()) {
+        return set::apply(merged, a);
+    }
+    let Some((last, parents)) = keys.split_last() else {
+        return set::apply(merged, a);
+    };
+    let mut node = merged;
+    for key in parents {
+        let Value::Object(map) = node else {
+            return Err(format!("`{}` is not a map", a.path()));
+        };
+        node = map
+            .entry((*key).to_owned())
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    }
+    if let Value::Object(map) = node {
+        map.insert((*last).to_owned(), value);
+    }
+    Ok(())
+}
+
 /// Loads, merges and validates.
 #[must_use]
 pub fn load(input: LoadInput<'_>) -> Loaded {
@@ -213,17 +257,16 @@ pub fn load(input: LoadInput<'_>) -> Loaded {
                         d.hint.clone_from(&v.hint);
                         null_violations.push((v, d));
                     }
-                    // A JSON object merges into what is there, as Helm's defaults
-                    // would fill in around it; anything else replaces.
-                    let merge = (flag == "--set-json" && a.value().is_object())
-                        .then(|| a.as_document())
-                        .flatten();
-                    let applied = match merge {
-                        Some(doc) => {
-                            merge::coalesce(&mut merged, doc);
-                            Ok(())
-                        }
-                        None => set::apply(&mut merged, &a),
+                    // A JSON object replaces what the values files set at its path, and
+                    // the defaults still fill in around it: Helm sets it into the user's
+                    // values and coalesces the chart's defaults last. Anything else
+                    // replaces.
+                    let object =
+                        flag == "--set-json" && a.value().is_object() && a.as_document().is_some();
+                    let applied = if object {
+                        replace_over_defaults(&mut merged, &a)
+                    } else {
+                        set::apply(&mut merged, &a)
                     };
                     if let Err(message) = applied {
                         diagnostics.push(Diagnostic::error("invalid-set", a.path(), message).at(
@@ -808,6 +851,48 @@ mod tests {
         // Same order too: it is the order of the merged values.
         let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         assert_eq!(keys(compiled), keys(&yaml));
+    }
+
+    /// Helm's `--set-json` with an object: what the values files set at its path is
+    /// replaced (not merged), and the defaults still fill in around it.
+    #[test]
+    fn a_set_json_object_replaces_the_files_values_over_the_defaults() {
+        let values = [NamedText {
+            name: "values.yaml".to_owned(),
+            text: "synapse:\n  storage: {storageClassName: fast, size: 1Gi}\n\
+                   element:\n  extraConfig: {a: 1, m: {keep: true}}\n"
+                .to_owned(),
+        }];
+        let set_json = [
+            r#"synapse.storage={"size": "20Gi"}"#.to_owned(),
+            r#"element.extraConfig.m={"b": [1, {"c": null}]}"#.to_owned(),
+        ];
+        let loaded = load(LoadInput {
+            values: &values,
+            set_json: &set_json,
+            ..Default::default()
+        });
+        let m = &loaded.merged;
+        assert_eq!(
+            m["synapse"]["storage"],
+            serde_json::json!({"size": "20Gi", "storageClassName": ""})
+        );
+        assert_eq!(
+            m["element"]["extraConfig"],
+            serde_json::json!({"a": 1, "m": {"b": [1, {"c": null}]}})
+        );
+        // A later `--set` still sets leaves inside it.
+        let set = ["synapse.storage.storageClassName=slow".to_owned()];
+        let loaded = load(LoadInput {
+            values: &values,
+            set: &set,
+            set_json: &set_json[..1],
+            ..Default::default()
+        });
+        assert_eq!(
+            loaded.merged["synapse"]["storage"],
+            serde_json::json!({"size": "20Gi", "storageClassName": "slow"})
+        );
     }
 
     #[test]

@@ -161,12 +161,16 @@ fn set_json_sets_any_json_before_every_set() {
         "matrixrtc.enabled=true",
     ]);
     assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
-    // A string, and an object that merges into the defaults as Helm's chart values would.
+    // A string, and an object the defaults fill in around as Helm's chart values would
+    // (the seed's values set nothing else under `matrixrtc.livekit.rtc`, which the object
+    // replaces: tests/deploy/helm_habits.py holds the comparison with Helm itself).
     let json = render(&[
         "--set-json",
         r#"synapse.logLevel="WARNING""#,
+        "--set",
+        "matrixrtc.enabled=true",
         "--set-json",
-        r#"matrixrtc={"enabled": true}"#,
+        r#"matrixrtc.livekit.rtc={"tcpPort": 7881}"#,
     ]);
     assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
     assert_eq!(stdout(&json), stdout(&plain));
