@@ -308,8 +308,9 @@ fn is_reference_key(key: &str) -> bool {
     crate::suggest::within(&key.to_ascii_lowercase(), "existingsecret", 2)
 }
 
-/// The words of a key: split at `_`, `-`, `.` and lower-to-upper case changes, lowercased.
-fn words(key: &str) -> Vec<String> {
+/// The words of a key, lowercased: split at anything but letters and digits, and where a
+/// lower-case letter meets an upper-case one.
+pub(crate) fn words(key: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut lower_before = false;

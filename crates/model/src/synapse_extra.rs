@@ -168,35 +168,12 @@ const SECRET_LAST_WORDS: &[&str] = &[
     "credentials",
 ];
 
-/// The words of a key, lowercased: split at anything but letters and digits, and where a
-/// lower-case letter meets an upper-case one.
-fn words(key: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut lower_before = false;
-    for c in key.chars() {
-        if !c.is_alphanumeric() {
-            out.push(std::mem::take(&mut current));
-            lower_before = false;
-            continue;
-        }
-        if c.is_uppercase() && lower_before {
-            out.push(std::mem::take(&mut current));
-        }
-        lower_before = c.is_lowercase() || c.is_numeric();
-        current.extend(c.to_lowercase());
-    }
-    out.push(current);
-    out.retain(|w| !w.is_empty());
-    out
-}
-
 /// Whether a homeserver.yaml key holds a secret by its name: its last word is `secret`,
 /// `password`, `pass`, `token`, `key`, ... (`trusted_key_servers` and
 /// `refresh_token_lifetime` do not).
 #[must_use]
 pub fn is_secret_looking(key: &str) -> bool {
-    words(key)
+    crate::mask::words(key)
         .last()
         .is_some_and(|w| SECRET_LAST_WORDS.contains(&w.as_str()))
 }
