@@ -759,6 +759,55 @@ mod tests {
     use super::parse_timeout;
     use std::time::Duration;
 
+    /// The Helm plugin parses its words with the command layer's parser: every flag of the
+    /// CLI's `render` and `validate` is understood there too, but those that read or write a
+    /// folder of tenants.
+    #[test]
+    fn the_command_layer_parses_every_flag_the_cli_takes() {
+        use clap::CommandFactory as _;
+        use matrix_render_model::command::{Environment, Refusal, words};
+        use std::collections::BTreeMap;
+        struct Nothing;
+        impl Environment for Nothing {
+            fn read(&mut self, _: &str) -> Result<String, Refusal> {
+                Ok(String::new())
+            }
+            fn static_files(&mut self, _: &str) -> Result<BTreeMap<String, String>, Refusal> {
+                Ok(BTreeMap::new())
+            }
+        }
+        const CLI_ONLY: &[&str] = &["--batch", "--batch-layout"];
+        let cli = super::Cli::command();
+        let mut checked = 0;
+        for name in ["render", "validate"] {
+            let sub = cli.find_subcommand(name).expect("the subcommand");
+            for arg in sub.get_arguments() {
+                let value = if arg.get_id() == "format" {
+                    "json"
+                } else {
+                    "a=1"
+                };
+                let longs = arg.get_long().map(|l| format!("--{l}"));
+                let shorts = arg.get_short().map(|c| format!("-{c}"));
+                for flag in longs.into_iter().chain(shorts) {
+                    if CLI_ONLY.contains(&flag.as_str()) || !arg.get_action().takes_values() {
+                        continue;
+                    }
+                    let words = [name.to_owned(), flag.clone(), value.to_owned()];
+                    let parsed = words::parse(&words, &Nothing);
+                    assert!(
+                        parsed.is_ok(),
+                        "`{name} {flag}` is a CLI flag the command layer does not parse: {parsed:?}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        // -f/--values, --set, --set-string, --set-json, --set-file, --static-dir,
+        // -n/--namespace and --format in both commands, --output-dir and -s/--show-only.
+        assert!(checked >= 22, "{checked}");
+    }
+
     #[test]
     fn timeouts_read_as_kubectl_writes_them() {
         assert_eq!(parse_timeout("10"), Some(Duration::from_secs(10)));
