@@ -103,6 +103,20 @@ pub struct DataOrigin {
 }
 
 impl<'a> Ctx<'a> {
+    /// A context with nothing rendered yet, in the stack's main namespace.
+    #[must_use]
+    pub fn new(config: &'a Config, files: &'a BTreeMap<String, String>) -> Self {
+        Ctx {
+            config,
+            files,
+            objects: Vec::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            namespace: config.namespace.clone(),
+            origins: Vec::new(),
+        }
+    }
+
     /// Renders what follows into `namespace`.
     pub fn set_namespace(&mut self, namespace: &str) {
         namespace.clone_into(&mut self.namespace);
@@ -303,15 +317,7 @@ pub fn build(
     config: &Config,
     files: &BTreeMap<String, String>,
 ) -> Result<(Vec<Object>, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let mut ctx = Ctx {
-        config,
-        files,
-        objects: Vec::new(),
-        errors: Vec::new(),
-        warnings: Vec::new(),
-        namespace: config.namespace.clone(),
-        origins: Vec::new(),
-    };
+    let mut ctx = Ctx::new(config, files);
     for component in crate::components::enabled(config) {
         ctx.set_namespace((component.namespace)(config));
         (component.objects)(&mut ctx);
@@ -891,15 +897,7 @@ mod tests {
 
     /// A render context with nothing rendered yet.
     fn empty_ctx<'c>(config: &'c Config, files: &'c BTreeMap<String, String>) -> Ctx<'c> {
-        Ctx {
-            config,
-            files,
-            objects: Vec::new(),
-            errors: Vec::new(),
-            warnings: Vec::new(),
-            namespace: config.namespace.clone(),
-            origins: Vec::new(),
-        }
+        Ctx::new(config, files)
     }
 
     /// The API server's rule: the values' bytes (a Secret's decoded) up to 1 MiB, keys not
