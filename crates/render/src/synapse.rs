@@ -528,7 +528,7 @@ fn with_extra(mut homeserver: Value, c: &Config) -> (Value, Map<String, Value>) 
 }
 
 /// The checkov checks Synapse cannot pass, with the reasons.
-fn synapse_skips(c: &Config) -> Vec<(&'static str, &'static str)> {
+pub(crate) fn synapse_skips(c: &Config) -> Vec<(&'static str, &'static str)> {
     let mut skips = vec![(
         "CKV_K8S_40",
         "UID 991 is the Synapse image's user and owns the data on the existing synapse-data volume",

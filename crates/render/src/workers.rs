@@ -315,7 +315,7 @@ pub fn render(
             ctx,
             &app,
             DeploymentSpecParts {
-                skips: Vec::new(),
+                skips: synapse::synapse_skips(c),
                 replicas: i32::from(replicas),
                 settings: &settings,
                 recreate: false,
