@@ -175,6 +175,8 @@ pub fn shared_config(c: &Config, secrets_dir: &str) -> Option<Map<String, Value>
 fn worker_config(c: &Config, kind: &Kind) -> Value {
     let names: &[&str] = match (kind.key, kind.role) {
         ("mediaRepository", _) => &["media"],
+        // It serves the user directory's search, a client endpoint.
+        ("userDirectory", _) => &["client"],
         (_, Role::Duty(_)) => &["health"],
         _ => &["client", "federation"],
     };
