@@ -41,6 +41,8 @@ pub struct Config {
     /// Prometheus metrics: the components' metrics endpoints, their ServiceMonitors, and
     /// who may scrape them.
     pub metrics: Metrics,
+    /// Redis, which carries the replication between Synapse's processes when workers run.
+    pub redis: crate::workers::Redis,
 }
 
 /// Host names.
@@ -590,6 +592,12 @@ pub struct Synapse {
     /// App service registration files (bridges) in existing Secrets or ConfigMaps, mounted
     /// read-only and listed in `app_service_config_files`.
     pub app_services: Vec<AppService>,
+    /// The server's signing key, as Synapse writes it (`ed25519 a_XXXX <base64>`; secret).
+    /// Empty: Synapse generates one on its data volume at first start. Required with
+    /// workers, which all sign with it: copy the generated one from the volume.
+    pub signing_key: SecretValue,
+    /// Worker processes, Redis replication and the router in front of them.
+    pub workers: crate::workers::Workers,
     /// Resources, scheduling and pod metadata (see [`PodSettings`]).
     #[serde(flatten)]
     pub pod: PodSettings,
@@ -1401,6 +1409,9 @@ pub const SECRET_PATHS: &[&str] = &[
     "synapse.recaptcha.siteKey",
     "synapse.recaptcha.secretKey",
     "synapse.registration_shared_secret",
+    "synapse.signingKey",
+    "synapse.workers.replicationSecret",
+    "redis.password",
     "coturn.turn_shared_secret",
     "matrixrtc.livekit.key",
     "matrixrtc.livekit.secret",

@@ -31,6 +31,7 @@ pub mod synapse_extra;
 pub mod synapse_version;
 pub mod validate;
 pub mod versions;
+pub mod workers;
 pub mod yaml;
 
 pub use config::Config;

@@ -412,7 +412,7 @@ pub enum NodeInclusionPolicy {
 
 /// Every component's pod settings, with its config path, whether it runs or not.
 #[must_use]
-pub fn settings(c: &Config) -> [(&'static str, &PodSettings); 8] {
+pub fn settings(c: &Config) -> [(&'static str, &PodSettings); 11] {
     [
         ("synapse", &c.synapse.pod),
         ("synapse.wellKnown", &c.synapse.well_known.pod),
@@ -422,6 +422,9 @@ pub fn settings(c: &Config) -> [(&'static str, &PodSettings); 8] {
         ("matrixrtc.livekit", &c.matrixrtc.livekit.pod),
         ("matrixrtc.jwt", &c.matrixrtc.jwt.pod),
         ("backup", &c.backup.pod),
+        ("synapse.workers", &c.synapse.workers.pod),
+        ("synapse.workers.router", &c.synapse.workers.router.pod),
+        ("redis", &c.redis.pod),
     ]
 }
 
@@ -451,6 +454,11 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
     }
     unpinned_host_addresses(&mut out, c);
     out
+}
+
+/// The checks of one `resources` setting at `path`.
+pub fn check_resources_at(out: &mut Vec<Diagnostic>, path: &str, r: &Resources) {
+    check_resources(out, path, r);
 }
 
 fn check_resources(out: &mut Vec<Diagnostic>, path: &str, r: &Resources) {
@@ -749,15 +757,13 @@ mod tests {
     #[test]
     fn reserved_labels_and_annotations_are_refused_on_every_component() {
         for (path, _) in settings(&config("")) {
-            let (head, tail) = path.split_once('.').unwrap_or((path, ""));
             let inner = "{podLabels: {app: x, team: chat}, podAnnotations: {checksum/config: x}}";
-            let values = if tail.is_empty() {
-                format!("{head}: {inner}")
-            } else {
-                format!("{head}: {{{tail}: {inner}}}")
-            };
+            let values = path
+                .rsplit('.')
+                .fold(inner.to_owned(), |inner, key| format!("{{{key}: {inner}}}"));
+            let values = &values[1..values.len() - 1];
             assert_eq!(
-                codes(&values),
+                codes(values),
                 [
                     ("reserved-label".to_owned(), format!("{path}.podLabels.app")),
                     (

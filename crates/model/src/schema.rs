@@ -898,6 +898,8 @@ mod tests {
         .to_vec();
         expected.extend(pod("synapse.wellKnown"));
         expected.extend(["synapse.extraConfig", "synapse.extraSecretConfig"].map(str::to_owned));
+        expected.extend(pod("synapse.workers.router"));
+        expected.extend(pod("synapse.workers"));
         expected.extend(pod("synapse"));
         expected.extend(pod("element.staticPages"));
         expected.extend(
@@ -921,6 +923,7 @@ mod tests {
             ]
             .map(str::to_owned),
         );
+        expected.extend(pod("redis"));
         assert_eq!(open, expected);
     }
 

@@ -98,7 +98,7 @@ fn required(out: &mut Vec<Diagnostic>, c: &Config) {
 }
 
 /// Every secret setting with its path, in a stable order.
-pub fn secret_values(c: &Config) -> [(&'static str, &SecretValue); 7] {
+pub fn secret_values(c: &Config) -> [(&'static str, &SecretValue); 10] {
     [
         (
             "synapse.database.postgresql.password",
@@ -113,6 +113,12 @@ pub fn secret_values(c: &Config) -> [(&'static str, &SecretValue); 7] {
             "synapse.registration_shared_secret",
             &c.synapse.registration_shared_secret,
         ),
+        ("synapse.signingKey", &c.synapse.signing_key),
+        (
+            "synapse.workers.replicationSecret",
+            &c.synapse.workers.replication_secret,
+        ),
+        ("redis.password", &c.redis.password),
         ("coturn.turn_shared_secret", &c.coturn.turn_shared_secret),
         ("matrixrtc.livekit.key", &c.matrixrtc.livekit.key),
         ("matrixrtc.livekit.secret", &c.matrixrtc.livekit.secret),

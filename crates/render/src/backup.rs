@@ -333,6 +333,7 @@ fn flows(c: &Config) -> Vec<Flow<'_>> {
         public_ports: Vec::new(),
         egress: vec![Egress::Dns, Egress::Database],
         extra: &NO_EXTRA_RULES,
+        from_stack: Vec::new(),
     }]
 }
 

@@ -96,6 +96,9 @@ pub const COMPONENTS: &[&Component] = &[
     &crate::coturn::COMPONENT,
     &crate::matrixrtc::COMPONENT,
     &crate::backup::COMPONENT,
+    &crate::workers::COMPONENT,
+    &crate::router::COMPONENT,
+    &crate::redis::COMPONENT,
 ];
 
 /// The components the config runs, in registry order.

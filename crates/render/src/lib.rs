@@ -28,6 +28,8 @@ mod nginx;
 mod objects;
 pub mod plan;
 mod policies;
+mod redis;
+mod router;
 mod scheduling;
 mod secrets;
 mod static_pages;
@@ -36,6 +38,7 @@ mod synapse;
 mod testing;
 pub mod tree;
 mod wellknown;
+mod workers;
 pub mod yaml;
 
 pub use matrix_render_model as model;

@@ -420,6 +420,7 @@ pub const KINDS: &[Kind] = &[
     },
     Kind::namespaced("v1", "Service"),
     Kind::namespaced("apps/v1", "Deployment"),
+    Kind::namespaced("apps/v1", "StatefulSet"),
     Kind::namespaced("batch/v1", "CronJob"),
     Kind::namespaced("traefik.io/v1alpha1", "Middleware"),
     Kind::namespaced("networking.k8s.io/v1", "Ingress"),

@@ -209,6 +209,8 @@ fn secrets(c: &Config) -> Vec<matrix_render_model::api::SecretItem> {
     let required = |path: &str| match path {
         "synapse.recaptcha.siteKey" | "synapse.recaptcha.secretKey" => captcha,
         "synapse.database.postgresql.password" => s.database.kind == DatabaseKind::Postgresql,
+        // Synapse generates its key on the data volume unless workers need it in a Secret.
+        "synapse.signingKey" => s.workers.enabled,
         _ => true,
     };
     crate::components::enabled(c)

@@ -75,6 +75,12 @@ pub enum Egress {
     Database,
     /// The stack's own public URLs, through the ingress controller.
     PublicUrls,
+    /// Redis, which carries replication between Synapse's processes (with workers).
+    Redis,
+    /// The replication listeners of the other Synapse processes (with workers).
+    Replication,
+    /// The `http` port of every Synapse process (the router).
+    SynapseHttp,
 }
 
 /// One workload's allowed flows, which its component declares ([`crate::components`]).
@@ -90,6 +96,8 @@ pub struct Flow<'c> {
     pub egress: Vec<Egress>,
     /// `networkPolicies.extraRules.<component>`.
     pub extra: &'c ComponentRules,
+    /// Pods of the stack that may reach named container ports of it: (pod selector, ports).
+    pub from_stack: Vec<(Value, Vec<&'static str>)>,
 }
 
 impl<'c> Flow<'c> {
@@ -104,6 +112,7 @@ impl<'c> Flow<'c> {
             public_ports: Vec::new(),
             egress: Vec::new(),
             extra,
+            from_stack: Vec::new(),
         }
     }
 }
@@ -189,7 +198,19 @@ fn database_peers(ctx: &Ctx<'_>) -> Vec<Value> {
     if !c.network_policies.database.is_empty() {
         return peers(&c.network_policies.database, main);
     }
-    let host = c.synapse.database.postgresql.host.as_str();
+    host_peers(main, &c.synapse.database.postgresql.host)
+}
+
+fn to_values<T: Serialize>(rules: &[T]) -> Vec<Value> {
+    rules
+        .iter()
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .collect()
+}
+
+/// Where a server known by `host` (an address, a Service name or any DNS name) is, as
+/// NetworkPolicy peers.
+fn host_peers(main: &str, host: &str) -> Vec<Value> {
     if let Some(ip) = Cidr::parse(host).filter(|_| !host.contains('/')) {
         let len = if ip.is_ipv4() { 32 } else { 128 };
         return vec![json!({"ipBlock": {"cidr": format!("{}/{len}", ip.first)}})];
@@ -205,7 +226,7 @@ fn database_peers(ctx: &Ctx<'_>) -> Vec<Value> {
     }
     // Any other name may be a Service of another namespace (`NAME.NAMESPACE` through the
     // search path) or a private address outside the cluster: every pod and every private
-    // range, on the database port only. `networkPolicies.database` narrows it.
+    // range, on the server's port only.
     let mut out = vec![json!({"namespaceSelector": {}})];
     out.extend(
         PRIVATE_RANGES
@@ -213,13 +234,6 @@ fn database_peers(ctx: &Ctx<'_>) -> Vec<Value> {
             .map(|r| json!({"ipBlock": {"cidr": r}})),
     );
     out
-}
-
-fn to_values<T: Serialize>(rules: &[T]) -> Vec<Value> {
-    rules
-        .iter()
-        .filter_map(|r| serde_json::to_value(r).ok())
-        .collect()
 }
 
 fn egress_rules(ctx: &Ctx<'_>, wanted: &[Egress]) -> Vec<Value> {
@@ -246,6 +260,23 @@ fn egress_rules(ctx: &Ctx<'_>, wanted: &[Egress]) -> Vec<Value> {
                     }));
                 }
             }
+            Egress::Redis => {
+                let r = &c.redis;
+                let to = if r.in_cluster(c) {
+                    vec![json!({"podSelector": {"matchLabels": crate::redis::app().selector}})]
+                } else {
+                    host_peers(&c.namespace, &r.host)
+                };
+                rules.push(json!({"to": to, "ports": [{"protocol": "TCP", "port": r.port}]}));
+            }
+            Egress::Replication => rules.push(json!({
+                "to": [{"podSelector": crate::workers::synapse_pods()}],
+                "ports": [{"protocol": "TCP", "port": crate::workers::REPLICATION_PORT}],
+            })),
+            Egress::SynapseHttp => rules.push(json!({
+                "to": [{"podSelector": crate::workers::synapse_pods()}],
+                "ports": [{"protocol": "TCP", "port": c.synapse.port}],
+            })),
             Egress::PublicUrls => {
                 let ic = &np.ingress_controller;
                 let pods: Vec<Value> = peers(
@@ -340,6 +371,13 @@ fn network_policies(ctx: &mut Ctx<'_>) {
                 "ports": ports,
             }));
         }
+        for (pods, ports) in &f.from_stack {
+            let ports: Vec<Value> = ports
+                .iter()
+                .map(|p| json!({"protocol": "TCP", "port": p}))
+                .collect();
+            ingress.push(json!({"from": [{"podSelector": pods}], "ports": ports}));
+        }
         if let Some(rule) = crate::metrics::scrape_rule(c, &f.app, scrapers.clone()) {
             ingress.push(rule);
         }
@@ -404,11 +442,15 @@ fn network_policies(ctx: &mut Ctx<'_>) {
     }
 }
 
-/// A PodDisruptionBudget (one pod may be down at a time) for each Deployment with more than
-/// one replica.
+/// A PodDisruptionBudget (one pod may be down at a time) for each Deployment or StatefulSet
+/// with more than one replica.
 fn disruption_budgets(ctx: &mut Ctx<'_>) {
     let mut budgets = Vec::new();
-    for o in ctx.objects().iter().filter(|o| o.kind == "Deployment") {
+    for o in ctx
+        .objects()
+        .iter()
+        .filter(|o| o.kind == "Deployment" || o.kind == "StatefulSet")
+    {
         let replicas = o.value.at(&["spec", "replicas"]).and_then(Node::as_i64);
         if replicas.is_none_or(|r| r <= 1) {
             continue;

@@ -39,7 +39,13 @@ const SECRET_CONFIG_FILE: &str = "extra-secret-config.yaml";
 /// Where the app service registration files are mounted.
 const APPSERVICES_DIR: &str = "/appservices";
 /// The Synapse image's own user and group.
-const UID: i64 = 991;
+pub const UID: i64 = 991;
+/// The main process's `app.kubernetes.io/component`.
+pub const ROLE: &str = "homeserver";
+/// Files of the `secrets` volume the workers add.
+pub const SIGNING_KEY: &str = "SIGNING_KEY";
+pub const REPLICATION_SECRET: &str = "REPLICATION_SECRET";
+pub const REDIS_PASSWORD: &str = "REDIS_PASSWORD";
 const CONFIG_DIR: &str = "/config";
 const SECRETS_DIR: &str = "/secrets/synapse";
 /// Private and special-purpose ranges URL previews must never reach (Synapse requires a
@@ -69,7 +75,7 @@ const DEFAULT_PREVIEW_BLACKLIST: &[&str] = &[
 pub fn app() -> App {
     App::new(
         "synapse",
-        "homeserver",
+        ROLE,
         "synapse",
         ("app.kubernetes.io/name", "synapse"),
     )
@@ -104,6 +110,15 @@ pub fn secret_set(c: &Config) -> SecretSet<'_> {
             "synapse.database.postgresql.password",
             &s.database.postgresql.password,
         ));
+    }
+    entries.push((SIGNING_KEY, "synapse.signingKey", &s.signing_key));
+    if s.workers.enabled {
+        entries.push((
+            REPLICATION_SECRET,
+            "synapse.workers.replicationSecret",
+            &s.workers.replication_secret,
+        ));
+        entries.push((REDIS_PASSWORD, "redis.password", &c.redis.password));
     }
     SecretSet::new(SECRET, &entries)
 }
@@ -193,7 +208,11 @@ pub fn render(ctx: &mut Ctx<'_>) {
     if appservices_volume.is_some() {
         mounts.push(mount("appservices", APPSERVICES_DIR, true));
     }
-    let mut volumes = vec![
+    // The volumes every Synapse process mounts (the workers too), then the data volume:
+    // the media worker's when one runs (it alone writes media), else the main process's.
+    let data = if crate::workers::media_worker(c) {
+        empty_dir("data")
+    } else {
         Volume {
             name: "data".to_owned(),
             persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
@@ -201,12 +220,20 @@ pub fn render(ctx: &mut Ctx<'_>) {
                 ..PersistentVolumeClaimVolumeSource::default()
             }),
             ..Volume::default()
-        },
+        }
+    };
+    let mut volumes = vec![
+        data,
         config_map_volume("config", CONFIG_MAP),
         empty_dir("tmp"),
     ];
     volumes.extend(secrets_volume);
     volumes.extend(appservices_volume);
+    let shared_volumes: Vec<Volume> = volumes
+        .iter()
+        .filter(|v| v.name != "data" && v.name != "tmp")
+        .cloned()
+        .collect();
 
     // homeserver.yaml first; each further file replaces the top-level sections it holds.
     let mut config_args = vec![
@@ -224,31 +251,53 @@ pub fn render(ctx: &mut Ctx<'_>) {
             .chain(extra.iter().map(|s| (*s).to_owned()))
             .collect::<Vec<_>>()
     };
-    let mut init = container("generate-signing-key", &c.synapse.image);
-    init.command = Some(homeserver_command(&["--generate-keys"]));
-    init.volume_mounts = Some(mounts.clone());
-    init.security_context = Some(container_security(true, &[]));
-    init.resources = Some(resources("50m", "128Mi", "500m", "512Mi"));
+    // Without a key from the Secret, Synapse generates one on the data volume once.
+    let init = (!secret_set.has(SIGNING_KEY)).then(|| {
+        let mut init = container("generate-signing-key", &c.synapse.image);
+        init.command = Some(homeserver_command(&["--generate-keys"]));
+        init.volume_mounts = Some(mounts.clone());
+        init.security_context = Some(container_security(true, &[]));
+        init.resources = Some(resources("50m", "128Mi", "500m", "512Mi"));
+        init
+    });
 
     let mut main = container("synapse", &c.synapse.image);
     main.command = Some(homeserver_command(&[]));
     let metrics_port = crate::metrics::port(c, &c.metrics.synapse);
+    let workers = c.synapse.workers.enabled;
     main.ports = Some(
         std::iter::once(container_port("http", c.synapse.port, "TCP"))
+            .chain(workers.then(|| {
+                container_port(
+                    crate::workers::REPLICATION,
+                    crate::workers::REPLICATION_PORT,
+                    "TCP",
+                )
+            }))
             .chain(metrics_port.map(|p| container_port(crate::metrics::PORT, p, "TCP")))
             .collect(),
     );
-    if let Some(password) = secret_set.key_ref(POSTGRES_PASSWORD) {
-        // libpq reads the password from PGPASSWORD; Synapse has no file option for it.
-        main.env = Some(vec![EnvVar {
+    // libpq reads the password from PGPASSWORD; Synapse has no file option for it.
+    let env: Vec<EnvVar> = secret_set
+        .key_ref(POSTGRES_PASSWORD)
+        .map(|password| EnvVar {
             name: "PGPASSWORD".to_owned(),
             value_from: Some(EnvVarSource {
                 secret_key_ref: Some(password),
                 ..EnvVarSource::default()
             }),
             ..EnvVar::default()
-        }]);
+        })
+        .into_iter()
+        .collect();
+    if !env.is_empty() {
+        main.env = Some(env.clone());
     }
+    let shared_mounts: Vec<_> = mounts
+        .iter()
+        .filter(|m| m.name != "data")
+        .cloned()
+        .collect();
     main.volume_mounts = Some(mounts);
     main.security_context = Some(container_security(true, &[]));
     let health = |period: i32, failures: i32| Probe {
@@ -277,7 +326,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             checksum,
             pod: PodSpec {
                 security_context: Some(pod_security(Some(UID))),
-                init_containers: Some(vec![init]),
+                init_containers: init.map(|i| vec![i]),
                 containers: vec![main],
                 volumes: Some(volumes),
                 ..PodSpec::default()
@@ -290,6 +339,14 @@ pub fn render(ctx: &mut Ctx<'_>) {
         target: "http",
         protocol: "TCP",
     }];
+    if workers {
+        svc_ports.push(ServicePortSpec {
+            name: crate::workers::REPLICATION,
+            port: crate::workers::REPLICATION_PORT,
+            target: crate::workers::REPLICATION,
+            protocol: "TCP",
+        });
+    }
     // Never routed: the Ingress and HTTPRoute name the `http` port.
     svc_ports.extend(metrics_port.map(|port| ServicePortSpec {
         name: crate::metrics::PORT,
@@ -305,7 +362,11 @@ pub fn render(ctx: &mut Ctx<'_>) {
         &c.global.domain,
         &c.ingress.hosts.synapse,
         &ingress::IngressOverrides::default(),
-        &[ingress::Route::new("/", "synapse", c.synapse.port)],
+        &[if workers {
+            ingress::Route::new("/", crate::router::NAME, crate::router::PORT)
+        } else {
+            ingress::Route::new("/", "synapse", c.synapse.port)
+        }],
     );
 
     ctx.push(&app, CONFIG_MAP, &cm);
@@ -318,6 +379,15 @@ pub fn render(ctx: &mut Ctx<'_>) {
     ctx.push(&app, PVC, &pvc);
     ctx.push(&app, "synapse", &dep);
     ctx.push(&app, "synapse", &svc);
+    if workers {
+        let parts = PodParts {
+            volumes: shared_volumes,
+            mounts: shared_mounts,
+            config_args,
+            env,
+        };
+        crate::workers::render(ctx, &parts, &[&cm], &secrets);
+    }
     // A pod mounts Secrets of its own namespace only: when coturn runs in the host-network
     // namespace, Synapse gets its own copy of the TURN shared secret, under the same name.
     if let Some(turn) = &turn_secret
@@ -325,6 +395,17 @@ pub fn render(ctx: &mut Ctx<'_>) {
     {
         ctx.push(&coturn::app(), coturn::SECRET, turn);
     }
+}
+
+/// What every Synapse process's pod shares: the volumes and mounts of the config and the
+/// secrets (not the data volume), the config files Synapse loads, and the env.
+#[derive(Debug)]
+pub struct PodParts {
+    pub volumes: Vec<Volume>,
+    pub mounts: Vec<k8s_openapi::api::core::v1::VolumeMount>,
+    /// `--config-path FILE` for homeserver.yaml and each further file.
+    pub config_args: Vec<String>,
+    pub env: Vec<EnvVar>,
 }
 
 /// The Secret keys the Synapse pod reads beyond its own settings, as (Secret, key, file in
@@ -509,6 +590,15 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &SecretSet<'_>) -> Value {
         // address as Synapse's metrics guide has it; no route leads to it.
         listeners.push(json!({"type": "metrics", "port": port, "bind_addresses": ["0.0.0.0"]}));
     }
+    if s.workers.enabled {
+        // Replication requests from the workers; the Service names it, no route leads to it.
+        listeners.push(json!({
+            "port": crate::workers::REPLICATION_PORT,
+            "tls": false,
+            "type": "http",
+            "resources": [{"names": ["replication"], "compress": false}],
+        }));
+    }
     insert(&mut m, "listeners", Value::Array(listeners));
     if crate::metrics::port(c, &c.metrics.synapse).is_some() {
         insert(&mut m, "enable_metrics", json!(true));
@@ -538,11 +628,14 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &SecretSet<'_>) -> Value {
         json!(format!("{CONFIG_DIR}/log.config")),
     );
     insert(&mut m, "media_store_path", json!("/data/media_store"));
-    insert(
-        &mut m,
-        "signing_key_path",
-        json!(format!("/data/{server_name}.signing.key")),
-    );
+    // From the Secret when it is given (workers need it: every process signs), else the
+    // key Synapse generated on the data volume at its first start.
+    let signing_key = if secrets.has(SIGNING_KEY) {
+        format!("{SECRETS_DIR}/{SIGNING_KEY}")
+    } else {
+        format!("/data/{server_name}.signing.key")
+    };
+    insert(&mut m, "signing_key_path", json!(signing_key));
     insert(
         &mut m,
         "trusted_key_servers",
@@ -783,6 +876,9 @@ fn homeserver_config(ctx: &Ctx<'_>, secrets: &SecretSet<'_>) -> Value {
         insert(&mut notices, "auto_join", json!(n.auto_join));
         insert(&mut m, "server_notices", Value::Object(notices));
     }
+    if let Some(shared) = crate::workers::shared_config(c, SECRETS_DIR) {
+        m.extend(shared);
+    }
     Value::Object(m)
 }
 
@@ -819,13 +915,36 @@ pub const COMPONENT: Component = Component {
     host_ports: components::no_host_ports,
 };
 
-/// DNS for the client and federation APIs, the public internet (federation and URL
+/// The ingress controller reaches the client and federation APIs (the router, with
+/// workers); it sends DNS, the public internet (federation and URL
 /// previews name any port; push gateways and identity servers are public HTTPS), the
 /// database.
 fn flows(c: &Config) -> Vec<Flow<'_>> {
+    let web = Flow::web(c, app(), &c.network_policies.extra_rules.synapse);
+    if !c.synapse.workers.enabled {
+        return vec![Flow {
+            egress: vec![Egress::Dns, Egress::Internet, Egress::Database],
+            ..web
+        }];
+    }
+    // With workers, HTTP comes through the router, replication from the other processes.
     vec![Flow {
-        egress: vec![Egress::Dns, Egress::Internet, Egress::Database],
-        ..Flow::web(c, app(), &c.network_policies.extra_rules.synapse)
+        web_ports: Vec::new(),
+        egress: vec![
+            Egress::Dns,
+            Egress::Internet,
+            Egress::Database,
+            Egress::Redis,
+            Egress::Replication,
+        ],
+        from_stack: vec![
+            (crate::router::pods(), vec!["http"]),
+            (
+                crate::workers::synapse_pods(),
+                vec![crate::workers::REPLICATION],
+            ),
+        ],
+        ..web
     }]
 }
 

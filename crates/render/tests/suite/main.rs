@@ -23,3 +23,4 @@ mod policies;
 mod prune;
 mod secrets;
 mod versions;
+mod workers;

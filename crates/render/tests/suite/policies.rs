@@ -297,14 +297,16 @@ impl Cluster {
     }
 }
 
-/// The rendered Deployments as pods (addresses from the pod network 10.42.0.0/16).
+/// A workload: its pods come from a template.
+fn is_workload(item: &Value) -> bool {
+    item["kind"] == "Deployment" || item["kind"] == "StatefulSet"
+}
+
+/// The rendered Deployments and StatefulSets as pods (addresses from the pod network
+/// 10.42.0.0/16).
 fn stack_pods(items: &[Value]) -> BTreeMap<String, Pod> {
     let mut out = BTreeMap::new();
-    for (i, dep) in items
-        .iter()
-        .filter(|i| i["kind"] == "Deployment")
-        .enumerate()
-    {
+    for (i, dep) in items.iter().filter(|i| is_workload(i)).enumerate() {
         let t = &dep["spec"]["template"];
         let ports = t["spec"]["containers"]
             .as_array()
@@ -1146,7 +1148,7 @@ fn every_pod_off_the_host_network_has_exactly_its_flows() {
         if policies.is_empty() {
             continue;
         }
-        for dep in items.iter().filter(|i| i["kind"] == "Deployment") {
+        for dep in items.iter().filter(|i| is_workload(i)) {
             let dep_name = dep["metadata"]["name"].as_str().unwrap();
             let namespace = &dep["metadata"]["namespace"];
             let pod = &dep["spec"]["template"];
@@ -1225,7 +1227,7 @@ fn every_replicated_deployment_has_a_disruption_budget() {
     let mut budgets = 0;
     for (name, dir) in fixtures() {
         let items = items(&name, &dir);
-        for dep in items.iter().filter(|i| i["kind"] == "Deployment") {
+        for dep in items.iter().filter(|i| is_workload(i)) {
             let dep_name = &dep["metadata"]["name"];
             let replicas = dep["spec"]["replicas"].as_i64().unwrap();
             let pdbs: Vec<&Value> = items
@@ -1250,4 +1252,194 @@ fn every_replicated_deployment_has_a_disruption_budget() {
         }
     }
     assert!(budgets >= 2, "no fixture has a replicated Deployment");
+}
+
+/// With workers: the controller reaches the router only; the router reaches every Synapse
+/// process's `http` port; replication ports (the main process's and the stream writers')
+/// take the Synapse processes alone; Redis takes the Synapse processes alone; a bridge in
+/// the namespace reaches none of it.
+#[test]
+fn workers_replicate_among_themselves_and_take_http_from_the_router() {
+    let items = items_with("workers", "");
+    let cluster = Cluster::new(&items);
+    let pods = stack_pods(&items);
+    let a = around("matrix");
+    let p = |name: &str| {
+        End::Pod(
+            pods.get(name)
+                .unwrap_or_else(|| panic!("no {name}"))
+                .clone(),
+        )
+    };
+    let (main, router, redis) = (p("synapse"), p("synapse-router"), p("synapse-redis"));
+    let (sync, creator, typing, persister, media, sender) = (
+        p("synapse-synchrotron"),
+        p("synapse-event-creator"),
+        p("synapse-typing"),
+        p("synapse-event-persister"),
+        p("synapse-media-repository"),
+        p("synapse-federation-sender"),
+    );
+    let http = pods["synapse"].ports["http"];
+    let replication = pods["synapse"].ports["replication"];
+    let redis_port = pods["synapse-redis"].ports["redis"];
+    let router_http = pods["synapse-router"].ports["http"];
+    // The example's database: `postgres.matrix.svc.cluster.local`.
+    let db = End::Pod(pod(
+        "matrix",
+        json!({"app": "postgres"}),
+        "10.42.3.10",
+        &[("postgres", 5432)],
+    ));
+    assert!(
+        !pods["synapse-synchrotron"]
+            .ports
+            .contains_key("replication"),
+        "only the main process and stream writers listen for replication"
+    );
+    expect(
+        &cluster,
+        &[
+            (
+                "controller → router",
+                &a.controller,
+                &router,
+                "TCP",
+                router_http,
+                true,
+            ),
+            (
+                "controller → synapse (now behind the router)",
+                &a.controller,
+                &main,
+                "TCP",
+                http,
+                false,
+            ),
+            (
+                "controller → synchrotron",
+                &a.controller,
+                &sync,
+                "TCP",
+                http,
+                false,
+            ),
+            ("router → synapse", &router, &main, "TCP", http, true),
+            ("router → synchrotron", &router, &sync, "TCP", http, true),
+            (
+                "router → media repository",
+                &router,
+                &media,
+                "TCP",
+                http,
+                true,
+            ),
+            (
+                "router → synapse replication",
+                &router,
+                &main,
+                "TCP",
+                replication,
+                false,
+            ),
+            ("router → redis", &router, &redis, "TCP", redis_port, false),
+            (
+                "router → the internet",
+                &router,
+                &out("8.8.8.8"),
+                "TCP",
+                443,
+                false,
+            ),
+            (
+                "synchrotron → main replication",
+                &sync,
+                &main,
+                "TCP",
+                replication,
+                true,
+            ),
+            (
+                "event creator → event persister replication",
+                &creator,
+                &persister,
+                "TCP",
+                replication,
+                true,
+            ),
+            (
+                "main → typing writer replication",
+                &main,
+                &typing,
+                "TCP",
+                replication,
+                true,
+            ),
+            (
+                "federation sender → redis",
+                &sender,
+                &redis,
+                "TCP",
+                redis_port,
+                true,
+            ),
+            ("main → redis", &main, &redis, "TCP", redis_port, true),
+            (
+                "federation sender → federation on 8448",
+                &sender,
+                &out("8.8.8.8"),
+                "TCP",
+                8448,
+                true,
+            ),
+            (
+                "media repository → the database",
+                &media,
+                &db,
+                "TCP",
+                5432,
+                true,
+            ),
+            (
+                "bridge → main replication",
+                &a.bridge,
+                &main,
+                "TCP",
+                replication,
+                false,
+            ),
+            (
+                "bridge → typing writer replication",
+                &a.bridge,
+                &typing,
+                "TCP",
+                replication,
+                false,
+            ),
+            (
+                "bridge → redis",
+                &a.bridge,
+                &redis,
+                "TCP",
+                redis_port,
+                false,
+            ),
+            (
+                "redis → the internet",
+                &redis,
+                &out("8.8.8.8"),
+                "TCP",
+                443,
+                false,
+            ),
+            (
+                "synchrotron → router",
+                &sync,
+                &router,
+                "TCP",
+                router_http,
+                false,
+            ),
+        ],
+    );
 }
