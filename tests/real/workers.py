@@ -12,20 +12,27 @@ throwaway PostgreSQL; read its docstring). In order:
 
   A. One process on SQLite. The same values with `--set synapse.workers.enabled=false
      --set synapse.database.type=sqlite --set-string synapse.signingKey=` (no key in the
-     secrets yet) render the one-process stack; its Synapse runs as
-     run.py runs it (its init container's --generate-keys makes the signing key on the data
+     secrets yet) render the one-process stack; its Synapse runs as run.py runs it (its
+     init container's --generate-keys makes the signing key on the data
      volume). A user (olivia) registers with the rendered shared secret, creates a room,
-     sends a message and uploads a file. Synapse stops.
+     sends a message and uploads a file; then the README's wait: until the table
+     background_updates is empty (synapse_port_db refuses a database with pending
+     updates; a new server's take about a minute). Synapse stops.
   B. The README's "From one process to many", step by step:
      - the workers fixture is rendered again with `--set-string synapse.signingKey=<the
        key file of the data volume>` (the README copies the key into the secrets file);
        the key may appear in no ConfigMap;
      - a throwaway PostgreSQL gets the rendered role, database and password (the Secret
-       behind PGPASSWORD of the main process);
+       behind PGPASSWORD of the main process), and max_connections for every process's
+       pool (the README's prerequisite: processes x cp_max; PostgreSQL's default 100 is
+       less than 24 x 10);
      - `synapse_port_db --sqlite-database <data volume>/homeserver.db --postgres-config
        <file>` runs, the file being `server_name`, `signing_key_path` (the key on the data
        volume) and the rendered `database` section with only host/port on loopback, as the
-       README's migration pod writes it; PGPASSWORD from the rendered Secret.
+       README's migration pod writes it; PGPASSWORD from the rendered Secret; then the
+       README's SQL that makes each restarted sequence's last value the last one used
+       (SEQUENCE_FIX below: without it the first write of each stream after the port is
+       never announced to the other processes).
   C. The worker stack on that database, all on loopback:
      - Redis: Debian's redis-server runs the container command of the Deployment
        `synapse-redis` as rendered (`/bin/sh -c ...`, which writes the auth file `include`d
@@ -40,7 +47,7 @@ throwaway PostgreSQL; read its docstring). In order:
        claim `synapse-data` is ONE directory shared by every pod that mounts it: the data
        volume of part A;
      - the router: Debian's HAProxy (2.6) runs the `synapse-router` container's command on
-       the rendered haproxy.cfg.
+       the rendered haproxy.cfg (one process: the router's replicas are identical).
      Checks: every process answers GET /health on its own address; a wrong Redis password
      and no password are refused; olivia (from SQLite) logs in through the router, reads
      her message back and downloads her file (served by the media worker from the shared
@@ -99,6 +106,8 @@ Every override, in one place:
     runs in a mount namespace of its own (root: unshare) where /etc/resolv.conf names only
     127.0.0.1, standing in for the pod's resolv.conf that `parse-resolv-conf` reads: no DNS
     query can leave the machine (with every server an address, none is made).
+  PostgreSQL: run.py's server, with `-c max_connections=N` added to its command line (a
+    wrapper around the server binary): N = Synapse processes x cp_max + 20.
   synapse_port_db: see B.
 
 Bounded: every process is stopped at the end, also on failure; Synapse processes are
