@@ -129,6 +129,30 @@ pub const OWNED_WITH_COTURN: &[&str] = &[
     "turn_allow_guests",
 ];
 
+/// The keys matrix-render writes while workers run: the replication, the processes' names
+/// and what each of them does.
+pub const OWNED_WITH_WORKERS: &[&str] = &[
+    "redis",
+    "instance_map",
+    "stream_writers",
+    "worker_replication_secret",
+    "worker_replication_secret_path",
+    "federation_sender_instances",
+    "send_federation",
+    "pusher_instances",
+    "start_pushers",
+    "enable_media_repo",
+    "media_instance_running_background_jobs",
+    "update_user_directory_from_worker",
+    "update_user_directory",
+    "notify_appservices_from_worker",
+    "notify_appservices",
+    "run_background_tasks_on",
+    "worker_app",
+    "worker_name",
+    "worker_listeners",
+];
+
 /// A secret Synapse reads from a file: in each item of the top-level list `list`, `key` may
 /// be an `existingSecret: {name, key}` reference, which the render mounts as a file and names
 /// in `option`.
@@ -357,6 +381,10 @@ fn owned(out: &mut Vec<Diagnostic>, c: &Config, base: &str, key: &str) {
         .or_else(|| {
             (c.coturn.enabled && OWNED_WITH_COTURN.contains(&key))
                 .then_some("`coturn` (turn `coturn.enabled` off to use another TURN server)")
+        })
+        .or_else(|| {
+            (c.synapse.workers.enabled && OWNED_WITH_WORKERS.contains(&key))
+                .then_some("`synapse.workers` (its types' `replicas`)")
         });
     if let Some(by) = by {
         out.push(

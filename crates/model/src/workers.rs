@@ -377,34 +377,39 @@ pub fn check(c: &Config) -> Vec<Diagnostic> {
             ),
         );
     }
-    let before = out.len();
+    let mut secrets = Vec::new();
     validate::need_secret(
-        &mut out,
+        &mut secrets,
         "synapse.signingKey",
         &c.synapse.signing_key,
         "Running workers (every process signs with the server's key)",
     );
     if !c.synapse.signing_key.is_set()
-        && out.len() > before
-        && let Some(d) = out.pop()
+        && let Some(d) = secrets.pop()
     {
-        out.push(d.with_hint(
+        secrets.push(d.with_hint(
             "copy the key Synapse generated into .secrets.yaml as `synapse.signingKey`: \
              `kubectl exec deploy/synapse -- cat /data/<server name>.signing.key` (a new \
              key would make other servers distrust what this server signed before)",
         ));
     }
     validate::need_secret(
-        &mut out,
+        &mut secrets,
         "synapse.workers.replicationSecret",
         &w.replication_secret,
         "Running workers (the processes authenticate replication requests)",
     );
     validate::need_secret(
-        &mut out,
+        &mut secrets,
         "redis.password",
         &c.redis.password,
         "Running workers (they replicate through Redis)",
+    );
+    // Shown at `synapse.workers.enabled` when the secrets file has no line for them.
+    out.extend(
+        secrets
+            .into_iter()
+            .map(|d| d.related(&["synapse.workers.enabled"])),
     );
     if c.redis.port == 0 {
         out.push(

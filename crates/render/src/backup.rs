@@ -119,7 +119,13 @@ pub fn script(c: &Config) -> String {
         );
         s.push_str("echo \"database: homeserver.db copied through the SQLite backup API\"\n");
     }
-    s.push_str("cp -p \"$data/$key\" \"$part/$key\"\n");
+    if c.synapse.signing_key.is_set() {
+        // The key comes from `synapse.signingKey` (keep the secrets file); a key Synapse
+        // generated on the volume before is copied too.
+        s.push_str("if [ -e \"$data/$key\" ]; then cp -p \"$data/$key\" \"$part/$key\"; fi\n");
+    } else {
+        s.push_str("cp -p \"$data/$key\" \"$part/$key\"\n");
+    }
     s.push_str(
         "if [ -d \"$data/media_store\" ]; then cp -R -p \"$data/media_store\" \"$part/media_store\"; \
          else mkdir \"$part/media_store\"; fi\n",
@@ -213,11 +219,16 @@ pub fn render(ctx: &mut Ctx<'_>) {
         }),
     };
     crate::scheduling::apply(&mut template, &b.pod, &app.selector);
-    // On Synapse's node, whatever else the settings ask: the data volume is ReadWriteOnce
-    // (see the module doc).
+    // On the node of the pod that mounts the data volume (Synapse's, or its media worker's),
+    // whatever else the settings ask: the volume is ReadWriteOnce (see the module doc).
+    let owner = if crate::workers::media_worker(c) {
+        crate::workers::media_app()
+    } else {
+        synapse::app()
+    };
     let on_synapses_node = PodAffinityTerm {
         label_selector: Some(LabelSelector {
-            match_labels: Some(synapse::app().selector),
+            match_labels: Some(owner.selector),
             ..LabelSelector::default()
         }),
         topology_key: HOSTNAME.to_owned(),

@@ -13,6 +13,9 @@
 //! | Element, static pages, well-known | controller → `http` | none |
 //! | LiveKit (off the host network) | controller → `http`; anyone → media ports | DNS; the public internet (media to clients, STUN) |
 //! | lk-jwt-service | controller → `http` | DNS; the stack's public URLs (below); with `jwtFederation` the public internet |
+//! | with workers: the router | controller → `http` | DNS; the Synapse processes' `http` port |
+//! | with workers: Synapse and each worker type | the router → `http`; the Synapse processes → `replication` (main and stream writers) | as Synapse, plus Redis and the processes' replication port |
+//! | with workers: Redis | the Synapse processes → `redis` | none |
 //!
 //! With `metrics.enabled`, a workload that serves metrics ([`crate::metrics`]) also takes
 //! `metrics.prometheus` → `metrics`.

@@ -84,6 +84,16 @@ pub fn media_worker(c: &Config) -> bool {
     running(c).any(|(k, _)| k.key == "mediaRepository")
 }
 
+/// The media worker's workload, which mounts the data volume when it runs.
+#[must_use]
+pub fn media_app() -> App {
+    let kind = TYPES
+        .iter()
+        .find(|k| k.key == "mediaRepository")
+        .unwrap_or(&TYPES[0]);
+    app(kind)
+}
+
 /// The shared options that hand the streams and duties to the workers that run, for
 /// homeserver.yaml; `None` without workers.
 #[must_use]
@@ -418,7 +428,7 @@ pub const COMPONENT: Component = Component {
     secrets: None,
     images: |_| Vec::new(),
     metrics,
-    prerequisites: components::no_prerequisites,
+    prerequisites,
     checks: |c, out| out.extend(matrix_render_model::workers::check(c)),
     host_ports: components::no_host_ports,
 };
@@ -447,6 +457,34 @@ fn flows(c: &Config) -> Vec<Flow<'_>> {
                 .collect(),
         })
         .collect()
+}
+
+/// The database every process connects to, sized for all of them; an external Redis.
+fn prerequisites(c: &Config) -> Vec<String> {
+    let p = &c.synapse.database.postgresql;
+    let processes = 1 + running(c).map(|(_, n)| u32::from(n)).sum::<u32>();
+    let mut out = vec![format!(
+        "PostgreSQL: the database `{}` on {}:{} for the user `{}`, created with ENCODING 'UTF8' \
+         LC_COLLATE='C' LC_CTYPE='C'; {processes} Synapse processes open up to {} connections \
+         each ({} in all), which the server's max_connections must allow",
+        p.database,
+        p.host,
+        p.port,
+        p.user,
+        p.cp_max,
+        u32::from(p.cp_max) * processes,
+    )];
+    if !c.redis.host.is_empty() {
+        out.push(format!(
+            "Redis: {}:{}{}, reachable from the namespace `{}`, requiring the password of \
+             `redis.password`",
+            c.redis.host,
+            c.redis.port,
+            if c.redis.tls { " over TLS" } else { "" },
+            c.namespace,
+        ));
+    }
+    out
 }
 
 /// Each worker type's metrics listener, with `metrics.synapse`.
