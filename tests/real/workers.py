@@ -51,7 +51,10 @@ throwaway PostgreSQL; read its docstring). In order:
      Checks: every process answers GET /health on its own address; a wrong Redis password
      and no password are refused; olivia (from SQLite) logs in through the router, reads
      her message back and downloads her file (served by the media worker from the shared
-     claim); main serves the signing key of the data volume. Then, THROUGH THE ROUTER, two
+     claim); main serves the signing key of the data volume; an admin (root, registered
+     against main) starts the admin job `regenerate_directory` through the router, as the
+     README says after synapse_port_db (which leaves the user directory to be rebuilt).
+     Then, THROUGH THE ROUTER, two
      new users (alice, bob: register_new_matrix_user against main's own address) log in,
      create a room, join, send messages, /sync and sliding sync, /messages, upload and
      download media, typing, receipts, presence, account data and tags, push rules,
@@ -158,7 +161,7 @@ BACKGROUND_UPDATES_TIMEOUT = 180
 # Every Synapse process is terminated after this (a watchdog), whatever happens.
 STACK_LIFETIME = 900
 SYNC_TIMEOUT_MS = 20_000  # a /sync long-poll waits at most this for a write
-POLL_TIMEOUT = 30  # the user directory and other asynchronous results
+POLL_TIMEOUT = 60  # the user directory (rebuilt by a background job) and other asynchronous results
 ROUTER = "synapse-router"
 REDIS = "synapse-redis"
 MAIN = "synapse"
@@ -1199,6 +1202,7 @@ def main_flow(ctx: R.Ctx, args, work: str, state: dict, claim: str | None) -> No
         checks_health(st)
         if migrated:
             checks_migrated(st, state, key_text)
+            regenerate_directory(st, run)
         checks_requests(st, run)
         checks_redis_clients(st, run)
         time.sleep(1.0)  # the last access log lines
@@ -1281,6 +1285,32 @@ def checks_migrated(st: Stack, state: dict, key_text: str) -> None:
         st.check("migrated: /_matrix/key/v2/server (through the router) serves the key of the one-process data "
                  "volume (copied into synapse.signingKey)", status == 200 and bool(want) and served == want,
                  f"served {served}, volume {want}")
+
+
+def regenerate_directory(st: Stack, run: "Runner") -> None:
+    """The README's step after the move: synapse_port_db leaves the user directory to be
+    rebuilt (its stream position NULL: the user directory process waits for a rebuild that
+    nothing starts); an admin starts the `regenerate_directory` job (admin API, main
+    process) and the background-tasks process runs it."""
+    c = Client(st)
+    name, shared = run.r.secret_value("REGISTRATION_SHARED_SECRET")
+    pw = secrets.token_urlsafe(18)
+    rc, out = R.run_cmd([st.ctx.register_cmd, f"--shared-secret={(shared or b'').decode()}", "-u", "root",
+                         f"--password={pw}", "--admin", f"http://{st.main.ip}:{getattr(st.main, 'http_port', 8008)}"],
+                        R.REGISTER_TIMEOUT, st.work, R.child_env())
+    if not st.check("register_new_matrix_user --admin -u root against main exits 0", rc == 0,
+                    f"exit {rc}\n{R.tail(out.replace(pw, '<pw>'))}" if rc != 0 else ""):
+        return
+    status, _, raw, _ = c.call("login-root", "client-reader", "POST", "/_matrix/client/v3/login", {
+        "type": "m.login.password", "identifier": {"type": "m.id.user", "user": "root"}, "password": pw})
+    token = (R.as_json(raw) or {}).get("access_token")
+    if not st.check("root (admin) logs in through the router", status == 200 and bool(token), f"status {status}"):
+        return
+    status, _, raw, _ = c.call("regenerate-directory", "main", "POST",
+                               "/_synapse/admin/v1/background_updates/start_job",
+                               {"job_name": "regenerate_directory"}, token)
+    st.check("the admin starts the job regenerate_directory (the README's step after synapse_port_db)",
+             status == 200, f"status {status}, {raw[:200]!r}")
 
 
 class SyncWaiter:
