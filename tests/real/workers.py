@@ -28,7 +28,7 @@ throwaway PostgreSQL; read its docstring). In order:
        less than 24 x 10);
      - `synapse_port_db --sqlite-database <data volume>/homeserver.db --postgres-config
        <file>` runs, the file being `server_name`, `signing_key_path` (the key on the data
-       volume) and the rendered `database` section with only host/port on loopback, as the
+       volume), `media_store_path` (the volume's) and the rendered `database` section with only host/port on loopback, as the
        README's migration pod writes it; PGPASSWORD from the rendered Secret; then the
        README's SQL that makes each restarted sequence's last value the last one used
        (SEQUENCE_FIX below: without it the first write of each stream after the port is
@@ -667,6 +667,8 @@ class Runner:
             return False
         cfg = {"server_name": state.get("server_name"),
                "signing_key_path": os.path.join(claim, f"{state.get('server_name')}.signing.key"),
+               # else Synapse's config makes ./media_store, on the pod's read-only root
+               "media_store_path": os.path.join(claim, "media_store"),
                "database": copy.deepcopy(self.db)}
         cfg["database"]["args"]["host"] = R.LOOPBACK
         cfg["database"]["args"]["port"] = st.pg.port
@@ -683,6 +685,9 @@ class Runner:
         took = time.monotonic() - t0
         with open(os.path.join(st.work, "synapse_port_db.log"), "w", encoding="utf-8") as f:
             f.write(out)
+        left = sorted(os.listdir(cwd))
+        st.check("synapse_port_db writes nothing in its working directory (the pod's root file system is "
+                 "read-only)", not left, ", ".join(left))
         ok = st.check("synapse_port_db --sqlite-database <data volume>/homeserver.db --postgres-config <the rendered "
                       "database section, on loopback> exits 0", rc == 0,
                       f"{took:.1f} s" if rc == 0 else f"exit {rc}\n{R.tail(out.replace(st.pg_login['password'], '<pw>'))}")
