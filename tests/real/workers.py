@@ -74,6 +74,11 @@ throwaway PostgreSQL; read its docstring). In order:
      data, push rule, to-device, device list); `CLIENT LIST` shows a subscribed
      connection of EVERY Synapse process (the connection's socket found in that process's
      /proc/<pid>/fd) and `PUBSUB NUMSUB <server_name>` counts them all.
+  D. Back to one process (the README's way back): every process but PostgreSQL stops; the
+     values with `--set synapse.workers.enabled=false` (PostgreSQL and the signing key
+     kept) render the main process alone, which runs on the same database and the same
+     claim synapse-data (its own loopback address); alice logs in on it, reads her message
+     and downloads the file the media worker stored on the claim.
 
 Addresses: each process gets its own loopback address 127.X.Y.N (X, Y random per run; all
 of 127/8 is loopback on Linux), so that every rendered port stays as rendered (8008, 9093,
@@ -382,6 +387,8 @@ class Stack:
         self.redis_password = ""
         self.watchdog: threading.Timer | None = None
         self.lock = threading.Lock()
+        # What the worker stack wrote, for the way back to one process.
+        self.written: dict = {}
 
     # ---- helpers
     def check(self, name: str, ok: bool, detail: str = "") -> bool:
@@ -401,18 +408,22 @@ class Stack:
         p.proc = R.start_process(cmd, p.log_path, cwd, env)
 
     def stop(self) -> None:
+        self.stop_processes()
+        if self.pg is not None:
+            self.pg.stop()
+            self.pg = None
+
+    def stop_processes(self) -> None:
+        """Every process but PostgreSQL."""
         if self.watchdog is not None:
             self.watchdog.cancel()
-        # the router first, then the workers, main, Redis, PostgreSQL
+        # the router first, then the workers, main, Redis
         order = [p for p in self.procs if p.kind == "router"] + \
                 [p for p in self.procs if p.kind not in ("router", "main", "redis")] + \
                 [p for p in self.procs if p.kind == "main"] + [p for p in self.procs if p.kind == "redis"]
         for p in order:
             if p.proc is not None:
                 R.stop_process(p.proc)
-        if self.pg is not None:
-            self.pg.stop()
-            self.pg = None
 
     def _expire(self) -> None:
         print(f"INFO [{self.ctx.fixture}] the stack ran {STACK_LIFETIME} s: terminated", flush=True)
@@ -1218,9 +1229,77 @@ def main_flow(ctx: R.Ctx, args, work: str, state: dict, claim: str | None) -> No
         died = [p.name for p in st.procs if p.proc is not None and p.proc.poll() is not None]
         res.check(fx, "every process ran until the end (none exited on its own)", not died, ", ".join(died))
         report_logs(st)
-        st.stop()
+        st.stop_processes()
         timings["stop"] = time.monotonic() - t
+        if st.pg is not None and st.written.get("media"):
+            t = time.monotonic()
+            try:
+                back_to_one(st, args, fdir, extra)
+            except Exception:  # noqa: BLE001
+                res.check(fx, "back to one process: checks ran to the end", False, traceback.format_exc())
+            finally:
+                st.stop()
+            timings["back to one process"] = time.monotonic() - t
+        st.stop()
         R.Results.info(fx, "times: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+
+
+def back_to_one(st: Stack, args, fdir: str, extra: list[str]) -> None:
+    """The README's way back: workers off (PostgreSQL and the signing key kept), the main
+    process alone on the same database and the same claim synapse-data: alice logs in on it,
+    reads her message and downloads the file the media worker stored on the claim."""
+    more = extra + ["--set", "synapse.workers.enabled=false"]
+    rc, data, err = render(args.cli, fdir, more)
+    if not st.check("back to one process: the values with synapse.workers.enabled=false render", rc == 0 and
+                    isinstance(data, dict), "" if rc == 0 else f"exit {rc}\n{R.tail(err)}"):
+        return
+    rendered = R.Rendered(data["items"], R.fixture_values(fdir, R.render_args(fdir) + more, args.python))
+    sts = [x["metadata"]["name"] for x in rendered.of_kind("StatefulSet")]
+    st.check("back to one process: no worker StatefulSet, no router, no Redis",
+             not sts and rendered.get("Deployment", ROUTER) is None and rendered.get("Deployment", REDIS) is None,
+             f"StatefulSets {sts}")
+    run = Runner(st, rendered, {})
+    p = Proc("synapse-one-process", "main", st.addr.take(), st.work)
+    st.procs.append(p)
+    if not bindable(p.ip, 8008):
+        st.check(f"back to one process: {p.ip}:8008 is free", False)
+        return
+    setup = run.synapse_setup(p, run.main_dep, run.main_container, p.name)
+    if setup is None:
+        return
+    cmd, env = setup
+    mounts = {m["mountPath"]: m["name"] for m in run.main_container.get("volumeMounts", [])}
+    vols = {v["name"]: v for v in run.main_dep["spec"]["template"]["spec"].get("volumes", [])}
+    claim = next((mp for mp, n in mounts.items()
+                  if (vols.get(n, {}).get("persistentVolumeClaim") or {}).get("claimName") == DATA_CLAIM), None)
+    st.check(f"back to one process: the main process mounts the claim {DATA_CLAIM} again", claim == "/data",
+             f"{claim}")
+    files, argv = [], []
+    for i, a in enumerate(cmd):
+        if i > 0 and cmd[i - 1] in ("-c", "--config-path"):
+            files.append(p.pod.remap(a) or p.pod.host(a))
+            argv.append(files[-1])
+        else:
+            argv.append(st.ctx.python if a == "python" else a)
+    override = run.override(p, files)
+    st.start(p, argv + ["--config-path", override], st.env_for(env, p.pod.root), p.pod.root)
+    ok = run.wait_health(p, MAIN_START_TIMEOUT)
+    if not st.check(f"back to one process: Synapse alone starts on the database and the claim ({p.ip})", ok,
+                    f"{p.ready_after:.1f} s" if ok else f"exit {p.proc.poll()}\n{R.tail(p.log(), 30)}"):
+        return
+    url = f"http://{p.ip}:{p.http_port}"  # type: ignore[attr-defined]
+    w = st.written
+    token, _, status = login(url, "alice", w["alice"]["password"])
+    if not st.check("back to one process: alice logs in", bool(token), f"status {status}"):
+        return
+    status, _, raw = http("GET", f"{url}/_matrix/client/v3/rooms/{q(w['room'])}/messages?dir=b&limit=50", token=token)
+    bodies = [e.get("content", {}).get("body") for e in (R.as_json(raw) or {}).get("chunk", [])]
+    st.check("back to one process: alice reads the message sent through the workers", status == 200 and
+             w["message"] in bodies, f"status {status}")
+    server, media_id = w["mxc"][len("mxc://"):].split("/", 1)
+    status, _, raw = http("GET", f"{url}/_matrix/client/v1/media/download/{server}/{media_id}", token=token)
+    st.check(f"back to one process: the file the media worker stored on {DATA_CLAIM} downloads, byte for byte",
+             status == 200 and raw == w["media"], f"status {status}, {len(raw)} bytes")
 
 
 def redis_wrong_password(st: Stack, run: Runner) -> None:
@@ -1381,8 +1460,10 @@ def checks_requests(st: Stack, run: Runner) -> None:
         if not st.check(f"{user} logs in through the router", status == 200 and bool(body.get("access_token")),
                         f"status {status}, {raw[:200]!r}"):
             return
-        users[user] = {"token": body["access_token"], "device": body.get("device_id"), "id": f"@{user}:{server}"}
+        users[user] = {"token": body["access_token"], "device": body.get("device_id"), "id": f"@{user}:{server}",
+                       "password": pw}
     a, b = users["alice"], users["bob"]
+    st.written["alice"] = a
 
     status, _, raw, _ = c.call("versions", "client-reader", "GET", "/_matrix/client/versions")
     st.check("GET /_matrix/client/versions through the router", status == 200, f"status {status}")
@@ -1445,6 +1526,7 @@ def checks_requests(st: Stack, run: Runner) -> None:
     bodies = [e.get("content", {}).get("body") for e in (R.as_json(raw) or {}).get("chunk", [])]
     st.check("bob reads the message with /messages (client reader)", status == 200 and msg in bodies,
              f"status {status}, {bodies}")
+    st.written.update(room=room, message=msg)
     status, _, raw, _ = c.call("sliding-sync", "synchrotron", "POST",
                                "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync?timeout=0",
                                {"lists": {"all": {"ranges": [[0, 10]], "timeline_limit": 5,
@@ -1460,6 +1542,7 @@ def checks_requests(st: Stack, run: Runner) -> None:
     status, _, raw, _ = c.call("upload", "media-repository", "POST", "/_matrix/media/v3/upload?filename=w.bin",
                                token=a["token"], raw=blob, ctype="application/octet-stream")
     mxc = (R.as_json(raw) or {}).get("content_uri") or ""
+    st.written.update(mxc=mxc, media=blob)
     st.check("alice uploads a file", status == 200 and mxc.startswith("mxc://"), f"status {status}, {raw[:200]!r}")
     if mxc:
         srv, media_id = mxc[len("mxc://"):].split("/", 1)
