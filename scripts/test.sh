@@ -43,7 +43,8 @@
 #      each request's serving process (its own access log) is the type Synapse's worker
 #      docs name; writes land on the configured stream writers, replication reaches the
 #      synchrotron through Redis (password enforced); before that a one-process SQLite
-#      Synapse's database is moved with synapse_port_db and its user is served by the stack;
+#      Synapse's database is moved with synapse_port_db and its user is served by the stack,
+#      and after it the main process alone (workers off) serves what the workers wrote;
 #   6a. the KRM function under kpt (fn eval and a Kptfile pipeline, twice for idempotence);
 #      the Extism plugin loaded by the Python and Node Extism SDKs, byte-identical to the CLI;
 #   6a'. the browser preview: the web flavour built with wasm-bindgen, the page driven in
