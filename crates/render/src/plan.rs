@@ -479,6 +479,43 @@ mod tests {
         assert!(!pre.contains("Traefik"), "{pre}");
     }
 
+    /// Workers add no DNS record and no port; they add the database sized for every
+    /// process, an external Redis when one is named, and the secrets they need.
+    #[test]
+    fn workers_add_prerequisites_and_secrets_not_records() {
+        let base = build(&config(""));
+        let workers = "synapse: {database: {type: postgresql, postgresql: {host: db.example.org, \
+             password: p}}, signingKey: k, workers: {enabled: true, replicationSecret: r, \
+             synchrotron: {replicas: 3}}}\n";
+        let plan = build(&config(&format!("{workers}redis: {{password: x}}\n")));
+        assert_eq!(plan.dns.len(), base.dns.len());
+        assert_eq!(plan.ports.len(), base.ports.len());
+        let pre = plan.prerequisites.join("\n");
+        // main + client reader + federation reader + 3 synchrotrons + event creator + event
+        // persister + federation sender + media repository = 10 processes of 10 connections.
+        assert!(
+            pre.contains("10 Synapse processes open up to 10 connections each (100 in all)"),
+            "{pre}"
+        );
+        assert!(!pre.contains("Redis:"), "{pre}");
+        let secrets: Vec<&str> = plan.secrets.iter().map(|s| s.path.as_str()).collect();
+        for path in [
+            "synapse.signingKey",
+            "synapse.workers.replicationSecret",
+            "redis.password",
+        ] {
+            assert!(secrets.contains(&path), "{secrets:?}");
+        }
+        let plan = build(&config(&format!(
+            "{workers}redis: {{host: redis.example.org, port: 6380, tls: true, password: x}}\n"
+        )));
+        let pre = plan.prerequisites.join("\n");
+        assert!(
+            pre.contains("Redis: redis.example.org:6380 over TLS"),
+            "{pre}"
+        );
+    }
+
     #[test]
     fn livekit_behind_a_service_opens_one_udp_port() {
         let plan = build(&config(

@@ -300,20 +300,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         .collect();
     main.volume_mounts = Some(mounts);
     main.security_context = Some(container_security(true, &[]));
-    let health = |period: i32, failures: i32| Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some("/health".to_owned()),
-            port: IntOrString::String("http".to_owned()),
-            ..HTTPGetAction::default()
-        }),
-        period_seconds: Some(period),
-        timeout_seconds: Some(5),
-        failure_threshold: Some(failures),
-        ..Probe::default()
-    };
-    main.startup_probe = Some(health(5, 60));
-    main.readiness_probe = Some(health(10, 3));
-    main.liveness_probe = Some(health(30, 5));
+    health_probes(&mut main);
 
     let dep = deployment(
         ctx,
@@ -395,6 +382,25 @@ pub fn render(ctx: &mut Ctx<'_>) {
     {
         ctx.push(&coturn::app(), coturn::SECRET, turn);
     }
+}
+
+/// A Synapse process's probes, on `/health` of its `http` port: five minutes to start, then
+/// readiness every 10 s and liveness every 30 s.
+pub(crate) fn health_probes(main: &mut k8s_openapi::api::core::v1::Container) {
+    let health = |period: i32, failures: i32| Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some("/health".to_owned()),
+            port: IntOrString::String("http".to_owned()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(5),
+        failure_threshold: Some(failures),
+        ..Probe::default()
+    };
+    main.startup_probe = Some(health(5, 60));
+    main.readiness_probe = Some(health(10, 3));
+    main.liveness_probe = Some(health(30, 5));
 }
 
 /// What every Synapse process's pod shares: the volumes and mounts of the config and the
@@ -528,7 +534,7 @@ fn with_extra(mut homeserver: Value, c: &Config) -> (Value, Map<String, Value>) 
 }
 
 /// The checkov checks Synapse cannot pass, with the reasons.
-fn synapse_skips(c: &Config) -> Vec<(&'static str, &'static str)> {
+pub(crate) fn synapse_skips(c: &Config) -> Vec<(&'static str, &'static str)> {
     let mut skips = vec![(
         "CKV_K8S_40",
         "UID 991 is the Synapse image's user and owns the data on the existing synapse-data volume",
@@ -930,13 +936,7 @@ fn flows(c: &Config) -> Vec<Flow<'_>> {
     // With workers, HTTP comes through the router, replication from the other processes.
     vec![Flow {
         web_ports: Vec::new(),
-        egress: vec![
-            Egress::Dns,
-            Egress::Internet,
-            Egress::Database,
-            Egress::Redis,
-            Egress::Replication,
-        ],
+        egress: crate::workers::EGRESS.to_vec(),
         from_stack: vec![
             (crate::router::pods(), vec!["http"]),
             (

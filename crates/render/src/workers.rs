@@ -15,9 +15,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector,
-    PersistentVolumeClaimVolumeSource, PodSpec, Probe, Secret, Service, ServicePort, ServiceSpec,
-    Volume,
+    ConfigMap, EnvVar, EnvVarSource, ObjectFieldSelector, PersistentVolumeClaimVolumeSource,
+    PodSpec, Secret, Service, ServicePort, ServiceSpec, Volume,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use matrix_render_model::Config;
@@ -42,6 +41,15 @@ pub const REPLICATION_PORT: u16 = 9093;
 pub const REPLICATION: &str = "replication";
 /// The `app.kubernetes.io/component` of every worker pod.
 pub const ROLE: &str = "synapse-worker";
+/// What every Synapse process sends while workers run: what one process sends (DNS, the
+/// public internet, the database), plus Redis and the other processes' replication ports.
+pub const EGRESS: [Egress; 5] = [
+    Egress::Dns,
+    Egress::Internet,
+    Egress::Database,
+    Egress::Redis,
+    Egress::Replication,
+];
 /// The env var that carries the pod's name into the worker config.
 const NAME_VAR: &str = "SYNAPSE_WORKER_NAME";
 /// The file the container writes `worker_name` into.
@@ -296,26 +304,13 @@ pub fn render(
         main.env = Some(env);
         main.volume_mounts = Some(mounts);
         main.security_context = Some(container_security(true, &[]));
-        let health = |period: i32, failures: i32| Probe {
-            http_get: Some(HTTPGetAction {
-                path: Some("/health".to_owned()),
-                port: IntOrString::String("http".to_owned()),
-                ..HTTPGetAction::default()
-            }),
-            period_seconds: Some(period),
-            timeout_seconds: Some(5),
-            failure_threshold: Some(failures),
-            ..Probe::default()
-        };
-        main.startup_probe = Some(health(5, 60));
-        main.readiness_probe = Some(health(10, 3));
-        main.liveness_probe = Some(health(30, 5));
+        synapse::health_probes(&mut main);
         let settings = worker_settings(c, kind);
         let dep = deployment(
             ctx,
             &app,
             DeploymentSpecParts {
-                skips: Vec::new(),
+                skips: synapse::synapse_skips(c),
                 replicas: i32::from(replicas),
                 settings: &settings,
                 recreate: false,
@@ -443,13 +438,7 @@ fn flows(c: &Config) -> Vec<Flow<'_>> {
             namespace: c.namespace.clone(),
             web_ports: Vec::new(),
             public_ports: Vec::new(),
-            egress: vec![
-                Egress::Dns,
-                Egress::Internet,
-                Egress::Database,
-                Egress::Redis,
-                Egress::Replication,
-            ],
+            egress: EGRESS.to_vec(),
             extra: &c.network_policies.extra_rules.synapse,
             from_stack: vec![(crate::router::pods(), vec!["http"])]
                 .into_iter()
