@@ -1393,8 +1393,22 @@ def regenerate_directory(st: Stack, run: "Runner") -> None:
     status, _, raw, _ = c.call("regenerate-directory", "main", "POST",
                                "/_synapse/admin/v1/background_updates/start_job",
                                {"job_name": "regenerate_directory"}, token)
-    st.check("the admin starts the job regenerate_directory (the README's step after synapse_port_db)",
-             status == 200, f"status {status}, {raw[:200]!r}")
+    if not st.check("the admin starts the job regenerate_directory (the README's step after synapse_port_db)",
+                    status == 200, f"status {status}, {raw[:200]!r}"):
+        return
+    # As the README says: the rebuild is done when no background update is left (the rebuild
+    # takes a snapshot of the users: those registered while it runs may be left out).
+    lg = st.pg_login
+    t0 = time.monotonic()
+    left = "?"
+    while time.monotonic() - t0 < BACKGROUND_UPDATES_TIMEOUT:
+        rc, out = st.pg.query_as(lg["user"], lg["password"], lg["dbname"], "SELECT count(*) FROM background_updates")
+        left = out.strip() if rc == 0 else f"exit {rc}"
+        if left == "0":
+            break
+        time.sleep(1)
+    st.check("the user directory rebuild finishes (no background update left)", left == "0",
+             f"{time.monotonic() - t0:.1f} s" if left == "0" else f"{left} left")
 
 
 class SyncWaiter:
