@@ -5,7 +5,10 @@
 #   - Debian: coturn (turnserver, turnutils_uclient), nginx-light (nginx) and
 #     postgresql (initdb, postgres, psql, pg_isready in /usr/lib/postgresql/<v>/bin:
 #     run.py starts a throwaway server on 127.0.0.1 for a homeserver.yaml on psycopg2;
-#     tests/real/backup.py also uses its pg_dump and pg_restore)
+#     tests/real/backup.py also uses its pg_dump and pg_restore), redis-server
+#     (redis-server, redis-cli: tests/real/workers.py runs the rendered
+#     redis.conf for Synapse's replication) and haproxy (the worker router on
+#     the rendered haproxy.cfg)
 #   - a Python venv at ${MR_REAL_VENV:-<repo>/dist/real-venv} with a pinned
 #     matrix-synapse (python -m synapse.app.homeserver, register_new_matrix_user)
 #     and its url-preview extra (lxml): the rendered homeserver.yaml may set
@@ -15,10 +18,13 @@
 #     without authlib; the official matrixdotorg/synapse image ships every extra;
 #     and psycopg2 (as the pinned psycopg2-binary wheel, never built from source:
 #     the same module matrix-synapse[postgres] needs, without libpq-dev and a
-#     compiler) for Synapse on PostgreSQL.
+#     compiler) for Synapse on PostgreSQL; and its redis extra (txredisapi,
+#     hiredis): Synapse workers replicate through Redis and refuse to start
+#     without it (tests/real/workers.py). synapse_port_db (SQLite to
+#     PostgreSQL) comes with matrix-synapse itself.
 #
-# The Debian packages would start coturn, nginx and PostgreSQL (a `main`
-# cluster on port 5432) as system services. The tests start their own instances
+# The Debian packages would start coturn, nginx, PostgreSQL (a `main`
+# cluster on port 5432), Redis (port 6379) and HAProxy as system services. The tests start their own instances
 # on 127.0.0.1 only, so the services are kept from starting during the install
 # (policy-rc.d), and stopped and disabled afterwards should they run anyway.
 #
@@ -28,10 +34,14 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${MR_REAL_VENV:-$REPO/dist/real-venv}"
 
-APT_PACKAGES=(coturn nginx-light postgresql)
+APT_PACKAGES=(coturn nginx-light postgresql redis-server haproxy)
 # Pinned so that the config Synapse accepts does not change under the tests.
-PIP_PACKAGES=("matrix-synapse[url-preview,oidc]==1.162.0" lxml authlib "psycopg2-binary==2.9.13")
-SERVICES=(coturn nginx postgresql)
+# txredisapi pinned: its 1.6.0 (what the redis extra's `>=1.4.12` picks) makes RedisFactory a
+# plain Factory, and Synapse 1.162's Redis connection fails at start with "'super' object has
+# no attribute 'startedConnecting'"; 1.4.12 is the version Synapse requires at least.
+PIP_PACKAGES=("matrix-synapse[url-preview,oidc,redis]==1.162.0" lxml authlib "txredisapi==1.4.12" hiredis
+  "psycopg2-binary==2.9.13")
+SERVICES=(coturn nginx postgresql redis-server haproxy)
 
 log() { echo "real-deps: $*"; }
 
@@ -65,7 +75,7 @@ else
   log "apt: ${APT_PACKAGES[*]} already installed"
 fi
 
-# Make sure no system instance of coturn or nginx runs or starts at boot.
+# Make sure no system instance of these services runs or starts at boot.
 for svc in "${SERVICES[@]}"; do
   if [[ -d /run/systemd/system ]]; then
     systemctl disable --now "$svc" >/dev/null 2>&1 || true
@@ -76,6 +86,8 @@ for svc in "${SERVICES[@]}"; do
         coturn) pidfiles=(/run/turnserver/turnserver.pid /var/run/turnserver.pid /run/turnserver.pid) ;;
         nginx) pidfiles=(/run/nginx.pid) ;;
         postgresql) pidfiles=(/run/postgresql/*.pid) ;;
+        redis-server) pidfiles=(/run/redis/redis-server.pid /var/run/redis/redis-server.pid) ;;
+        haproxy) pidfiles=(/run/haproxy.pid /var/run/haproxy.pid) ;;
       esac
       for pf in "${pidfiles[@]}"; do
         if [[ -s $pf ]] && kill -0 "$(head -n 1 "$pf")" 2>/dev/null; then
@@ -91,7 +103,7 @@ for svc in "${SERVICES[@]}"; do
     systemctl disable "$svc" >/dev/null 2>&1 || true
   fi
 done
-for tool in turnserver turnutils_uclient nginx; do
+for tool in turnserver turnutils_uclient nginx redis-server redis-cli haproxy; do
   command -v "$tool" >/dev/null 2>&1 || { echo "real-deps: $tool missing after install" >&2; exit 1; }
 done
 # PostgreSQL's server programs are not on PATH on Debian: run.py finds them there too.
@@ -147,10 +159,10 @@ if [[ ${#pip_missing[@]} -gt 0 ]]; then
 else
   log "pip: ${PIP_PACKAGES[*]} already installed in $VENV"
 fi
-for tool in python register_new_matrix_user; do
+for tool in python register_new_matrix_user synapse_port_db; do
   [[ -x "$VENV/bin/$tool" ]] || { echo "real-deps: $VENV/bin/$tool missing" >&2; exit 1; }
 done
-"$VENV/bin/python" -c 'import synapse.app.homeserver, lxml, psycopg2, authlib' \
-  || { echo "real-deps: synapse, lxml, psycopg2 or authlib does not import in $VENV" >&2; exit 1; }
+"$VENV/bin/python" -c 'import synapse.app.homeserver, synapse.app.generic_worker, lxml, psycopg2, authlib, txredisapi, hiredis' \
+  || { echo "real-deps: synapse, lxml, psycopg2, authlib, txredisapi or hiredis does not import in $VENV" >&2; exit 1; }
 
 log "done (venv: $VENV; PostgreSQL: $pg_bin)"

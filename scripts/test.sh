@@ -35,6 +35,16 @@
 #      user writes a message and a file, the rendered backup CronJob's script runs while
 #      Synapse runs (its data volume read-only), and a second Synapse boots from the backup
 #      alone: the user logs in and reads the message back;
+#   6''''. workers: the workers fixture's processes run for real on loopback: PostgreSQL,
+#      Debian's redis-server on the rendered redis.conf, Synapse main and one process per
+#      worker pod from its rendered command, Debian's HAProxy on the rendered haproxy.cfg;
+#      through the router two users message, sync, upload, type, read, set presence,
+#      account data, push rules, send to-device, upload keys and search the directory, and
+#      each request's serving process (its own access log) is the type Synapse's worker
+#      docs name; writes land on the configured stream writers, replication reaches the
+#      synchrotron through Redis (password enforced); before that a one-process SQLite
+#      Synapse's database is moved with synapse_port_db and its user is served by the stack,
+#      and after it the main process alone (workers off) serves what the workers wrote;
 #   6a. the KRM function under kpt (fn eval and a Kptfile pipeline, twice for idempotence);
 #      the Extism plugin loaded by the Python and Node Extism SDKs, byte-identical to the CLI;
 #   6a'. the browser preview: the web flavour built with wasm-bindgen, the page driven in
@@ -170,6 +180,13 @@ step_backup() {
     --fixtures backup-sqlite,backup-postgres
 }
 
+step_workers() {
+  step "workers: Synapse main + one process per worker pod, Redis and HAProxy on the rendered configs (loopback only)"
+  bash scripts/real-deps.sh
+  cli
+  dist/real-venv/bin/python tests/real/workers.py --cli target/debug/matrix-render
+}
+
 step_krm() {
   step "KRM function under kpt: fn eval, a Kptfile pipeline under fn render, each twice"
   cli
@@ -227,7 +244,7 @@ step_fuzz() {
 }
 
 STEPS=(fmt clippy unit shellcheck install yaml11 schema kube-validate crd checkov podsecurity
-  real real-extra-config metrics backup krm extism web deploy helm4 chart fuzz)
+  real real-extra-config metrics backup workers krm extism web deploy helm4 chart fuzz)
 
 if [[ ${1:-} == --list ]]; then
   printf '%s\n' "${STEPS[@]}"
