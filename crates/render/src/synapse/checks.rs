@@ -271,8 +271,9 @@ fn storage_and_replicas(out: &mut Vec<Diagnostic>, c: &Config) {
                 ),
             )
             .with_hint(
-                "set `synapse.replicas: 1`; Synapse scales out with worker processes (not \
-                 rendered yet), not with copies of the main process",
+                "set `synapse.replicas: 1`; Synapse scales out with worker processes \
+                 (`synapse.workers`, README: \"Scaling out\"), not with copies of the main \
+                 process",
             ),
         );
     }
