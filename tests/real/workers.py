@@ -59,7 +59,10 @@ throwaway PostgreSQL; read its docstring). In order:
      create a room, join, send messages, /sync and sliding sync, /messages, upload and
      download media, typing, receipts, presence, account data and tags, push rules,
      to-device, device rename and keys upload, keys query, user directory search,
-     federation version, a main-only endpoint. Every request carries a unique query
+     federation version, inbound federation transactions (`/send`) from two origin
+     servers, three each, which must each reach one process (sticky per origin; their
+     X-Matrix header has no signature, so Synapse refuses them with 400 before fetching
+     any key), a main-only endpoint. Every request carries a unique query
      parameter `mr_req=<label>-<random>`; the process that served it is the one whose
      own log (Synapse's access log `synapse.access.http.<port>`) has that marker, and
      HAProxy's log line for it must name the same server. The expected process type of
@@ -1133,14 +1136,14 @@ class Client:
         self.st = st
 
     def call(self, label: str, expect: str, method: str, path: str, body=None, token=None, raw=None,
-             ctype="", timeout: float = R.HTTP_TIMEOUT, retry_503: bool = True):
+             ctype="", timeout: float = R.HTTP_TIMEOUT, retry_503: bool = True, headers: dict | None = None):
         """A request through the router with a marker; recorded for the served-by table."""
         rq = Request(label, method, path, expect)
         sep = "&" if "?" in path else "?"
         url = f"{self.st.router_url}{path}{sep}mr_req={rq.marker}"
         deadline = time.monotonic() + 20
         while True:
-            status, headers, data = http(method, url, body, token, raw, ctype, timeout)
+            status, got, data = http(method, url, body, token, raw, ctype, timeout, headers)
             # 503: HAProxy has no server up for the backend yet (never reached Synapse).
             if status != 503 or not retry_503 or time.monotonic() > deadline:
                 break
@@ -1148,7 +1151,7 @@ class Client:
         rq.status = status
         with self.st.lock:
             self.st.requests.append(rq)
-        return status, headers, data, rq
+        return status, got, data, rq
 
 
 def main_flow(ctx: R.Ctx, args, work: str, state: dict, claim: str | None) -> None:
@@ -1712,6 +1715,18 @@ def checks_requests(st: Stack, run: Runner) -> None:
     status, _, raw, _ = c.call("federation-version", "federation-reader", "GET", "/_matrix/federation/v1/version")
     st.check("GET /_matrix/federation/v1/version names Synapse", status == 200 and b"Synapse" in raw,
              f"status {status}, {raw[:200]!r}")
+    # Inbound federation transactions, sticky per origin server (the router hashes the
+    # X-Matrix origin): three transactions from each of two origins. The header has no `sig`,
+    # so the process that gets one refuses it as malformed (400) before fetching any key.
+    server_name = str(st.hs.get("server_name"))
+    for origin in ("remote-a.example", "remote-b.example"):
+        for _ in range(3):
+            auth = f'X-Matrix origin="{origin}",destination="{server_name}",key="ed25519:a"'
+            status, _, raw, _ = c.call(f"federation-send-{origin.split('.')[0]}", "federation-reader", "PUT",
+                                       f"/_matrix/federation/v1/send/{secrets.token_hex(6)}",
+                                       {"pdus": [], "edus": []}, headers={"Authorization": auth})
+            st.check(f"PUT /_matrix/federation/v1/send from {origin} without a signature is refused (400)",
+                     status == 400, f"status {status}, {raw[:200]!r}")
     status, _, raw, _ = c.call("thirdparty", "main", "GET", "/_matrix/client/v3/thirdparty/protocols",
                                token=a["token"])
     st.check("GET /thirdparty/protocols (no worker serves it)", status == 200, f"status {status}, {raw[:200]!r}")
@@ -1863,6 +1878,12 @@ def served_by(st: Stack) -> None:
                  "; ".join(bad[:3]) if bad else ", ".join(procs))
         rows.append((label + n, f"{rq.method} {shorten(rq.path)}", ",".join(sorted({str(r.status) for r in rqs})),
                      ", ".join(procs) or "-", ", ".join(servers)))
+    # Sticky per origin: every transaction of one origin server reached the same process.
+    for label, rqs in by_label.items():
+        if label.startswith("federation-send-"):
+            procs = sorted({w for rq in rqs for w in rq.served})
+            st.check(f"federation /send from {label.removeprefix('federation-send-')}: its {len(rqs)} "
+                     "transactions reached one process (sticky per origin)", len(procs) == 1, ", ".join(procs))
     print("\nRequest -> process (from each process's own access log; HAProxy's backend/server beside it):")
     head = ("request", "method path", "status", "process", "haproxy backend/server")
     w = [max(len(str(r[i])) for r in rows + [head]) for i in range(5)]
