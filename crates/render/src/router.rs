@@ -285,7 +285,9 @@ pub fn haproxy_cfg(c: &Config) -> String {
          default-server init-addr last,libc,none resolvers cluster check inter 5s fall 3 rise 2\n\n",
     );
     s.push_str("frontend synapse\n");
-    let _ = writeln!(s, "    bind [::]:{port} v4v6");
+    // IPv4, as the stack's nginx pods listen: `[::]` would stop HAProxy on a node whose
+    // kernel has IPv6 turned off.
+    let _ = writeln!(s, "    bind :{port}");
     let _ = writeln!(s, "    monitor-uri {HEALTH}");
     s.push_str(
         "    # The keys requests hash on: the user (the localpart in the access token), the room in\n    \
