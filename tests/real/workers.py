@@ -735,19 +735,30 @@ class Runner:
         return True
 
     # ---- Redis
+    def lay_out(self, name: str, file: str, what: str, p) -> tuple | None:
+        """The Deployment `name` and its ConfigMap `name` (holding `file`), its first container
+        and its pod's volumes laid out by run.py's Pod (kept on the process `p`)."""
+        st = self.st
+        dep = self.r.get("Deployment", name)
+        cm = self.r.get("ConfigMap", name)
+        if not st.check(f"the render has the Deployment and ConfigMap {name} ({what})",
+                        dep is not None and cm is not None and file in (cm.get("data") or {})):
+            return None
+        container = dep["spec"]["template"]["spec"]["containers"][0]
+        pod = R.Pod(self.r, dep, os.path.join(st.work, name), st.ctx.fixture, st.ctx.res)
+        p.pod = pod
+        label = name.removeprefix("synapse-")
+        if not st.check(f"{label}: pod volumes are all rendered", not pod.problems and not pod.external,
+                        "; ".join(pod.problems + pod.external)):
+            return None
+        return dep, cm, container, pod
+
     def start_redis(self) -> bool:
         st, p = self.st, self.st.redis
-        dep = self.r.get("Deployment", REDIS)
-        cm = self.r.get("ConfigMap", REDIS)
-        if not st.check(f"the render has the Deployment and ConfigMap {REDIS} (in-cluster Redis)",
-                        dep is not None and cm is not None and "redis.conf" in (cm.get("data") or {})):
+        laid = self.lay_out(REDIS, "redis.conf", "in-cluster Redis", p)
+        if laid is None:
             return False
-        container = dep["spec"]["template"]["spec"]["containers"][0]
-        pod = R.Pod(self.r, dep, os.path.join(st.work, REDIS), st.ctx.fixture, st.ctx.res)
-        p.pod = pod
-        if not st.check("redis: pod volumes are all rendered", not pod.problems and not pod.external,
-                        "; ".join(pod.problems + pod.external)):
-            return False
+        dep, cm, container, pod = laid
         env, unset = pod_env(container, pod.rendered, REDIS, self.ns, p.ip)
         # The password: the rendered Secret the pod mounts or has in its env.
         name, pw = self.r.secret_value("REDIS_PASSWORD")
@@ -974,17 +985,10 @@ class Runner:
     # ---- the router
     def start_router(self) -> bool:
         st, p = self.st, self.st.router
-        dep = self.r.get("Deployment", ROUTER)
-        cm = self.r.get("ConfigMap", ROUTER)
-        if not st.check(f"the render has the Deployment and ConfigMap {ROUTER} (haproxy.cfg)",
-                        dep is not None and cm is not None and "haproxy.cfg" in (cm.get("data") or {})):
+        laid = self.lay_out(ROUTER, "haproxy.cfg", "haproxy.cfg", p)
+        if laid is None:
             return False
-        container = dep["spec"]["template"]["spec"]["containers"][0]
-        pod = R.Pod(self.r, dep, os.path.join(st.work, ROUTER), st.ctx.fixture, st.ctx.res)
-        p.pod = pod
-        if not st.check("router: pod volumes are all rendered", not pod.problems and not pod.external,
-                        "; ".join(pod.problems + pod.external)):
-            return False
+        dep, cm, container, pod = laid
         original = cm["data"]["haproxy.cfg"]
         names = sorted(st.names, key=len, reverse=True)
         text = re.sub("|".join(re.escape(n) for n in names), lambda m: st.names[m.group(0)], original)

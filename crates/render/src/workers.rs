@@ -152,10 +152,10 @@ pub fn shared_config(c: &Config, secrets_dir: &str) -> Option<Map<String, Value>
                 }
             }
             Role::Duty(option) => {
-                let value = if kind.many {
-                    json!(instances)
-                } else {
-                    json!(instances[0])
+                // One name for a single process's duty, else the list.
+                let value = match instances.as_slice() {
+                    [one] if !kind.many => json!(one),
+                    _ => json!(instances),
                 };
                 m.insert(option.to_owned(), value);
                 if kind.key == "mediaRepository" {
